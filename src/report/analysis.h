@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * From a recording to an answer: replays the recorded ops through the live
+ * set, groups live bytes by stack into sites, attaches names, residency and
+ * the end-of-recording check.
+ */
+#ifndef MAPLEAK_ANALYSIS_H
+#define MAPLEAK_ANALYSIS_H
+
+#include "mapleak.h"
+#include "record/record.h"
+
+struct ml_site {
+	u32 stack_id;
+	u32 stack_flags;	/* ML_SF_* */
+	u64 bytes;		/* live bytes attributed to this stack */
+	u64 reserved_bytes;	/* the PROT_NONE part of bytes */
+	u64 resident_bytes;	/* valid when resident_known */
+	bool resident_known;
+	u64 mappings;		/* regions, adjacent pieces of one op counted once */
+	u64 first_time;		/* ns since the recording began: oldest live region */
+	u64 last_time;		/* newest live region */
+	u32 nframes;
+	struct ml_frame *frames;	/* innermost first */
+	size_t nregions;
+	struct ml_region *regions;	/* address order */
+};
+
+struct ml_result {
+	struct ml_rec_target target;	/* strings owned */
+	bool have_target;
+	bool have_end;
+	struct ml_rec_end end;
+	double duration_s;
+	u64 events;
+	u64 lost;
+	u64 baseline_bytes, baseline_mappings;
+	u64 live_bytes, live_mappings;
+	u64 live_reserved_bytes;
+	size_t nsites;
+	struct ml_site *sites;		/* by bytes - reserved_bytes, descending; ties by stack id */
+	size_t nbaseline;
+	struct ml_region *baseline;	/* baseline regions still mapped */
+	bool have_check;
+	struct ml_rec_check check;
+	size_t nnotes;
+	char **notes;			/* recorded notes, then read warnings */
+	struct rec_read_status read_status;
+};
+
+/*
+ * Loads path. Returns 0 (possibly with warnings in notes for a damaged or
+ * cut-short file whose sound part was used), or -errno: -ENOENT,
+ * -EACCES, -EBADMSG (not a recording / header damaged), -ENOMEM.
+ */
+int analysis_load(const char *path, struct ml_result **out);
+void analysis_free(struct ml_result *r);	/* NULL is a no-op */
+
+#endif

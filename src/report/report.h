@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* Output formats behind one small ops table. */
+#ifndef MAPLEAK_REPORT_H
+#define MAPLEAK_REPORT_H
+
+#include <stdio.h>
+
+#include "report/analysis.h"
+
+struct report_opts {
+	u32 top;		/* sites to show; 0 = all */
+	bool regions;		/* list regions per site and the baseline's */
+};
+
+struct report_ops {
+	const char *name;
+	int (*emit)(FILE *out, const struct ml_result *r,
+		    const struct report_opts *o);
+};
+
+/* NULL when no format has that name. */
+const struct report_ops *report_find(const char *name);
+
+/* "1.0 GiB", "512 KiB", "12 B": human sizes, into buf. */
+const char *report_human_size(u64 bytes, char *buf, size_t len);
+
+/* "mmap_allocation", "[unknown]" and kind names shared by formats. */
+const char *report_frame_kind_name(u32 kind);
+
+#endif

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * perf-PID.map parser: "START SIZE name" lines, hex with or without 0x.
+ * Tolerant: junk lines are counted and skipped, a partial last line is
+ * kept for the next read, later entries win for re-used addresses.
+ */
+#ifndef MAPLEAK_PERFMAP_H
+#define MAPLEAK_PERFMAP_H
+
+#include "mapleak.h"
+
+struct perfmap_entry {
+	u64 start;
+	u64 size;
+	u64 seq;		/* order of appearance: higher wins */
+	char *name;
+};
+
+struct perfmap;
+
+int perfmap_new(struct perfmap **out);
+void perfmap_free(struct perfmap *pm);
+
+/*
+ * Feeds bytes read from the file. Complete lines are parsed; an incomplete
+ * last line is buffered until more data or perfmap_finish(). Lines that do
+ * not parse are counted in perfmap_bad(). Returns 0 or -ENOMEM.
+ */
+int perfmap_feed(struct perfmap *pm, const char *buf, size_t len);
+/* Parses a buffered partial last line (the writer is done). */
+int perfmap_finish(struct perfmap *pm);
+/* Forgets everything (the file was truncated and rewritten). */
+void perfmap_reset(struct perfmap *pm);
+
+/* The entry whose [start, start+size) holds addr; the latest such entry
+ * wins; NULL if none. Borrowed. */
+const struct perfmap_entry *perfmap_lookup(struct perfmap *pm, u64 addr);
+
+size_t perfmap_count(const struct perfmap *pm);
+size_t perfmap_bad(const struct perfmap *pm);
+
+#endif

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Everything that unwinding and naming need of one target process: its
+ * modules (one libdwfl Dwfl kept across samples), its maps, its JIT perf
+ * map. Opened while the target is alive; keeps file descriptors so that
+ * naming still works after the target has exited.
+ */
+#ifndef MAPLEAK_SYMTAB_H
+#define MAPLEAK_SYMTAB_H
+
+#include "mapleak.h"
+
+struct symtab;
+
+/* Reads /proc/PID/maps and status (namespace pid). -ESRCH if gone,
+ * -EACCES/-EPERM without privileges. */
+int symtab_open(struct symtab **out, pid_t pid);
+void symtab_close(struct symtab *st);	/* NULL is a no-op */
+
+/* Re-reads /proc/PID/maps to learn new modules (dlopen). Cheap to call
+ * often: it does nothing unless symtab_maps_changed() was called since. */
+int symtab_refresh(struct symtab *st);
+void symtab_maps_changed(struct symtab *st);
+
+/* After exec: forget every module of the old image. */
+int symtab_reset(struct symtab *st);
+
+/*
+ * Unwinds one stack snapshot (src/unwind/): DWARF CFI where modules have
+ * it, frame pointers where not (JIT code). pcs[0] is the interrupted pc;
+ * pcs[1..] are return addresses. *sflags gets ML_SF_*. Returns 0 with
+ * *n >= 1, or -errno.
+ */
+int symtab_unwind(struct symtab *st, pid_t tid, const u64 regs[ML_NREGS],
+		  const void *stack, u32 stack_len, u32 ev_flags,
+		  u64 *pcs, u32 max, u32 *n, u32 *sflags);
+
+/* Reads new lines of perf-<nspid>.map (through /proc/PID/root/tmp).
+ * Missing file: 0. Also remembers the file for naming after exit. */
+int symtab_update_jit(struct symtab *st);
+
+/* True when a perf map was found and read at least once. */
+bool symtab_has_jit_map(const struct symtab *st);
+
+/*
+ * Names pc. return_address: pcs[i] for i > 0 (looked up at pc - 1).
+ * Fills out (strings malloc'd, release with ml_frame_release()); an
+ * unknown pc still gets kind and, where known, module. Returns 0 or -errno
+ * (-ENOMEM only).
+ */
+int symtab_name(struct symtab *st, u64 pc, bool return_address,
+		struct ml_frame *out);
+
+#endif

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The live set of one address space: an ordered map of non-overlapping,
+ * page-aligned regions, each with its origin stack and protection, with the
+ * exact semantics of mmap/munmap/mremap/mprotect/brk/shmat/shmdt/MAP_FIXED
+ * and exec. See docs/design.md.
+ */
+#ifndef MAPLEAK_ASPACE_H
+#define MAPLEAK_ASPACE_H
+
+#include "mapleak.h"
+#include "track/procmaps.h"
+
+struct aspace;
+
+int aspace_new(struct aspace **out);
+void aspace_free(struct aspace *as);	/* NULL is a no-op */
+
+/*
+ * Applies one successful change. Ops are applied in order of op->time
+ * (see reorder.h). Unmapping ops remove only regions whose time is older
+ * than op->time. ML_OP_EXEC empties the space. Returns 0 or -errno
+ * (-EINVAL for an op it cannot interpret; nothing is changed then).
+ */
+int aspace_apply(struct aspace *as, const struct ml_op *op);
+
+/* Adds the regions of a /proc/PID/maps snapshot as baseline (ML_RF_BASELINE,
+ * ML_STACK_BASELINE). Pseudo regions ([stack], [vdso], ...) are skipped.
+ * Replaces whatever the space held at those addresses. */
+int aspace_add_baseline(struct aspace *as, const struct maps_entry *e, size_t n);
+
+/* The brk heap: start_brk (field 47 of /proc/PID/stat) and current brk. */
+void aspace_set_brk(struct aspace *as, u64 start_brk, u64 brk);
+
+/*
+ * Makes the live set agree with a /proc/PID/maps snapshot (after lost
+ * events or an exec seen late): drops pages the kernel no longer maps,
+ * adds unexplained pages as ML_RF_RECONCILED baseline, takes the kernel's
+ * prot. Returns the number of pages that changed in *changed_pages.
+ */
+int aspace_reconcile(struct aspace *as, const struct maps_entry *e, size_t n,
+		     u64 *changed_pages);
+
+/* Visits regions in address order; a non-zero return from cb stops and is
+ * returned. */
+int aspace_foreach(const struct aspace *as,
+		   int (*cb)(void *ctx, const struct ml_region *r), void *ctx);
+
+size_t aspace_count(const struct aspace *as);
+
+/* What /proc/PID/maps says against what mapleak holds, page-exact. */
+struct aspace_check {
+	u64 kernel_pages;	/* pages in maps, pseudo regions excluded */
+	u64 model_pages;	/* pages in the live set + baseline */
+	u64 missing_pages;	/* in maps, not in the model */
+	u64 extra_pages;	/* in the model, not in maps */
+	u64 prot_mismatch_pages;/* in both, different protection */
+	u64 first_missing;	/* address of the first missing page, or 0 */
+	u64 first_extra;	/* address of the first extra page, or 0 */
+};
+int aspace_check(const struct aspace *as, const struct maps_entry *e, size_t n,
+		 struct aspace_check *out);
+
+/* True for maps entries the kernel makes without a syscall that mapleak
+ * cannot see: [stack], [vdso], [vvar], [vvar_vclock], [vsyscall], [uprobes]. */
+bool maps_entry_is_pseudo(const struct maps_entry *e);
+
+#endif
