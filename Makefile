@@ -17,7 +17,7 @@ WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -I$(O) -MMD -MP \
                    -fno-omit-frame-pointer
-LDLIBS := -lbpf -ldw -lelf -lz -liberty -lbsd -lpthread
+LDLIBS := -lbpf -ldw -lelf -lz -liberty -lbsd -ljansson -lpthread
 
 ifneq ($(SANITIZE),)
 override CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all

@@ -81,6 +81,7 @@ struct ml_frame {
 	char *symbol;
 	char *module;
 	char *file;
+	char *tier;		/* JIT tier ("QuickJitted", "OptimizedTier1"...) */
 };
 
 void ml_frame_release(struct ml_frame *f);
