@@ -39,4 +39,8 @@ u64 collector_lost(struct collector *c);
 /* The epoll fd behind the ring buffer, for a caller's own loop. */
 int collector_fd(struct collector *c);
 
+/* libbpf's last warning or error text ("" if none), kept because modules
+ * do not print; for the command's error message after a failed open. */
+const char *collector_last_error(void);
+
 #endif

@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mapleak's kernel side: the mapping syscalls of chosen thread groups,
+ * filtered here, as ml_event_hdr records (+ a user stack copy for calls
+ * that map memory) in one ring buffer. vmlinux_x86.h is force-included
+ * by the build.
+ */
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "events.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* x86-64 syscall numbers */
+#define NR_mmap		9
+#define NR_mprotect	10
+#define NR_munmap	11
+#define NR_brk		12
+#define NR_mremap	25
+#define NR_shmat	30
+#define NR_shmdt	67
+#define NR_pkey_mprotect 329
+
+#define CHUNK		1024	/* stack copy unit: a fault loses at most this much */
+#define PAGE		4096
+#define HDR		sizeof(struct ml_event_hdr)
+
+/* Tuning, set by user space before load. */
+const volatile __u32 stack_size = ML_STACK_DEFAULT;
+const volatile __u64 wakeup_bytes = 1 << 20;	/* wake the reader past this */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);		/* tgid */
+	__type(value, __u8);
+} targets SEC(".maps");
+
+/* A thread's syscall between enter and exit; kept after exit (nr = -1) so
+ * the hot path updates in place instead of inserting and deleting. */
+struct pending {
+	__u64 args[6];
+	__u64 t_enter;
+	__u64 t_order;		/* 0 until the mmap_lock write acquisition */
+	__u64 aux;
+	__u64 stack_lo;		/* cached stack VMA of this thread */
+	__u64 stack_hi;
+	__s32 nr;		/* -1: none pending */
+	__u32 flags;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u32);		/* tid */
+	__type(value, struct pending);
+} pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+static __always_inline void count_lost(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&lost, &zero);
+
+	if (n)
+		(*n)++;
+}
+
+static __always_inline int traced_nr(long nr)
+{
+	switch (nr) {
+	case NR_mmap: case NR_mprotect: case NR_munmap: case NR_brk:
+	case NR_mremap: case NR_shmat: case NR_shmdt: case NR_pkey_mprotect:
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline __u32 nr_kind(long nr)
+{
+	switch (nr) {
+	case NR_mmap: return ML_OP_MMAP;
+	case NR_munmap: return ML_OP_MUNMAP;
+	case NR_mremap: return ML_OP_MREMAP;
+	case NR_mprotect: case NR_pkey_mprotect: return ML_OP_MPROTECT;
+	case NR_brk: return ML_OP_BRK;
+	case NR_shmat: return ML_OP_SHMAT;
+	case NR_shmdt: return ML_OP_SHMDT;
+	}
+	return 0;
+}
+
+/* Adaptive wake-up: one wake-up per batch, not per record. */
+static __always_inline __u64 wake_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+struct vma_range {
+	__u64 start;
+	__u64 end;
+};
+
+static long vma_cb(struct task_struct *task, struct vm_area_struct *vma,
+		   void *data)
+{
+	struct vma_range *r = data;
+
+	r->start = vma->vm_start;
+	r->end = vma->vm_end;
+	return 0;
+}
+
+/* The VMA containing addr, or {0, 0} (none, or mmap_lock contended). */
+static __always_inline struct vma_range find_vma(__u64 addr)
+{
+	struct vma_range r = {};
+
+	bpf_find_vma(bpf_get_current_task_btf(), addr, vma_cb, &r, 0);
+	return r;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(ml_sys_enter, struct pt_regs *regs, long id)
+{
+	__u64 pid_tgid;
+	__u32 tgid, tid;
+	struct pending *p;
+
+	if (!traced_nr(id))
+		return 0;
+	pid_tgid = bpf_get_current_pid_tgid();
+	tgid = pid_tgid >> 32;
+	tid = (__u32)pid_tgid;
+	if (!bpf_map_lookup_elem(&targets, &tgid))
+		return 0;
+
+	p = bpf_map_lookup_elem(&pending, &tid);
+	if (!p) {
+		struct pending z = { .nr = -1 };
+
+		bpf_map_update_elem(&pending, &tid, &z, BPF_NOEXIST);
+		p = bpf_map_lookup_elem(&pending, &tid);
+		if (!p) {
+			count_lost();
+			return 0;
+		}
+	}
+	p->args[0] = regs->di;
+	p->args[1] = regs->si;
+	p->args[2] = regs->dx;
+	p->args[3] = regs->r10;
+	p->args[4] = regs->r8;
+	p->args[5] = regs->r9;
+	p->t_order = 0;
+	p->flags = 0;
+	p->aux = 0;
+	if (id == NR_brk) {
+		p->aux = bpf_get_current_task_btf()->mm->brk;
+	} else if (id == NR_shmdt) {
+		struct vma_range r = find_vma(regs->di);
+
+		if (r.start == regs->di)
+			p->aux = r.end - r.start;
+	}
+	p->nr = id;
+	p->t_enter = bpf_ktime_get_ns();
+	return 0;
+}
+
+/*
+ * The first successful mmap_lock write acquisition inside a traced
+ * syscall is when its change takes effect: ordering by it makes
+ * cross-thread unmap/re-map races exact.
+ */
+SEC("tp_btf/mmap_lock_acquire_returned")
+int BPF_PROG(ml_mmap_lock, struct mm_struct *mm, bool write, bool success)
+{
+	__u32 tid;
+	struct pending *p;
+
+	if (!write || !success)
+		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	p = bpf_map_lookup_elem(&pending, &tid);
+	if (!p || p->nr < 0 || p->t_order)
+		return 0;
+	if (mm != bpf_get_current_task_btf()->mm)
+		return 0;
+	p->t_order = bpf_ktime_get_ns();
+	p->flags |= ML_EVF_ORDER_LOCK;
+	return 0;
+}
+
+/* Copies n < CHUNK bytes, largest power of two first (constant sizes for
+ * the verifier). Returns bytes copied; stops at the first fault. */
+#define LADDER_STEP(s)							\
+	if (n & (s)) {							\
+		d = bpf_dynptr_data(dp, HDR + off, (s));		\
+		if (!d || bpf_probe_read_user(d, (s), (void *)(sp + off))) \
+			return off - start;				\
+		off += (s);						\
+	}
+
+static __always_inline __u32 copy_small(struct bpf_dynptr *dp, __u64 sp,
+					__u32 off, __u32 n)
+{
+	__u32 start = off;
+	void *d;
+
+	LADDER_STEP(512) LADDER_STEP(256) LADDER_STEP(128) LADDER_STEP(64)
+	LADDER_STEP(32) LADDER_STEP(16) LADDER_STEP(8) LADDER_STEP(4)
+	LADDER_STEP(2) LADDER_STEP(1)
+	return off - start;
+}
+
+/*
+ * Copies len bytes of user stack from sp in CHUNK pieces, since
+ * bpf_probe_read_user fails whole on any fault. On a faulting chunk the
+ * part before the next page boundary is retried. Returns bytes copied;
+ * *fault is set when a read failed.
+ */
+static __always_inline __u32 copy_stack(struct bpf_dynptr *dp, __u64 sp,
+					__u32 len, int *fault)
+{
+	__u32 off = 0, n, i;
+	void *d;
+
+#pragma clang loop unroll(disable)
+	for (i = 0; i < ML_STACK_MAX / CHUNK; i++) {
+		if (off + CHUNK > len)
+			break;
+		d = bpf_dynptr_data(dp, HDR + off, CHUNK);
+		if (!d)
+			break;
+		if (bpf_probe_read_user(d, CHUNK, (void *)(sp + off))) {
+			*fault = 1;
+			break;
+		}
+		off += CHUNK;
+	}
+	if (off >= len)
+		return off;
+	n = len - off;
+	if (*fault) {
+		__u32 to_page = PAGE - ((sp + off) & (PAGE - 1));
+
+		if (to_page >= CHUNK)
+			return off;	/* the fault is in this chunk's page */
+		n = to_page;
+	}
+	if (n >= CHUNK)
+		return off;
+	i = copy_small(dp, sp, off, n);
+	if (i < n)
+		*fault = 1;
+	return off + i;
+}
+
+static __always_inline int maps_memory(__u32 kind, __s64 ret, __u64 aux)
+{
+	switch (kind) {
+	case ML_OP_MMAP: case ML_OP_MREMAP: case ML_OP_MPROTECT:
+	case ML_OP_SHMAT:
+		return 1;
+	case ML_OP_BRK:
+		return (__u64)ret > aux;
+	}
+	return 0;
+}
+
+static __always_inline void fill_regs(struct ml_event_hdr *h,
+				      struct pt_regs *regs)
+{
+	h->regs[0] = regs->ax;
+	h->regs[1] = regs->dx;
+	h->regs[2] = regs->cx;
+	h->regs[3] = regs->bx;
+	h->regs[4] = regs->si;
+	h->regs[5] = regs->di;
+	h->regs[6] = regs->bp;
+	h->regs[7] = regs->sp;
+	h->regs[8] = regs->r8;
+	h->regs[9] = regs->r9;
+	h->regs[10] = regs->r10;
+	h->regs[11] = regs->r11;
+	h->regs[12] = regs->r12;
+	h->regs[13] = regs->r13;
+	h->regs[14] = regs->r14;
+	h->regs[15] = regs->r15;
+	h->regs[16] = regs->ip;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(ml_sys_exit, struct pt_regs *regs, long ret)
+{
+	long id = regs->orig_ax;
+	__u64 pid_tgid, now, sp = 0, want = 0, avail = 0;
+	__u32 tid, kind, len = 0, flags, got;
+	struct task_struct *task;
+	struct ml_event_hdr *h;
+	struct bpf_dynptr dp;
+	struct pending *p;
+	int fault = 0, i;
+
+	if (!traced_nr(id))
+		return 0;
+	pid_tgid = bpf_get_current_pid_tgid();
+	tid = (__u32)pid_tgid;
+	p = bpf_map_lookup_elem(&pending, &tid);
+	if (!p || p->nr != id)
+		return 0;	/* entered before tracing began */
+	p->nr = -1;
+	now = bpf_ktime_get_ns();
+	kind = nr_kind(id);
+
+	switch (kind) {
+	case ML_OP_MMAP: case ML_OP_MREMAP: case ML_OP_SHMAT:
+		if (ret < 0 && ret >= -4095)
+			return 0;
+		break;
+	case ML_OP_BRK:
+		break;		/* "fails" by returning the old brk */
+	default:
+		if (ret != 0)
+			return 0;
+	}
+
+	flags = p->flags;
+	if (maps_memory(kind, ret, p->aux)) {
+		want = stack_size;
+		if (want > ML_STACK_MAX)
+			want = ML_STACK_MAX;
+		sp = regs->sp;
+		/* Copy only up to the stack VMA's end: a cached range per
+		 * thread spares a VMA lookup on most events. */
+		if (!(sp >= p->stack_lo && sp < p->stack_hi)) {
+			struct vma_range r = find_vma(sp);
+
+			p->stack_lo = r.start;
+			p->stack_hi = r.end;
+		}
+		if (sp >= p->stack_lo && sp < p->stack_hi)
+			avail = p->stack_hi - sp;
+		/* unknown (lock contended): copy until a fault */
+		len = avail && avail < want ? avail : want;
+	}
+
+	if (bpf_ringbuf_reserve_dynptr(&events, HDR + len, 0, &dp)) {
+		bpf_ringbuf_discard_dynptr(&dp, 0);
+		count_lost();
+		return 0;
+	}
+	h = bpf_dynptr_data(&dp, 0, HDR);
+	if (!h) {
+		bpf_ringbuf_discard_dynptr(&dp, 0);
+		count_lost();
+		return 0;
+	}
+
+	task = bpf_get_current_task_btf();
+	h->kind = kind;
+	h->tgid = pid_tgid >> 32;
+	h->tid = tid;
+	h->t_enter = p->t_enter;
+	h->t_exit = now;
+	if (!(flags & ML_EVF_ORDER_LOCK))
+		h->t_order = (kind == ML_OP_MUNMAP || kind == ML_OP_SHMDT) ?
+			     p->t_enter : now;
+	else
+		h->t_order = p->t_order;
+	h->mm = (__u64)task->mm;
+	for (i = 0; i < 6; i++)
+		h->args[i] = p->args[i];
+	h->ret = ret;
+	h->aux = p->aux;
+	if (kind == ML_OP_SHMAT) {
+		struct vma_range r = find_vma(ret);
+
+		h->aux = r.start == (__u64)ret ? r.end - r.start : 0;
+	}
+	fill_regs(h, regs);
+	h->nr = id;
+
+	got = 0;
+	if (len)
+		got = copy_stack(&dp, sp, len, &fault);
+	if (fault)
+		flags |= ML_EVF_STACK_FAULT;
+	/* Truncated: the stack goes on past what we copied (or may). */
+	if (want && (fault || !avail || got < avail))
+		flags |= ML_EVF_STACK_TRUNCATED;
+	h->flags = flags;
+	h->stack_len = got;
+	bpf_ringbuf_submit_dynptr(&dp, wake_flags());
+	return 0;
+}
+
+static __always_inline void emit_simple(struct task_struct *task, __u32 kind,
+					__u64 aux)
+{
+	struct ml_event_hdr *h;
+	__u64 now = bpf_ktime_get_ns();
+
+	h = bpf_ringbuf_reserve(&events, sizeof(*h), 0);
+	if (!h) {
+		count_lost();
+		return;
+	}
+	__builtin_memset(h, 0, sizeof(*h));
+	h->kind = kind;
+	h->tgid = task->tgid;
+	h->tid = task->pid;
+	h->t_enter = now;
+	h->t_exit = now;
+	h->t_order = now;
+	h->mm = (__u64)task->mm;
+	h->aux = aux;
+	/* Rare and significant: wake the reader now. */
+	bpf_ringbuf_submit(h, BPF_RB_FORCE_WAKEUP);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(ml_exec, struct task_struct *task, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	__u32 tgid = task->tgid;
+	struct mm_struct *mm;
+
+	if (!bpf_map_lookup_elem(&targets, &tgid))
+		return 0;
+	mm = task->mm;
+	emit_simple(task, ML_OP_EXEC, mm ? mm->start_brk : 0);
+	return 0;
+}
+
+/* 6.18 passes group_dead: true for the last thread of the group, before
+ * exit_mm(), so task->mm is still the address space that dies. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(ml_exit, struct task_struct *task, bool group_dead)
+{
+	__u32 tgid;
+
+	if (!group_dead)
+		return 0;
+	tgid = task->tgid;
+	if (!bpf_map_lookup_elem(&targets, &tgid))
+		return 0;
+	emit_simple(task, ML_OP_EXIT, 0);
+	bpf_map_delete_elem(&targets, &tgid);
+	return 0;
+}

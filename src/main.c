@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/* mapleak: find the call stacks that hold memory mappings. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "mapleak.h"
+
+static const char main_usage[] =
+	"usage: mapleak [--version] [--help] <command> [<args>]\n"
+	"\n"
+	"Finds which call stacks hold memory mappings (mmap, brk, shmat...)\n"
+	"that were never given back: bytes, resident bytes, mappings, since when.\n"
+	"\n"
+	"commands:\n"
+	"  record   trace a running process (-p PID) or a command (-- CMD)\n"
+	"  report   show who holds the mappings in a recording\n"
+	"  help     show help for a command\n"
+	"\n"
+	"example:\n"
+	"  mapleak record -p 4242        (Ctrl-C to stop)\n"
+	"  mapleak report\n"
+	"\n"
+	"See 'mapleak help <command>' for a command's options.\n";
+
+struct cmd_struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+};
+
+static const struct cmd_struct commands[] = {
+	{ "record", cmd_record, record_usage },
+	{ "report", cmd_report, report_usage },
+};
+
+static const struct cmd_struct *find_cmd(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+int error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("mapleak: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -1;
+}
+
+void warning(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("mapleak: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int usage_error(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mapleak: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fputs(usage, stderr);
+	return 2;
+}
+
+/* Like git: a report cut short by a full disk or a closed pipe must fail. */
+static int finish_stdout(int status)
+{
+	if (fflush(stdout) || ferror(stdout)) {
+		if (errno == EPIPE)
+			return status;
+		error("cannot write output: %s", strerror(errno ? errno : EIO));
+		return status ? status : 1;
+	}
+	return status;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	const struct cmd_struct *c;
+
+	if (argc < 2) {
+		fputs(main_usage, stdout);
+		return 0;
+	}
+	c = find_cmd(argv[1]);
+	if (!c)
+		return usage_error(main_usage, "no such command '%s'", argv[1]);
+	fputs(c->usage, stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct cmd_struct *c;
+
+	if (argc < 2)
+		return usage_error(main_usage, "no command given");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return finish_stdout(cmd_help(1, argv));
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		printf("mapleak %s\n", MAPLEAK_VERSION);
+		return finish_stdout(0);
+	}
+	if (!strcmp(argv[1], "help"))
+		return finish_stdout(cmd_help(argc - 1, argv + 1));
+	c = find_cmd(argv[1]);
+	if (!c)
+		return usage_error(main_usage, "no such command '%s'", argv[1]);
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(c->usage, stdout);
+			return finish_stdout(0);
+		}
+	}
+	return finish_stdout(c->fn(argc - 1, argv + 1));
+}

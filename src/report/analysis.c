@@ -1,0 +1,670 @@
+// SPDX-License-Identifier: MIT
+/*
+ * From a recording to an answer: replays the recorded ops through a fresh
+ * live set (the recorder wrote them in the order they took effect), then
+ * groups what is still mapped by the stack that mapped it.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "report/analysis.h"
+#include "track/aspace.h"
+#include "track/stacks.h"
+
+/* One named pc; a pc can be named twice (as the interrupted pc and as a
+ * return address, which is looked up at pc - 1). */
+struct frame_slot {
+	bool used;
+	bool ra;
+	struct ml_frame f;	/* strings owned */
+};
+
+struct load_ctx {
+	struct ml_result *r;
+	struct aspace *as;
+	struct stackdb *db;
+
+	struct frame_slot *frames;	/* open addressing, power-of-two size */
+	size_t frames_cap, frames_used;
+
+	struct ml_rec_resident_entry *res;
+	size_t nres, res_cap;
+	bool have_resident;
+
+	u64 nops, bad_ops, bad_stacks;
+	u64 last_op_time;
+	u64 lost;
+
+	size_t notes_cap;
+};
+
+/* --- small helpers ----------------------------------------------------- */
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap : 16;
+	while (ncap < need)
+		ncap *= 2;
+	np = reallocarray(*p, ncap, elem);
+	if (!np)
+		return -ENOMEM;
+	*p = np;
+	*cap = ncap;
+	return 0;
+}
+
+static int strdup_null(char **dst, const char *src)
+{
+	*dst = NULL;
+	if (!src)
+		return 0;
+	*dst = strdup(src);
+	return *dst ? 0 : -ENOMEM;
+}
+
+/* Not ml_frame_release(): that belongs to the symbols module, and the
+ * report must link without it. */
+static void frame_clear(struct ml_frame *f)
+{
+	free(f->symbol);
+	free(f->module);
+	free(f->file);
+	free(f->tier);
+	memset(f, 0, sizeof(*f));
+}
+
+static int frame_copy(struct ml_frame *dst, const struct ml_frame *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->pc = src->pc;
+	dst->kind = src->kind;
+	dst->line = src->line;
+	dst->offset = src->offset;
+	if (strdup_null(&dst->symbol, src->symbol) ||
+	    strdup_null(&dst->module, src->module) ||
+	    strdup_null(&dst->file, src->file) ||
+	    strdup_null(&dst->tier, src->tier)) {
+		frame_clear(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+__attribute__((format(printf, 2, 3)))
+static int note_addf(struct load_ctx *c, const char *fmt, ...)
+{
+	struct ml_result *r = c->r;
+	va_list ap;
+	char *s;
+	int n;
+
+	if (grow((void **)&r->notes, &c->notes_cap, r->nnotes + 1,
+		 sizeof(*r->notes)))
+		return -ENOMEM;
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	r->notes[r->nnotes++] = s;
+	return 0;
+}
+
+/* --- frame names: (pc, return_address) -> frame ------------------------ */
+
+static size_t frame_hash(u64 pc, bool ra)
+{
+	u64 h = pc * 0x9e3779b97f4a7c15ULL ^ (ra ? 0xff51afd7ed558ccdULL : 0);
+
+	return (size_t)(h ^ (h >> 29));
+}
+
+static struct frame_slot *frame_find(const struct load_ctx *c, u64 pc, bool ra)
+{
+	size_t mask, i;
+
+	if (!c->frames_cap)
+		return NULL;
+	mask = c->frames_cap - 1;
+	for (i = frame_hash(pc, ra) & mask; c->frames[i].used; i = (i + 1) & mask)
+		if (c->frames[i].f.pc == pc && c->frames[i].ra == ra)
+			return &c->frames[i];
+	return NULL;
+}
+
+static int frame_table_grow(struct load_ctx *c)
+{
+	size_t ncap = c->frames_cap ? c->frames_cap * 2 : 256;
+	struct frame_slot *old = c->frames, *nt;
+	size_t oldcap = c->frames_cap, i, j;
+
+	nt = calloc(ncap, sizeof(*nt));
+	if (!nt)
+		return -ENOMEM;
+	for (i = 0; i < oldcap; i++) {
+		if (!old[i].used)
+			continue;
+		for (j = frame_hash(old[i].f.pc, old[i].ra) & (ncap - 1);
+		     nt[j].used; j = (j + 1) & (ncap - 1))
+			;
+		nt[j] = old[i];
+	}
+	free(old);
+	c->frames = nt;
+	c->frames_cap = ncap;
+	return 0;
+}
+
+static int frame_put(struct load_ctx *c, const struct ml_frame *f, bool ra)
+{
+	struct frame_slot *s = frame_find(c, f->pc, ra);
+	struct ml_frame copy;
+	size_t i, mask;
+	int err;
+
+	err = frame_copy(&copy, f);
+	if (err)
+		return err;
+	if (s) {		/* a later name wins (e.g. after a perf map update) */
+		frame_clear(&s->f);
+		s->f = copy;
+		return 0;
+	}
+	if ((c->frames_used + 1) * 2 > c->frames_cap) {
+		err = frame_table_grow(c);
+		if (err) {
+			frame_clear(&copy);
+			return err;
+		}
+	}
+	mask = c->frames_cap - 1;
+	for (i = frame_hash(f->pc, ra) & mask; c->frames[i].used; i = (i + 1) & mask)
+		;
+	c->frames[i].used = true;
+	c->frames[i].ra = ra;
+	c->frames[i].f = copy;
+	c->frames_used++;
+	return 0;
+}
+
+/* --- visitor ----------------------------------------------------------- */
+
+static int v_target(void *ctx, u64 time, const struct ml_rec_target *t)
+{
+	struct load_ctx *c = ctx;
+	struct ml_rec_target *dst = &c->r->target;
+	char *cmd, *comm;
+
+	if (strdup_null(&cmd, t->command))
+		return -ENOMEM;
+	if (strdup_null(&comm, t->comm)) {
+		free(cmd);
+		return -ENOMEM;
+	}
+	free(dst->command);
+	free(dst->comm);
+	*dst = *t;
+	dst->command = cmd;
+	dst->comm = comm;
+	c->r->have_target = true;
+	return 0;
+}
+
+static int v_maps(void *ctx, u64 time, const struct ml_rec_maps *m)
+{
+	struct load_ctx *c = ctx;
+	u64 changed = 0;
+
+	switch (m->purpose) {
+	case ML_MAPS_BASELINE:
+	case ML_MAPS_EXEC:
+		return aspace_add_baseline(c->as, m->e, m->n);
+	case ML_MAPS_RECONCILE:
+		return aspace_reconcile(c->as, m->e, m->n, &changed);
+	default:	/* FINAL: the CHECK record already holds its verdict */
+		return 0;
+	}
+}
+
+static int v_op(void *ctx, const struct ml_op *op)
+{
+	struct load_ctx *c = ctx;
+	int err;
+
+	c->nops++;
+	if (op->time > c->last_op_time)
+		c->last_op_time = op->time;
+	err = aspace_apply(c->as, op);
+	if (err == -EINVAL) {	/* one odd op must not hide the rest */
+		c->bad_ops++;
+		return 0;
+	}
+	return err;
+}
+
+static int v_stack(void *ctx, u64 time, const struct ml_rec_stack *s)
+{
+	struct load_ctx *c = ctx;
+	int err = stackdb_put(c->db, s->id, s->pcs, s->n, s->flags);
+
+	if (err == -ENOMEM)
+		return err;
+	if (err)
+		c->bad_stacks++;
+	return 0;
+}
+
+static int v_frame(void *ctx, u64 time, const struct ml_rec_frame *f)
+{
+	return frame_put(ctx, &f->f, f->return_address != 0);
+}
+
+static int v_lost(void *ctx, u64 time, u64 lost_total)
+{
+	struct load_ctx *c = ctx;
+
+	if (lost_total > c->lost)
+		c->lost = lost_total;
+	return 0;
+}
+
+static int v_resident(void *ctx, u64 time, const struct ml_rec_resident *rr)
+{
+	struct load_ctx *c = ctx;
+
+	/* Several records may be written when one would be too large. */
+	if (grow((void **)&c->res, &c->res_cap, c->nres + rr->n, sizeof(*c->res)))
+		return -ENOMEM;
+	if (rr->n)
+		memcpy(c->res + c->nres, rr->e, rr->n * sizeof(*c->res));
+	c->nres += rr->n;
+	c->have_resident = true;
+	return 0;
+}
+
+static int v_check(void *ctx, u64 time, const struct ml_rec_check *chk)
+{
+	struct load_ctx *c = ctx;
+
+	c->r->check = *chk;
+	c->r->have_check = true;
+	return 0;
+}
+
+static int v_end(void *ctx, u64 time, const struct ml_rec_end *e)
+{
+	struct load_ctx *c = ctx;
+
+	c->r->end = *e;
+	c->r->have_end = true;
+	return 0;
+}
+
+static int v_brk(void *ctx, u64 time, const struct ml_rec_brk *b)
+{
+	struct load_ctx *c = ctx;
+
+	aspace_set_brk(c->as, b->start_brk, b->brk);
+	return 0;
+}
+
+static int v_note(void *ctx, u64 time, const char *text)
+{
+	return note_addf(ctx, "%s", text ? text : "");
+}
+
+static const struct rec_visitor load_visitor = {
+	.target = v_target,
+	.maps = v_maps,
+	.op = v_op,
+	.stack = v_stack,
+	.frame = v_frame,
+	.lost = v_lost,
+	.resident = v_resident,
+	.check = v_check,
+	.end = v_end,
+	.brk = v_brk,
+	.note = v_note,
+};
+
+/* --- grouping the live set into sites ---------------------------------- */
+
+struct region_list {
+	struct ml_region *v;
+	size_t n, cap;
+};
+
+struct collect_ctx {
+	struct region_list live, base;
+};
+
+static int collect_region(void *ctx, const struct ml_region *reg)
+{
+	struct collect_ctx *cc = ctx;
+	struct region_list *l = (reg->flags & ML_RF_BASELINE) ? &cc->base : &cc->live;
+
+	if (grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)))
+		return -ENOMEM;
+	l->v[l->n++] = *reg;
+	return 0;
+}
+
+static int cmp_stack_then_addr(const void *a, const void *b)
+{
+	const struct ml_region *x = a, *y = b;
+
+	if (x->stack_id != y->stack_id)
+		return x->stack_id < y->stack_id ? -1 : 1;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return 0;
+}
+
+static int cmp_res_start(const void *a, const void *b)
+{
+	const struct ml_rec_resident_entry *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->end < y->end ? -1 : x->end > y->end;
+}
+
+static int cmp_site(const void *a, const void *b)
+{
+	const struct ml_site *x = a, *y = b;
+	u64 cx = x->bytes - x->reserved_bytes, cy = y->bytes - y->reserved_bytes;
+
+	if (cx != cy)
+		return cx > cy ? -1 : 1;
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	return x->stack_id < y->stack_id ? -1 : x->stack_id > y->stack_id;
+}
+
+/* Regions in address order; adjacent pieces of one call (same stack, same
+ * time, touching) count as one mapping: mprotect splits must not inflate
+ * the count. */
+static u64 count_mappings(const struct ml_region *v, size_t n)
+{
+	u64 m = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (i == 0 || v[i - 1].end != v[i].start ||
+		    v[i - 1].stack_id != v[i].stack_id ||
+		    v[i - 1].time != v[i].time)
+			m++;
+	return m;
+}
+
+/* Resident bytes of [start, end) from the sorted entries; an entry that
+ * spans more than this region is prorated by overlap. */
+static bool resident_of(const struct load_ctx *c, u64 start, u64 end, u64 *bytes)
+{
+	size_t lo = 0, hi = c->nres, i;
+	bool found = false;
+
+	/* first entry that ends after start; entries do not overlap each other */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->res[mid].end <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i < c->nres && c->res[i].start < end; i++) {
+		const struct ml_rec_resident_entry *e = &c->res[i];
+		u64 s = e->start > start ? e->start : start;
+		u64 t = e->end < end ? e->end : end;
+
+		if (e->end <= start || t <= s)
+			continue;
+		found = true;
+		if (s == e->start && t == e->end)
+			*bytes += e->resident;
+		else
+			*bytes += (u64)((unsigned __int128)e->resident * (t - s) /
+					(e->end - e->start));
+	}
+	return found;
+}
+
+static u64 rel_time(const struct ml_result *r, u64 t)
+{
+	return t > r->target.start_time ? t - r->target.start_time : 0;
+}
+
+static int site_frames(struct load_ctx *c, struct ml_site *s)
+{
+	const u64 *pcs;
+	u32 n = 0, flags = 0, i;
+
+	pcs = stackdb_get(c->db, s->stack_id, &n, &flags);
+	if (!pcs || !n)
+		return 0;
+	s->stack_flags = flags;
+	s->frames = calloc(n, sizeof(*s->frames));
+	if (!s->frames)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		const struct frame_slot *fs = frame_find(c, pcs[i], i > 0);
+
+		if (fs) {
+			if (frame_copy(&s->frames[i], &fs->f))
+				return -ENOMEM;
+			s->frames[i].pc = pcs[i];
+		} else {
+			s->frames[i].pc = pcs[i];
+			s->frames[i].kind = ML_FK_UNKNOWN;
+		}
+		s->nframes = i + 1;	/* so that a failure frees what was copied */
+	}
+	return 0;
+}
+
+static int build_site(struct load_ctx *c, const struct ml_region *v, size_t n,
+		      struct ml_site *s)
+{
+	size_t i;
+	bool any_res = false;
+
+	memset(s, 0, sizeof(*s));
+	s->stack_id = v[0].stack_id;
+	s->regions = malloc(n * sizeof(*s->regions));
+	if (!s->regions)
+		return -ENOMEM;
+	memcpy(s->regions, v, n * sizeof(*v));
+	s->nregions = n;
+	s->first_time = UINT64_MAX;
+	for (i = 0; i < n; i++) {
+		u64 len = v[i].end - v[i].start, t = rel_time(c->r, v[i].time);
+
+		s->bytes += len;
+		if (v[i].prot == PROT_NONE)
+			s->reserved_bytes += len;
+		if (t < s->first_time)
+			s->first_time = t;
+		if (t > s->last_time)
+			s->last_time = t;
+		if (c->have_resident &&
+		    resident_of(c, v[i].start, v[i].end, &s->resident_bytes))
+			any_res = true;
+	}
+	s->resident_known = any_res;
+	if (!any_res)
+		s->resident_bytes = 0;
+	s->mappings = count_mappings(v, n);
+	return site_frames(c, s);
+}
+
+static int build_result(struct load_ctx *c)
+{
+	struct ml_result *r = c->r;
+	struct collect_ctx cc = { 0 };
+	size_t i, j;
+	int err;
+
+	err = aspace_foreach(c->as, collect_region, &cc);
+	if (err)
+		goto out;
+	if (c->nres)
+		qsort(c->res, c->nres, sizeof(*c->res), cmp_res_start);
+
+	r->baseline = cc.base.v;
+	r->nbaseline = cc.base.n;
+	cc.base.v = NULL;
+	for (i = 0; i < r->nbaseline; i++)
+		r->baseline_bytes += r->baseline[i].end - r->baseline[i].start;
+	r->baseline_mappings = count_mappings(r->baseline, r->nbaseline);
+
+	if (cc.live.n)
+		qsort(cc.live.v, cc.live.n, sizeof(*cc.live.v), cmp_stack_then_addr);
+	/* at most one site per region; trimmed below */
+	if (cc.live.n) {
+		r->sites = calloc(cc.live.n, sizeof(*r->sites));
+		if (!r->sites) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	for (i = 0; i < cc.live.n; i = j) {
+		for (j = i + 1; j < cc.live.n &&
+		     cc.live.v[j].stack_id == cc.live.v[i].stack_id; j++)
+			;
+		err = build_site(c, cc.live.v + i, j - i, &r->sites[r->nsites]);
+		r->nsites++;	/* counted even on failure: analysis_free frees it */
+		if (err)
+			goto out;
+		r->live_bytes += r->sites[r->nsites - 1].bytes;
+		r->live_reserved_bytes += r->sites[r->nsites - 1].reserved_bytes;
+		r->live_mappings += r->sites[r->nsites - 1].mappings;
+	}
+	if (r->nsites)
+		qsort(r->sites, r->nsites, sizeof(*r->sites), cmp_site);
+out:
+	free(cc.live.v);
+	free(cc.base.v);
+	return err;
+}
+
+/* --- load -------------------------------------------------------------- */
+
+static int add_read_notes(struct load_ctx *c, int rc)
+{
+	struct ml_result *r = c->r;
+	const struct rec_read_status *st = &r->read_status;
+	int err = 0;
+
+	if (rc == -ENODATA && st->truncated)
+		err = note_addf(c, "recording cut short after %llu records: the recorder did not finish (killed?); results cover what was recorded",
+				(unsigned long long)st->records);
+	else if (rc == -ENODATA)
+		err = note_addf(c, "recording damaged after %llu records (at byte %llu): results cover the sound part only",
+				(unsigned long long)st->records,
+				(unsigned long long)st->good_bytes);
+	else if (!r->have_end)
+		err = note_addf(c, "recording has no end record after %llu records: the recorder did not finish (killed?); results cover what was recorded",
+				(unsigned long long)st->records);
+	if (!err && st->bad_records)
+		err = note_addf(c, "%llu damaged records were skipped",
+				(unsigned long long)st->bad_records);
+	if (!err && st->skipped_unknown)
+		err = note_addf(c, "%llu records of unknown type were skipped (recorded by a newer mapleak?)",
+				(unsigned long long)st->skipped_unknown);
+	if (!err && c->bad_ops)
+		err = note_addf(c, "%llu recorded operations could not be applied and were ignored",
+				(unsigned long long)c->bad_ops);
+	if (!err && c->bad_stacks)
+		err = note_addf(c, "%llu recorded stacks could not be loaded; their sites show no frames",
+				(unsigned long long)c->bad_stacks);
+	return err;
+}
+
+int analysis_load(const char *path, struct ml_result **out)
+{
+	struct load_ctx c = { 0 };
+	struct ml_result *r;
+	size_t i;
+	int rc, err;
+
+	*out = NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	c.r = r;
+	err = aspace_new(&c.as);
+	if (!err)
+		err = stackdb_new(&c.db);
+	if (err)
+		goto out;
+
+	rc = rec_read(path, &load_visitor, &c, &r->read_status);
+	/* -ENODATA: a sound prefix was delivered; use it */
+	if (rc && rc != -ENODATA) {
+		err = rc < 0 ? rc : -EIO;
+		goto out;
+	}
+
+	r->lost = c.lost;
+	if (r->have_end) {
+		r->events = r->end.events;
+		if (r->end.lost > r->lost)
+			r->lost = r->end.lost;
+		r->duration_s = (double)rel_time(r, r->end.end_time) / 1e9;
+	} else {
+		/* without END, the ops read are all we know of */
+		r->events = c.nops;
+		r->duration_s = (double)rel_time(r, c.last_op_time) / 1e9;
+	}
+
+	err = add_read_notes(&c, rc);
+	if (!err)
+		err = build_result(&c);
+out:
+	for (i = 0; i < c.frames_cap; i++)
+		if (c.frames[i].used)
+			frame_clear(&c.frames[i].f);
+	free(c.frames);
+	free(c.res);
+	stackdb_free(c.db);
+	aspace_free(c.as);
+	if (err) {
+		analysis_free(r);
+		return err;
+	}
+	*out = r;
+	return 0;
+}
+
+void analysis_free(struct ml_result *r)
+{
+	size_t i;
+	u32 k;
+
+	if (!r)
+		return;
+	free(r->target.command);
+	free(r->target.comm);
+	for (i = 0; i < r->nsites; i++) {
+		for (k = 0; k < r->sites[i].nframes; k++)
+			frame_clear(&r->sites[i].frames[k]);
+		free(r->sites[i].frames);
+		free(r->sites[i].regions);
+	}
+	free(r->sites);
+	free(r->baseline);
+	for (i = 0; i < r->nnotes; i++)
+		free(r->notes[i]);
+	free(r->notes);
+	free(r);
+}
