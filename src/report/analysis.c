@@ -450,9 +450,11 @@ static int site_frames(struct load_ctx *c, struct ml_site *s)
 	u32 n = 0, flags = 0, i;
 
 	pcs = stackdb_get(c->db, s->stack_id, &n, &flags);
-	if (!pcs || !n)
+	if (!pcs)
 		return 0;
 	s->stack_flags = flags;
+	if (!n)
+		return 0;
 	s->frames = calloc(n, sizeof(*s->frames));
 	if (!s->frames)
 		return -ENOMEM;
@@ -636,7 +638,8 @@ out:
 			frame_clear(&c.frames[i].f);
 	free(c.frames);
 	free(c.res);
-	stackdb_free(c.db);
+	if (c.db)
+		stackdb_free(c.db);
 	aspace_free(c.as);
 	if (err) {
 		analysis_free(r);

@@ -20,13 +20,21 @@ void aspace_free(struct aspace *as);	/* NULL is a no-op */
  * Applies one successful change. Ops are applied in order of op->time
  * (see reorder.h). Unmapping ops remove only regions whose time is older
  * than op->time. ML_OP_EXEC empties the space. Returns 0 or -errno
- * (-EINVAL for an op it cannot interpret; nothing is changed then).
+ * (-EINVAL for an op it cannot interpret, -ENOMEM; nothing is changed then).
+ *
+ * Details: mappings (mmap, mremap's target, brk growth, shmat) replace
+ * whatever was there regardless of time; mprotect is not time-filtered and
+ * gives a part going from PROT_NONE to accessible the op's stack and time;
+ * mremap's new region belongs to the op's stack and keeps the old region's
+ * prot and SHARED/ANON/SHM flags; shmdt without a size removes the
+ * contiguous run of ML_RF_SHM regions from its address.
  */
 int aspace_apply(struct aspace *as, const struct ml_op *op);
 
 /* Adds the regions of a /proc/PID/maps snapshot as baseline (ML_RF_BASELINE,
  * ML_STACK_BASELINE). Pseudo regions ([stack], [vdso], ...) are skipped.
- * Replaces whatever the space held at those addresses. */
+ * Replaces whatever the space held at those addresses. -ENOMEM may leave
+ * the entries before the failing one added. */
 int aspace_add_baseline(struct aspace *as, const struct maps_entry *e, size_t n);
 
 /* The brk heap: start_brk (field 47 of /proc/PID/stat) and current brk. */
@@ -34,9 +42,10 @@ void aspace_set_brk(struct aspace *as, u64 start_brk, u64 brk);
 
 /*
  * Makes the live set agree with a /proc/PID/maps snapshot (after lost
- * events or an exec seen late): drops pages the kernel no longer maps,
- * adds unexplained pages as ML_RF_RECONCILED baseline, takes the kernel's
- * prot. Returns the number of pages that changed in *changed_pages.
+ * events or an exec seen late): drops pages the kernel no longer maps
+ * (and any under pseudo regions), adds unexplained pages as
+ * ML_RF_RECONCILED baseline, takes the kernel's prot (origins are kept).
+ * Returns the number of pages that changed in *changed_pages.
  */
 int aspace_reconcile(struct aspace *as, const struct maps_entry *e, size_t n,
 		     u64 *changed_pages);

@@ -257,8 +257,8 @@ static int read_all(int fd, char **out, size_t *outlen)
 int procmaps_read(pid_t pid, struct maps_entry **out, size_t *n)
 {
 	char path[64];
-	char *buf;
-	size_t len;
+	char *buf = NULL;
+	size_t len = 0;
 	int fd, ret;
 
 	*out = NULL;

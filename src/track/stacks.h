@@ -27,7 +27,9 @@ const u64 *stackdb_get(const struct stackdb *db, u32 id, u32 *n, u32 *flags);
 /* Highest id handed out (ids are 1..count). */
 u32 stackdb_count(const struct stackdb *db);
 
-/* Inserts a stack with a given id (when loading a recording). */
+/* Inserts a stack with a given id (when loading a recording). Returns 0
+ * (also when id already holds this very stack), -EEXIST if id holds another
+ * stack, -ERANGE if id is more than 2^20 past the highest id, -EINVAL. */
 int stackdb_put(struct stackdb *db, u32 id, const u64 *pcs, u32 n, u32 flags);
 
 #endif

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The JSON format: one document, a contract checked by outside tools.
+ * Keys may be added, never renamed or dropped. Built with jansson so the
+ * output is always valid JSON.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "report/formats.h"
+#include "track/stacks.h"
+
+/* Each adder returns 0 or -1 and frees the value either way, so a whole
+ * object can be built with `bad |= ...` and checked once. */
+static int set(json_t *o, const char *key, json_t *v)
+{
+	if (!o || !v) {
+		json_decref(v);
+		return -1;
+	}
+	return json_object_set_new(o, key, v);
+}
+
+static int append(json_t *a, json_t *v)
+{
+	if (!a || !v) {
+		json_decref(v);
+		return -1;
+	}
+	return json_array_append_new(a, v);
+}
+
+static json_t *j_u64(u64 v)
+{
+	/* JSON readers hold 64-bit signed at best; no size comes near this */
+	return json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v);
+}
+
+static json_t *j_hex(u64 v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
+	return json_string(buf);
+}
+
+/* Names come from binaries and may not be UTF-8, which jansson refuses:
+ * replace the bytes that are not ASCII rather than lose the name. */
+static json_t *j_str(const char *s)
+{
+	json_t *v;
+	char *copy, *p;
+
+	if (!s)
+		return json_null();
+	v = json_string(s);
+	if (v)
+		return v;
+	copy = strdup(s);
+	if (!copy)
+		return NULL;
+	for (p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	v = json_string(copy);
+	free(copy);
+	return v;
+}
+
+static json_t *j_seconds(u64 rel_ns)
+{
+	return json_real((double)rel_ns / 1e9);
+}
+
+static json_t *regions_json(const struct ml_region *v, size_t n)
+{
+	json_t *a = json_array();
+	char prot[4];
+	size_t i;
+	int bad = 0;
+
+	for (i = 0; i < n; i++) {
+		json_t *o = json_object();
+
+		bad |= set(o, "start", j_hex(v[i].start));
+		bad |= set(o, "size", j_u64(v[i].end - v[i].start));
+		bad |= set(o, "prot", json_string(report_prot_str(v[i].prot, prot)));
+		bad |= append(a, o);
+	}
+	if (bad) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+static json_t *frame_json(const struct ml_frame *f)
+{
+	json_t *o = json_object();
+	int bad = 0;
+
+	bad |= set(o, "address", j_hex(f->pc));
+	bad |= set(o, "symbol", j_str(f->symbol));
+	bad |= set(o, "module", j_str(f->module));
+	bad |= set(o, "file", j_str(f->file));
+	bad |= set(o, "line", f->line ? json_integer(f->line) : json_null());
+	bad |= set(o, "kind", json_string(report_frame_kind_name(f->kind)));
+	bad |= set(o, "tier", j_str(f->tier));
+	bad |= set(o, "offset", f->symbol ? j_u64(f->offset) : json_null());
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *site_json(const struct ml_site *s, bool regions)
+{
+	json_t *o = json_object(), *frames = json_array();
+	int bad = 0;
+	u32 k;
+
+	bad |= set(o, "stack_id", json_integer(s->stack_id));
+	bad |= set(o, "bytes", j_u64(s->bytes));
+	bad |= set(o, "reserved_bytes", j_u64(s->reserved_bytes));
+	bad |= set(o, "resident_bytes",
+		   s->resident_known ? j_u64(s->resident_bytes) : json_null());
+	bad |= set(o, "mappings", j_u64(s->mappings));
+	bad |= set(o, "first_seen_s", j_seconds(s->first_time));
+	bad |= set(o, "last_seen_s", j_seconds(s->last_time));
+	bad |= set(o, "truncated", json_boolean(s->stack_flags & ML_SF_TRUNCATED));
+	bad |= set(o, "unwind_error", json_boolean(s->stack_flags & ML_SF_UNWIND_ERR));
+	for (k = 0; k < s->nframes; k++)
+		bad |= append(frames, frame_json(&s->frames[k]));
+	bad |= set(o, "frames", frames);
+	if (regions)
+		bad |= set(o, "regions", regions_json(s->regions, s->nregions));
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *check_json(const struct ml_result *r)
+{
+	const struct ml_rec_check *c = &r->check;
+	json_t *o;
+	int bad = 0;
+
+	if (!r->have_check)
+		return json_null();
+	o = json_object();
+	bad |= set(o, "agree", json_boolean(!c->missing_pages && !c->extra_pages &&
+					    !c->prot_mismatch_pages));
+	bad |= set(o, "kernel_pages", j_u64(c->kernel_pages));
+	bad |= set(o, "model_pages", j_u64(c->model_pages));
+	bad |= set(o, "missing_pages", j_u64(c->missing_pages));
+	bad |= set(o, "extra_pages", j_u64(c->extra_pages));
+	bad |= set(o, "prot_mismatch_pages", j_u64(c->prot_mismatch_pages));
+	bad |= set(o, "first_missing",
+		   c->missing_pages ? j_hex(c->first_missing) : json_null());
+	bad |= set(o, "first_extra",
+		   c->extra_pages ? j_hex(c->first_extra) : json_null());
+	bad |= set(o, "reconciled", json_integer(c->reconciled));
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *document(const struct ml_result *r, const struct report_opts *opt)
+{
+	json_t *root = json_object(), *o, *a;
+	const char *stop = r->have_end ? report_stopped_by_name(r->end.stopped_by) : NULL;
+	bool regions = opt && opt->regions;
+	size_t i, shown = report_nshown(r, opt);
+	int bad = 0;
+
+	o = json_object();
+	bad |= set(o, "pid", json_integer(r->target.pid));
+	/* keep the type a string for tools, even without a target record */
+	bad |= set(o, "command", j_str(r->target.command ? r->target.command : ""));
+	bad |= set(o, "comm", j_str(r->target.comm));
+	bad |= set(o, "nspid", json_integer(r->target.nspid));
+	bad |= set(root, "target", o);
+
+	bad |= set(root, "duration_s", json_real(r->duration_s));
+	bad |= set(root, "stopped_by", stop ? json_string(stop) : json_null());
+	bad |= set(root, "target_alive", r->have_end ?
+		   json_boolean(r->end.target_alive) : json_null());
+
+	o = json_object();
+	bad |= set(o, "total", j_u64(r->events));
+	bad |= set(o, "lost", j_u64(r->lost));
+	bad |= set(root, "events", o);
+
+	o = json_object();
+	bad |= set(o, "bytes", j_u64(r->baseline_bytes));
+	bad |= set(o, "mappings", j_u64(r->baseline_mappings));
+	bad |= set(root, "baseline", o);
+
+	o = json_object();
+	bad |= set(o, "bytes", j_u64(r->live_bytes));
+	bad |= set(o, "mappings", j_u64(r->live_mappings));
+	bad |= set(o, "reserved_bytes", j_u64(r->live_reserved_bytes));
+	bad |= set(root, "live", o);
+
+	bad |= set(root, "check", check_json(r));
+
+	a = json_array();
+	for (i = 0; i < r->nnotes; i++)
+		bad |= append(a, j_str(r->notes[i]));
+	bad |= set(root, "notes", a);
+
+	bad |= set(root, "sites_total", j_u64(r->nsites));
+	a = json_array();
+	for (i = 0; i < shown; i++)
+		bad |= append(a, site_json(&r->sites[i], regions));
+	bad |= set(root, "sites", a);
+	if (regions)
+		bad |= set(root, "baseline_regions",
+			   regions_json(r->baseline, r->nbaseline));
+	if (bad) {
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+int report_json_emit(FILE *out, const struct ml_result *r,
+		     const struct report_opts *o)
+{
+	json_t *doc = document(r, o);
+	int err;
+
+	if (!doc)
+		return -ENOMEM;
+	errno = 0;
+	err = json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+			 JSON_REAL_PRECISION(15));
+	json_decref(doc);
+	if (err)
+		return -(errno ? errno : EIO);
+	fputc('\n', out);
+	return report_finish(out);
+}

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The default, human format: a short header with the totals and what may
+ * make them wrong, then the sites ranked by committed bytes, each with its
+ * stack innermost first (the habit of perf report and valgrind).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "report/formats.h"
+#include "track/stacks.h"
+
+#define HS 32	/* room for report_human_size() */
+
+static void print_frame(FILE *out, u32 i, const struct ml_frame *f)
+{
+	const char *mod = report_basename(f->module);
+
+	fprintf(out, "  #%u ", i);
+	if (!f->symbol) {
+		/* the full path: "/memfd:doublemapper" says it is JIT code */
+		fprintf(out, "0x%" PRIx64 " [unknown]", f->pc);
+		if (f->module)
+			fprintf(out, " (in %s)", f->module);
+		fputc('\n', out);
+		return;
+	}
+	switch (f->kind) {
+	case ML_FK_JIT:
+	case ML_FK_R2R:
+	case ML_FK_STUB:
+		/* managed code: the assembly and tier matter, not a file */
+		fprintf(out, "%s [", f->symbol);
+		if (mod)
+			fprintf(out, "%s, ", mod);
+		fprintf(out, "%s]", f->tier ? f->tier : report_frame_kind_name(f->kind));
+		break;
+	case ML_FK_KERNEL:
+		fprintf(out, "%s [kernel]", f->symbol);
+		break;
+	default:
+		fputs(f->symbol, out);
+		if (mod)
+			fprintf(out, " (%s)", mod);
+		if (f->file) {
+			fprintf(out, " %s", report_basename(f->file));
+			if (f->line)
+				fprintf(out, ":%u", f->line);
+		}
+		break;
+	}
+	fputc('\n', out);
+}
+
+static void print_region(FILE *out, const struct ml_result *r,
+			 const struct ml_region *g)
+{
+	char hs[HS], prot[4];
+	u64 t = g->time > r->target.start_time ? g->time - r->target.start_time : 0;
+
+	fprintf(out, "    0x%" PRIx64 "-0x%" PRIx64 " %s %10s",
+		g->start, g->end, report_prot_str(g->prot, prot),
+		report_human_size(g->end - g->start, hs, sizeof(hs)));
+	if (!(g->flags & ML_RF_BASELINE))
+		fprintf(out, "  +%.1fs", (double)t / 1e9);
+	else if (g->flags & ML_RF_RECONCILED)
+		fputs("  (found when reconciling)", out);
+	fputc('\n', out);
+}
+
+static void print_header(FILE *out, const struct ml_result *r)
+{
+	char a[HS], b[HS];
+	const char *stop = r->have_end ? report_stopped_by_name(r->end.stopped_by) : NULL;
+	u32 pid = r->target.pid;
+
+	if (r->have_target)
+		fprintf(out, "target:   pid %u '%s'\n", pid,
+			r->target.command ? r->target.command :
+			r->target.comm ? r->target.comm : "?");
+	else
+		fputs("target:   unknown (no target record)\n", out);
+	fprintf(out, "recorded: %.1fs", r->duration_s);
+	if (!r->have_end)
+		fputs(", did not finish", out);
+	else if (stop && r->end.stopped_by == ML_STOP_EXIT)
+		fputs(", until the target exited", out);
+	else if (stop)
+		fprintf(out, ", stopped by %s", stop);
+	fprintf(out, "; %llu events, %llu lost\n", (unsigned long long)r->events,
+		(unsigned long long)r->lost);
+
+	fprintf(out, "live:     %s in %llu mappings",
+		report_human_size(r->live_bytes - r->live_reserved_bytes, a, sizeof(a)),
+		(unsigned long long)r->live_mappings);
+	if (r->live_reserved_bytes)
+		fprintf(out, " + %s reserved (PROT_NONE)",
+			report_human_size(r->live_reserved_bytes, b, sizeof(b)));
+	fputs(", mapped since tracing began and never unmapped\n", out);
+	fprintf(out, "baseline: %s in %llu mappings, mapped before tracing began\n",
+		report_human_size(r->baseline_bytes, a, sizeof(a)),
+		(unsigned long long)r->baseline_mappings);
+
+	if (!r->have_check)
+		fprintf(out, "check:    not done%s\n",
+			r->have_end && !r->end.target_alive ?
+			" (target exited before the end)" : "");
+	else if (!r->check.missing_pages && !r->check.extra_pages &&
+		 !r->check.prot_mismatch_pages)
+		fprintf(out, "check:    live set + baseline match /proc/%u/maps exactly (%llu pages)\n",
+			pid, (unsigned long long)r->check.kernel_pages);
+	else {
+		fprintf(out, "check:    MISMATCH with /proc/%u/maps (%llu kernel pages, %llu modeled):",
+			pid, (unsigned long long)r->check.kernel_pages,
+			(unsigned long long)r->check.model_pages);
+		if (r->check.missing_pages)
+			fprintf(out, " %llu pages not seen mapped (first 0x%" PRIx64 ");",
+				(unsigned long long)r->check.missing_pages,
+				r->check.first_missing);
+		if (r->check.extra_pages)
+			fprintf(out, " %llu pages not seen unmapped (first 0x%" PRIx64 ");",
+				(unsigned long long)r->check.extra_pages,
+				r->check.first_extra);
+		if (r->check.prot_mismatch_pages)
+			fprintf(out, " %llu pages with another protection;",
+				(unsigned long long)r->check.prot_mismatch_pages);
+		fputs(" sizes below may be off by that much\n", out);
+	}
+
+	if (r->lost) {
+		fprintf(out, "WARNING:  %llu events LOST (ring buffer full): ",
+			(unsigned long long)r->lost);
+		if (r->have_check && r->check.reconciled)
+			fprintf(out, "the live set was reconciled with /proc/%u/maps (%u time%s); memory whose mapping was missed counts as baseline, so sites may be understated\n",
+				pid, r->check.reconciled, r->check.reconciled == 1 ? "" : "s");
+		else
+			fputs("no reconciliation was recorded; sites may miss mappings or keep some that were unmapped\n", out);
+	}
+}
+
+int report_text_emit(FILE *out, const struct ml_result *r,
+		     const struct report_opts *o)
+{
+	size_t i, shown = report_nshown(r, o);
+	bool regions = o && o->regions;
+	bool exited = r->have_end && !r->end.target_alive;
+	char a[HS], b[HS];
+	u32 k;
+
+	print_header(out, r);
+	for (i = 0; i < r->nnotes; i++)
+		fprintf(out, "note:     %s\n", r->notes[i]);
+
+	if (!r->nsites)
+		fputs("\nno live mappings: everything mapped since tracing began was unmapped\n", out);
+	for (i = 0; i < shown; i++) {
+		const struct ml_site *s = &r->sites[i];
+
+		fprintf(out, "\n#%zu  %s in %llu mapping%s", i + 1,
+			report_human_size(s->bytes - s->reserved_bytes, a, sizeof(a)),
+			(unsigned long long)s->mappings, s->mappings == 1 ? "" : "s");
+		if (s->reserved_bytes)
+			fprintf(out, " + %s reserved",
+				report_human_size(s->reserved_bytes, b, sizeof(b)));
+		if (s->resident_known)
+			fprintf(out, ", resident %s",
+				report_human_size(s->resident_bytes, b, sizeof(b)));
+		else
+			fprintf(out, ", resident n/a%s", exited ? " (target exited)" : "");
+		if (s->first_time == s->last_time)
+			fprintf(out, ", at +%.1fs\n", (double)s->first_time / 1e9);
+		else
+			fprintf(out, ", +%.1fs..+%.1fs\n", (double)s->first_time / 1e9,
+				(double)s->last_time / 1e9);
+		if (!s->nframes)
+			fprintf(out, "  (no stack recorded, stack id %u)\n", s->stack_id);
+		for (k = 0; k < s->nframes; k++)
+			print_frame(out, k, &s->frames[k]);
+		if (s->stack_flags & (ML_SF_TRUNCATED | ML_SF_UNWIND_ERR))
+			fprintf(out, "  ... (stack %s)\n", s->stack_flags & ML_SF_TRUNCATED ?
+				"truncated" : "unwinding stopped on an error");
+		if (regions) {
+			fputs("  regions:\n", out);
+			for (k = 0; k < s->nregions; k++)
+				print_region(out, r, &s->regions[k]);
+		}
+	}
+
+	if (shown < r->nsites) {
+		u64 rest = 0, rest_res = 0;
+
+		for (i = shown; i < r->nsites; i++) {
+			rest += r->sites[i].bytes - r->sites[i].reserved_bytes;
+			rest_res += r->sites[i].reserved_bytes;
+		}
+		fprintf(out, "\n... and %zu more site%s holding %s", r->nsites - shown,
+			r->nsites - shown == 1 ? "" : "s",
+			report_human_size(rest, a, sizeof(a)));
+		if (rest_res)
+			fprintf(out, " + %s reserved",
+				report_human_size(rest_res, b, sizeof(b)));
+		fputs("; use --top 0\n", out);
+	}
+
+	if (regions && r->nbaseline) {
+		fputs("\nbaseline regions:\n", out);
+		for (i = 0; i < r->nbaseline; i++)
+			print_region(out, r, &r->baseline[i]);
+	}
+	return report_finish(out);
+}

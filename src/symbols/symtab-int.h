@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals of struct symtab shared by symbols/symtab.c (modules, maps,
+ * naming) and unwind/unwind.c (the libdwfl thread callbacks). Not an
+ * interface: include symbols/symtab.h elsewhere.
+ */
+#ifndef MAPLEAK_SYMTAB_INT_H
+#define MAPLEAK_SYMTAB_INT_H
+
+#include <elfutils/libdwfl.h>
+
+#include "symbols/perfmap.h"
+#include "symbols/symtab.h"
+#include "track/procmaps.h"
+
+/* One module reported to the Dwfl (mirrors it, for overlap checks). */
+struct st_module {
+	char *name;		/* as given to libdwfl: the path in maps */
+	u64 lo, hi;		/* the module's range as libdwfl computed it */
+	u64 bias;
+};
+
+/* An executable mapping already examined (ELF or not). */
+struct st_seen {
+	u64 start, end, offset, inode;
+};
+
+/* The sample being unwound: what memory_read may serve. */
+struct st_sample {
+	pid_t tid;
+	const u64 *regs;
+	const unsigned char *stack;
+	u64 sp;
+	u32 len;
+	bool beyond;		/* the walk wanted bytes past the snapshot */
+	bool read_failed;	/* any read outside the snapshot */
+};
+
+struct symtab {
+	pid_t pid;
+	int procfd;		/* /proc/PID: immune to pid reuse */
+	pid_t nspid;		/* the pid the target sees (perf map name) */
+	uid_t uids[4];		/* real, effective, saved, fs */
+	bool root_is_host;	/* /proc/PID/root is "/" */
+
+	Dwfl *dwfl;
+	void *arch_img;		/* an ELF header naming the machine ... */
+	Elf *arch_elf;		/* ... for dwfl_attach_state */
+	bool attached;
+
+	struct maps_entry *maps;	/* the latest snapshot, by address */
+	size_t nmaps;
+	struct st_seen *seen;	/* sorted by start */
+	size_t nseen;
+	struct st_module *mods;
+	size_t nmods, capmods;
+	bool maps_dirty;
+
+	struct perfmap *pm;
+	int pmfd;
+	u64 pmoff;		/* bytes of the perf map consumed */
+	bool pm_read;
+	bool pm_partial;	/* the last byte consumed was not '\n' */
+
+	struct st_sample cur;
+};
+
+#endif

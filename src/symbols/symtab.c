@@ -1,0 +1,956 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Modules, maps and JIT names of one target process.
+ *
+ * One Dwfl per target for its whole life. Modules come from our own
+ * /proc/PID/maps snapshot (dwfl_linux_proc_report/find_elf would need the
+ * live process, or ptrace-stop it): each executable mapping of an ELF file
+ * is opened through /proc/PID/map_files (deleted files too) and handed to
+ * dwfl_report_elf, which keeps the descriptor, so naming still works once
+ * the target is gone. JIT code is named from perf-<nspid>.map.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libiberty/demangle.h>
+/* libiberty.h defines its own ARRAY_SIZE; mapleak.h's is the same. */
+#undef ARRAY_SIZE
+
+#include "symbols/symtab-int.h"
+
+#define ST_STATUS_MAX (64 * 1024)
+#define ST_MAPS_MAX (512u << 20)
+#define ST_PERFMAP_CHUNK (64 * 1024)
+#define ST_DELETED " (deleted)"
+
+static char *debuginfo_path;	/* NULL: libdwfl's default search path */
+
+static const Dwfl_Callbacks st_callbacks = {
+	/* Only used for modules reported without an Elf; never proc_find_elf. */
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+	.debuginfo_path = &debuginfo_path,
+};
+
+/* ---- small helpers ---- */
+
+static bool has_prefix(const char *s, const char *p)
+{
+	return strncmp(s, p, strlen(p)) == 0;
+}
+
+static bool has_suffix(const char *s, const char *suf)
+{
+	size_t n = strlen(s), m = strlen(suf);
+
+	return n >= m && strcmp(s + n - m, suf) == 0;
+}
+
+/* Reads a whole procfs file at dirfd/name (its st_size says nothing). */
+static int read_procfile(int dirfd, const char *name, size_t max,
+			 char **out, size_t *outlen)
+{
+	size_t cap = 16 * 1024, len = 0;
+	char *buf, *nb;
+	int fd, err = 0;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	buf = malloc(cap + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (;;) {
+		ssize_t r;
+
+		if (len == cap) {
+			if (cap >= max) {
+				err = -EFBIG;
+				break;
+			}
+			nb = realloc(buf, cap * 2 + 1);
+			if (!nb) {
+				err = -ENOMEM;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err = -errno;
+			break;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+/* Uid and NSpid lines of /proc/PID/status. */
+static int read_status(struct symtab *st)
+{
+	char *buf, *line, *save = NULL;
+	size_t len;
+	int ret;
+
+	ret = read_procfile(st->procfd, "status", ST_STATUS_MAX, &buf, &len);
+	if (ret < 0)
+		return ret;
+	st->nspid = st->pid;
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (has_prefix(line, "Uid:")) {
+			unsigned long v[4];
+
+			if (sscanf(line + 4, "%lu %lu %lu %lu", &v[0], &v[1],
+				   &v[2], &v[3]) == 4)
+				for (int i = 0; i < 4; i++)
+					st->uids[i] = (uid_t)v[i];
+		} else if (has_prefix(line, "NSpid:")) {
+			/* The innermost namespace's pid is the last field. */
+			char *last = strrchr(line, '\t');
+			char *end;
+			long v;
+
+			last = last ? last + 1 : line + 6;
+			v = strtol(last, &end, 10);
+			if (end != last && v > 0 && v <= INT32_MAX)
+				st->nspid = (pid_t)v;
+		}
+	}
+	free(buf);
+	return 0;
+}
+
+static int read_maps(struct symtab *st, struct maps_entry **out, size_t *n)
+{
+	char *buf;
+	size_t len;
+	int ret;
+
+	ret = read_procfile(st->procfd, "maps", ST_MAPS_MAX, &buf, &len);
+	if (ret < 0)
+		return ret;
+	ret = procmaps_parse(buf, len, out, n, NULL);
+	free(buf);
+	return ret;
+}
+
+/* The snapshot entry holding addr, or NULL. */
+static const struct maps_entry *find_map(const struct symtab *st, u64 addr)
+{
+	size_t lo = 0, hi = st->nmaps;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (st->maps[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < st->nmaps && st->maps[lo].start <= addr)
+		return &st->maps[lo];
+	return NULL;
+}
+
+static bool is_dll(const char *path)
+{
+	size_t n = strlen(path);
+
+	if (has_suffix(path, ST_DELETED))
+		n -= strlen(ST_DELETED);
+	return n >= 4 && strncasecmp(path + n - 4, ".dll", 4) == 0;
+}
+
+/* Where JIT code lives: anonymous memory or .NET's W^X double mapping. */
+static bool is_jit_mapping(const struct maps_entry *m)
+{
+	const char *p = m->path;
+
+	return !p || has_prefix(p, "[anon") || has_prefix(p, "//anon") ||
+	       has_prefix(p, "/dev/zero") || has_prefix(p, "/anon_hugepage") ||
+	       has_prefix(p, "/memfd:");
+}
+
+/* An executable file mapping worth opening as ELF. */
+static bool is_elf_candidate(const struct maps_entry *m)
+{
+	return (m->prot & PROT_EXEC) && m->path && m->path[0] == '/' &&
+	       !has_prefix(m->path, "/memfd:") && !has_prefix(m->path, "/dev/") &&
+	       !has_prefix(m->path, "/SYSV") && !has_prefix(m->path, "//anon") &&
+	       !has_prefix(m->path, "/anon_hugepage") && !is_dll(m->path);
+}
+
+/* ---- modules ---- */
+
+struct candidate {
+	int fd;
+	char *name;		/* maps path */
+	char *file;		/* where libdwfl may look for debuglinks */
+	u64 bias, lo, hi;
+	bool et_dyn;
+};
+
+static bool seen_has(const struct symtab *st, const struct maps_entry *m)
+{
+	size_t lo = 0, hi = st->nseen;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (st->seen[mid].start < m->start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < st->nseen && st->seen[lo].start == m->start &&
+	       st->seen[lo].end == m->end && st->seen[lo].offset == m->offset &&
+	       st->seen[lo].inode == m->inode;
+}
+
+/* Opens the file behind mapping m: map_files first (works for deleted
+ * files and other mount namespaces), then the path under /proc/PID/root. */
+static int open_mapping(const struct symtab *st, const struct maps_entry *m)
+{
+	char rel[PATH_MAX + 64];
+	struct stat sb;
+	int fd;
+
+	snprintf(rel, sizeof(rel), "map_files/%llx-%llx",
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	fd = openat(st->procfd, rel, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && !has_suffix(m->path, ST_DELETED) &&
+	    (size_t)snprintf(rel, sizeof(rel), "root%s", m->path) < sizeof(rel))
+		fd = openat(st->procfd, rel, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	/* The path may have been replaced since it was mapped. */
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+	    (m->inode && sb.st_ino != m->inode)) {
+		close(fd);
+		return -ENOEXEC;
+	}
+	return fd;
+}
+
+/*
+ * Load bias of the ELF in fd mapped by m, from the PT_LOAD that holds
+ * m's file offset (exact even when p_vaddr != p_offset), and the range of
+ * all PT_LOADs. Fills c; 0 or -ENOEXEC.
+ */
+static int elf_layout(int fd, const struct maps_entry *m, struct candidate *c)
+{
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	GElf_Ehdr eh;
+	size_t phnum;
+	bool found = false;
+	u64 lo = UINT64_MAX, hi = 0;
+	int ret = -ENOEXEC;
+
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) ||
+	    (eh.e_type != ET_DYN && eh.e_type != ET_EXEC) ||
+	    elf_getphdrnum(elf, &phnum) != 0)
+		goto out;
+	c->et_dyn = eh.e_type == ET_DYN;
+	c->bias = 0;
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr ph;
+		u64 off0;
+
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		lo = ML_PAGE_DOWN(ph.p_vaddr) < lo ? ML_PAGE_DOWN(ph.p_vaddr) : lo;
+		hi = ph.p_vaddr + ph.p_memsz > hi ? ph.p_vaddr + ph.p_memsz : hi;
+		off0 = ML_PAGE_DOWN(ph.p_offset);
+		if (!found && c->et_dyn && m->offset >= off0 &&
+		    m->offset < ph.p_offset + ph.p_filesz) {
+			c->bias = m->start - (ML_PAGE_DOWN(ph.p_vaddr) +
+					      (m->offset - off0));
+			found = true;
+		}
+	}
+	if (hi <= lo)
+		goto out;
+	if (c->et_dyn && !found)
+		c->bias = m->start - m->offset;
+	c->lo = lo + c->bias;
+	c->hi = hi + c->bias;
+	ret = 0;
+out:
+	if (elf)
+		elf_end(elf);
+	return ret;
+}
+
+static bool overlaps(u64 alo, u64 ahi, u64 blo, u64 bhi)
+{
+	return alo < bhi && blo < ahi;
+}
+
+/* Examines executable mapping m; a usable ELF becomes a candidate. */
+static int examine(struct symtab *st, const struct maps_entry *m,
+		   struct candidate *c)
+{
+	char magic[4];
+	size_t plen;
+	int fd;
+
+	fd = open_mapping(st, m);
+	if (fd < 0)
+		return fd;
+	if (pread(fd, magic, 4, 0) != 4 || memcmp(magic, ELFMAG, SELFMAG) != 0 ||
+	    elf_layout(fd, m, c) < 0) {
+		close(fd);
+		return -ENOEXEC;
+	}
+	c->fd = fd;
+	c->name = strdup(m->path);
+	plen = strlen(m->path);
+	if (has_suffix(m->path, ST_DELETED))
+		plen -= strlen(ST_DELETED);
+	if (st->root_is_host)
+		c->file = strndup(m->path, plen);
+	else if (asprintf(&c->file, "/proc/%d/root%.*s", (int)st->pid,
+			  (int)plen, m->path) < 0)
+		c->file = NULL;
+	if (!c->name || !c->file) {
+		free(c->name);
+		free(c->file);
+		close(fd);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void free_candidates(struct candidate *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].fd >= 0)
+			close(c[i].fd);
+		free(c[i].name);
+		free(c[i].file);
+	}
+	free(c);
+}
+
+static int add_module(struct symtab *st, const char *name, u64 lo, u64 hi,
+		      u64 bias)
+{
+	struct st_module *nm;
+
+	if (st->nmods == st->capmods) {
+		size_t ncap = st->capmods ? st->capmods * 2 : 32;
+
+		nm = reallocarray(st->mods, ncap, sizeof(*nm));
+		if (!nm)
+			return -ENOMEM;
+		st->mods = nm;
+		st->capmods = ncap;
+	}
+	nm = &st->mods[st->nmods];
+	nm->name = strdup(name);
+	if (!nm->name)
+		return -ENOMEM;
+	nm->lo = lo;
+	nm->hi = hi;
+	nm->bias = bias;
+	st->nmods++;
+	return 0;
+}
+
+/*
+ * Reports the candidates. Modules stay after their file is unmapped (a
+ * stack recorded earlier may still need them) unless a new module takes
+ * over their addresses: then libdwfl is told the whole list again.
+ */
+static bool is_known(const struct symtab *st, const struct candidate *c)
+{
+	for (size_t j = 0; j < st->nmods; j++)
+		if (st->mods[j].bias == c->bias &&
+		    strcmp(st->mods[j].name, c->name) == 0)
+			return true;
+	return false;
+}
+
+static int report(struct symtab *st, struct candidate *c, size_t nc)
+{
+	bool rebuild = false;
+	size_t keep = 0;
+	int ret = 0;
+
+	/* Another executable mapping of a module we have (mprotect split). */
+	for (size_t i = 0; i < nc; i++)
+		if (c[i].fd >= 0 && is_known(st, &c[i])) {
+			close(c[i].fd);
+			c[i].fd = -1;
+		}
+	for (size_t i = 0; i < nc && !rebuild; i++)
+		for (size_t j = 0; j < st->nmods && c[i].fd >= 0; j++)
+			if (overlaps(c[i].lo, c[i].hi, st->mods[j].lo,
+				     st->mods[j].hi))
+				rebuild = true;
+	if (rebuild) {
+		dwfl_report_begin(st->dwfl);
+		for (size_t j = 0; j < st->nmods; j++) {
+			struct st_module *m = &st->mods[j];
+			bool hit = false;
+
+			for (size_t i = 0; i < nc && !hit; i++)
+				hit = c[i].fd >= 0 &&
+				      overlaps(c[i].lo, c[i].hi, m->lo, m->hi);
+			if (hit || !dwfl_report_module(st->dwfl, m->name,
+						       m->lo, m->hi)) {
+				free(m->name);
+				continue;
+			}
+			st->mods[keep++] = *m;
+		}
+		st->nmods = keep;
+	} else {
+		dwfl_report_begin_add(st->dwfl);
+	}
+	for (size_t i = 0; i < nc; i++) {
+		Dwfl_Module *mod;
+		Dwarf_Addr lo, hi;
+
+		/* Two executable mappings of one file: one module. */
+		bool dup = c[i].fd < 0;
+
+		for (size_t j = 0; j < st->nmods && !dup; j++)
+			dup = overlaps(c[i].lo, c[i].hi, st->mods[j].lo,
+				       st->mods[j].hi);
+		if (dup)
+			continue;
+		mod = dwfl_report_elf(st->dwfl, c[i].name, c[i].file, c[i].fd,
+				      c[i].bias, true);
+		if (!mod)
+			continue;
+		c[i].fd = -1;	/* libdwfl owns it now */
+		if (!dwfl_module_info(mod, NULL, &lo, &hi, NULL, NULL, NULL,
+				      NULL)) {
+			lo = c[i].lo;
+			hi = c[i].hi;
+		}
+		ret = add_module(st, c[i].name, lo, hi, c[i].bias);
+		if (ret < 0)
+			break;
+	}
+	if (dwfl_report_end(st->dwfl, NULL, NULL) != 0 && ret == 0)
+		ret = -ENOMEM;
+	return ret;
+}
+
+static int cmp_seen(const void *a, const void *b)
+{
+	const struct st_seen *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Re-reads maps; examines executable mappings not seen before. */
+static int load_maps(struct symtab *st)
+{
+	struct maps_entry *maps;
+	struct candidate *cand = NULL;
+	struct st_seen *seen = NULL;
+	size_t nmaps, nc = 0, ns = 0;
+	int ret;
+
+	ret = read_maps(st, &maps, &nmaps);
+	if (ret < 0)
+		return ret;
+	cand = calloc(nmaps + 1, sizeof(*cand));
+	seen = calloc(nmaps + 1, sizeof(*seen));
+	if (!cand || !seen) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nmaps; i++) {
+		const struct maps_entry *m = &maps[i];
+
+		if (!is_elf_candidate(m))
+			continue;
+		seen[ns++] = (struct st_seen){ m->start, m->end, m->offset,
+					       m->inode };
+		if (seen_has(st, m))
+			continue;
+		cand[nc].fd = -1;
+		ret = examine(st, m, &cand[nc]);
+		if (ret == -ENOMEM)
+			goto out;
+		if (ret == 0)
+			nc++;
+	}
+	ret = 0;
+	if (nc > 0)
+		ret = report(st, cand, nc);
+	qsort(seen, ns, sizeof(*seen), cmp_seen);
+	free(st->seen);
+	st->seen = seen;
+	st->nseen = ns;
+	seen = NULL;
+	procmaps_free(st->maps, st->nmaps);
+	st->maps = maps;
+	st->nmaps = nmaps;
+	maps = NULL;
+out:
+	free_candidates(cand, nc);
+	free(seen);
+	procmaps_free(maps, nmaps);
+	return ret;
+}
+
+/* ---- lifecycle ---- */
+
+/* An ELF header that tells dwfl_attach_state the machine, whatever the
+ * modules (there may be none yet, or only JIT code). */
+static int make_arch_elf(struct symtab *st)
+{
+	Elf64_Ehdr *eh = calloc(1, sizeof(*eh));
+
+	if (!eh)
+		return -ENOMEM;
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_ident[EI_VERSION] = EV_CURRENT;
+	eh->e_type = ET_EXEC;
+	eh->e_machine = EM_X86_64;	/* the event registers are x86-64 */
+	eh->e_version = EV_CURRENT;
+	eh->e_ehsize = sizeof(*eh);
+	st->arch_img = eh;
+	st->arch_elf = elf_memory((char *)eh, sizeof(*eh));
+	return st->arch_elf ? 0 : -ENOMEM;
+}
+
+static void drop_modules(struct symtab *st)
+{
+	if (st->dwfl)
+		dwfl_end(st->dwfl);
+	st->dwfl = NULL;
+	st->attached = false;
+	for (size_t i = 0; i < st->nmods; i++)
+		free(st->mods[i].name);
+	free(st->mods);
+	st->mods = NULL;
+	st->nmods = st->capmods = 0;
+	free(st->seen);
+	st->seen = NULL;
+	st->nseen = 0;
+	procmaps_free(st->maps, st->nmaps);
+	st->maps = NULL;
+	st->nmaps = 0;
+}
+
+static void drop_jit(struct symtab *st)
+{
+	if (st->pmfd >= 0)
+		close(st->pmfd);
+	st->pmfd = -1;
+	st->pmoff = 0;
+	st->pm_read = false;
+	st->pm_partial = false;
+	if (st->pm)
+		perfmap_reset(st->pm);
+}
+
+static int start_image(struct symtab *st)
+{
+	char root[8];
+	ssize_t n;
+	int ret;
+
+	ret = read_status(st);
+	if (ret < 0)
+		return ret;
+	n = readlinkat(st->procfd, "root", root, sizeof(root));
+	st->root_is_host = n == 1 && root[0] == '/';
+	st->dwfl = dwfl_begin(&st_callbacks);
+	if (!st->dwfl)
+		return -ENOMEM;
+	st->maps_dirty = false;
+	return load_maps(st);
+}
+
+int symtab_open(struct symtab **out, pid_t pid)
+{
+	struct symtab *st;
+	char path[32];
+	int ret;
+
+	*out = NULL;
+	if (pid <= 0)
+		return -EINVAL;
+	elf_version(EV_CURRENT);
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	st->pid = pid;
+	st->pmfd = -1;
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	st->procfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (st->procfd < 0) {
+		ret = errno == ENOENT ? -ESRCH : -errno;
+		free(st);
+		return ret;
+	}
+	ret = make_arch_elf(st);
+	if (ret == 0)
+		ret = perfmap_new(&st->pm);
+	if (ret == 0)
+		ret = start_image(st);
+	if (ret < 0) {
+		symtab_close(st);
+		return ret;
+	}
+	*out = st;
+	return 0;
+}
+
+void symtab_close(struct symtab *st)
+{
+	if (!st)
+		return;
+	drop_modules(st);
+	drop_jit(st);
+	perfmap_free(st->pm);
+	if (st->arch_elf)
+		elf_end(st->arch_elf);
+	free(st->arch_img);
+	if (st->procfd >= 0)
+		close(st->procfd);
+	free(st);
+}
+
+void symtab_maps_changed(struct symtab *st)
+{
+	st->maps_dirty = true;
+}
+
+int symtab_refresh(struct symtab *st)
+{
+	if (!st->maps_dirty)
+		return 0;
+	st->maps_dirty = false;
+	if (!st->dwfl)
+		return start_image(st);
+	return load_maps(st);
+}
+
+int symtab_reset(struct symtab *st)
+{
+	drop_modules(st);
+	drop_jit(st);
+	return start_image(st);
+}
+
+/* ---- the JIT perf map ---- */
+
+static bool owner_ok(const struct symtab *st, uid_t uid)
+{
+	if (uid == 0)
+		return true;
+	for (int i = 0; i < 4; i++)
+		if (st->uids[i] == uid)
+			return true;
+	return false;
+}
+
+static bool target_gone(const struct symtab *st)
+{
+	int fd = openat(st->procfd, "stat", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		close(fd);
+		return false;
+	}
+	return errno == ESRCH || errno == ENOENT;
+}
+
+/* Opens perf-NSPID.map as perf would accept it: a regular file, not a
+ * symlink, owned by the target's user or root. */
+static int open_perfmap(struct symtab *st)
+{
+	char rel[64];
+	struct stat sb;
+	int fd;
+
+	snprintf(rel, sizeof(rel), "root/tmp/perf-%d.map", (int)st->nspid);
+	fd = openat(st->procfd, rel,
+		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+	    !owner_ok(st, sb.st_uid)) {
+		close(fd);
+		return -EPERM;
+	}
+	st->pmfd = fd;
+	return 0;
+}
+
+int symtab_update_jit(struct symtab *st)
+{
+	struct stat sb;
+	char *buf;
+	int ret = 0;
+
+	if (st->pmfd < 0) {
+		ret = open_perfmap(st);
+		if (ret == -ENOENT || ret == -ESRCH)
+			return 0;
+		if (ret < 0)
+			return ret;
+	}
+	if (fstat(st->pmfd, &sb) < 0)
+		return -errno;
+	if ((u64)sb.st_size < st->pmoff) {
+		/* Truncated and rewritten (perf map disabled, re-enabled). */
+		perfmap_reset(st->pm);
+		st->pmoff = 0;
+		st->pm_partial = false;
+	}
+	if ((u64)sb.st_size == st->pmoff) {
+		/* A last line without newline counts once the writer is gone. */
+		if (st->pm_partial && target_gone(st)) {
+			ret = perfmap_finish(st->pm);
+			st->pm_partial = false;
+		}
+		st->pm_read = true;
+		return ret;
+	}
+	buf = malloc(ST_PERFMAP_CHUNK);
+	if (!buf)
+		return -ENOMEM;
+	while (st->pmoff < (u64)sb.st_size) {
+		u64 want = (u64)sb.st_size - st->pmoff;
+		ssize_t r;
+
+		if (want > ST_PERFMAP_CHUNK)
+			want = ST_PERFMAP_CHUNK;
+		r = pread(st->pmfd, buf, (size_t)want, (off_t)st->pmoff);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			ret = -errno;
+			break;
+		}
+		if (r == 0)
+			break;
+		ret = perfmap_feed(st->pm, buf, (size_t)r);
+		if (ret < 0)
+			break;
+		st->pmoff += (u64)r;
+		st->pm_partial = buf[r - 1] != '\n';
+	}
+	free(buf);
+	st->pm_read = true;
+	return ret;
+}
+
+bool symtab_has_jit_map(const struct symtab *st)
+{
+	return st->pm_read;
+}
+
+/* ---- naming ---- */
+
+static int set_str(char **dst, const char *s, size_t n)
+{
+	*dst = strndup(s, n);
+	return *dst ? 0 : -ENOMEM;
+}
+
+/* "stub<N> Kind<...>" (.NET <= 9) or "stub Kind<...>" (.NET 10). */
+static bool is_dotnet_stub(const char *name)
+{
+	const char *p = name + 4;
+
+	if (!has_prefix(name, "stub"))
+		return false;
+	if (*p == '<') {
+		if (!isdigit((unsigned char)*++p))
+			return false;
+		while (isdigit((unsigned char)*p))
+			p++;
+		if (*p++ != '>')
+			return false;
+	}
+	return *p == ' ';
+}
+
+/*
+ * "[instance ]RET [Assembly] Ns.Type::Method(args)[Tier]": symbol is
+ * "Ns.Type::Method(args)", module the assembly, tier the tier. False when
+ * the name does not have that shape (Java, Node...).
+ */
+static bool split_dotnet(const char *name, struct ml_frame *f, int *err)
+{
+	const char *asm_open = strstr(name, " [");
+	const char *asm_close, *sym, *end, *tier = NULL;
+
+	if (!asm_open || asm_open == name)
+		return false;
+	asm_close = strchr(asm_open + 2, ']');
+	if (!asm_close || asm_close == asm_open + 2 || asm_close[1] != ' ' ||
+	    memchr(asm_open + 2, '[', (size_t)(asm_close - asm_open - 2)))
+		return false;
+	sym = asm_close + 2;
+	if (!strstr(sym, "::"))
+		return false;
+	end = sym + strlen(sym);
+	if (end > sym && end[-1] == ']') {
+		const char *t = end - 1;
+
+		while (t > sym && t[-1] != '[')
+			t--;
+		/* A tier is a plain word after the argument list. */
+		if (t > sym + 1 && t[-2] == ')' && t < end - 1) {
+			bool word = true;
+
+			for (const char *q = t; q < end - 1 && word; q++)
+				word = isalnum((unsigned char)*q) || *q == '-';
+			if (word) {
+				tier = t;
+				end = t - 1;
+			}
+		}
+	}
+	*err = set_str(&f->symbol, sym, (size_t)(end - sym));
+	if (!*err)
+		*err = set_str(&f->module, asm_open + 2,
+			       (size_t)(asm_close - asm_open - 2));
+	if (!*err && tier)
+		*err = set_str(&f->tier, tier, strlen(tier) - 1);
+	return true;
+}
+
+static int name_jit(const struct perfmap_entry *e, u64 pc, struct ml_frame *f)
+{
+	const char *name = e->name;
+	int err = 0;
+
+	f->offset = pc - e->start;
+	if (is_dotnet_stub(name)) {
+		f->kind = ML_FK_STUB;
+		if (set_str(&f->symbol, name, strlen(name)) < 0 ||
+		    set_str(&f->module, "[jit]", 5) < 0)
+			return -ENOMEM;
+		return 0;
+	}
+	f->kind = ML_FK_JIT;
+	if (split_dotnet(name, f, &err))
+		return err;
+	if (set_str(&f->symbol, name, strlen(name)) < 0 ||
+	    set_str(&f->module, "[jit]", 5) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int name_native(Dwfl_Module *mod, u64 pc, u64 addr, struct ml_frame *f)
+{
+	const char *modname, *sym, *file;
+	GElf_Off off;
+	GElf_Sym s;
+	Dwfl_Line *line;
+	int lineno = 0;
+
+	f->kind = ML_FK_NATIVE;
+	modname = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL,
+				   NULL);
+	if (modname && set_str(&f->module, modname, strlen(modname)) < 0)
+		return -ENOMEM;
+	sym = dwfl_module_addrinfo(mod, addr, &off, &s, NULL, NULL, NULL);
+	if (sym) {
+		char *dm = NULL;
+
+		/* Mangled names start with '_' (C++ _Z, Rust _R, D _D). */
+		if (sym[0] == '_')
+			dm = cplus_demangle(sym, DMGL_PARAMS | DMGL_ANSI);
+		if (dm)
+			f->symbol = dm;
+		else if (set_str(&f->symbol, sym, strlen(sym)) < 0)
+			return -ENOMEM;
+		f->offset = pc - (addr - off);
+	}
+	line = dwfl_module_getsrc(mod, addr);
+	if (line) {
+		file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+		if (file && set_str(&f->file, file, strlen(file)) < 0)
+			return -ENOMEM;
+		if (file && lineno > 0)
+			f->line = (u32)lineno;
+	}
+	return 0;
+}
+
+int symtab_name(struct symtab *st, u64 pc, bool return_address,
+		struct ml_frame *out)
+{
+	/* A return address is past the call: name the call itself. */
+	u64 addr = return_address && pc > 0 ? pc - 1 : pc;
+	const struct maps_entry *m;
+	const struct perfmap_entry *e;
+	Dwfl_Module *mod;
+	int ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->pc = pc;
+	out->kind = ML_FK_UNKNOWN;
+	mod = st->dwfl ? dwfl_addrmodule(st->dwfl, addr) : NULL;
+	if (mod) {
+		ret = name_native(mod, pc, addr, out);
+		goto out;
+	}
+	m = find_map(st, addr);
+	if (m && m->path && is_dll(m->path)) {
+		/* ReadyToRun code: PE, never in the perf map. */
+		out->kind = ML_FK_R2R;
+		ret = set_str(&out->module, m->path, strlen(m->path));
+		goto out;
+	}
+	if (!m || is_jit_mapping(m)) {
+		e = perfmap_lookup(st->pm, addr);
+		/* Code compiled since the last read: look once more. */
+		if (!e && symtab_update_jit(st) == 0)
+			e = perfmap_lookup(st->pm, addr);
+		if (e) {
+			ret = name_jit(e, pc, out);
+			goto out;
+		}
+	}
+	if (m)
+		ret = set_str(&out->module, m->path ? m->path : "[anon]",
+			      strlen(m->path ? m->path : "[anon]"));
+out:
+	if (ret < 0) {
+		ml_frame_release(out);
+		return -ENOMEM;
+	}
+	return 0;
+}

@@ -1,0 +1,114 @@
+#!/bin/bash
+# The seed scenario as the article lived it: a .NET app started with
+# DOTNET_PerfMapEnabled=1 (W^X on, the default) waits on Console.ReadLine;
+# mapleak attaches with -p; the test presses Enter (a line through a fifo);
+# after the leak mapleak is stopped. The top site must be the 1 GiB in 256
+# mappings, its stack mmap_allocation <- ... IL_STUB_PInvoke <-
+# MyConsoleApp.Program::MyTest <- ... <- MyConsoleApp.Program::Main with
+# every frame between mmap_allocation and Main named (the article's perf
+# showed them as [unknown] in memfd:doublemapper).
+E2E_TIMEOUT=${E2E_TIMEOUT:-120}
+. "$(dirname "$0")/lib.sh"
+
+require_root
+require_bpf
+require_python
+require_dotnet
+require_mapleak
+require_fixture libExample.so
+
+APP=$FIX/dotnet/MyConsoleApp/MyConsoleApp
+DATA=$T/dotnet.data
+LINE=$(mmap_line)
+
+make_fifo in
+start_bg app "$T/in.fifo" env DOTNET_PerfMapEnabled=1 \
+	DOTNET_CLI_TELEMETRY_OPTOUT=1 "$APP" "$FIX/libExample.so"
+PID=$BG_PID
+if ! wait_for 60 grep -q '^MyConsoleApp: pid .* ready' "$T/app.out"; then
+	not_ok "MyConsoleApp starts and says it is ready within 60 s"
+	show "$T/app.out"
+	show "$T/app.err"
+	finish
+fi
+echo "$PID" >"$T/app.pid"
+track_pid_file "$T/app.pid"	# removes its /tmp/perf-PID.map at exit
+if grep -q '^[0-9A-Fa-fx]* [0-9a-f]* .*MyConsoleApp.Program::Main' "/tmp/perf-$PID.map" 2>/dev/null; then
+	ok "the runtime writes /tmp/perf-$PID.map naming MyConsoleApp.Program::Main"
+else
+	not_ok "the runtime writes /tmp/perf-$PID.map naming MyConsoleApp.Program::Main"
+fi
+if grep -q 'memfd:doublemapper' "/proc/$PID/maps"; then
+	note "W^X is on: JIT code lives in /memfd:doublemapper mappings"
+else
+	note "no /memfd:doublemapper mapping: W^X seems off in this runtime"
+fi
+
+start_bg rec /dev/null "$MAPLEAK" record -o "$DATA" -p "$PID"
+REC=$BG_PID
+wait_recording "$REC" "$T/rec.err" || finish
+ok "mapleak is recording the .NET process"
+echo >&"$FIFO_FD"	# press Enter
+if ! wait_for 60 grep -q '^MyConsoleApp: leaked' "$T/app.out"; then
+	not_ok "MyConsoleApp leaks within 60 s of Enter"
+	show "$T/app.out"
+	show "$T/app.err"
+	finish
+fi
+sleep 1
+kill -INT "$REC"
+if ! wait_exit "$REC" 60; then
+	not_ok "mapleak ends within 60 s of SIGINT"
+	finish
+fi
+check_rc "mapleak record -p (.NET)" 0 "$EXIT_STATUS" "$T/rec.err"
+if alive "$PID"; then
+	ok "MyConsoleApp still runs after mapleak detached"
+else
+	not_ok "MyConsoleApp still runs after mapleak detached"
+fi
+
+report_json "$DATA" "$T/report.json" || finish
+pycheck "$T/report.json" "$LINE" "$PID" <<'PY'
+import sys
+from report_checks import *
+
+path, line, pid = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+r = load_json(path)
+common(r, stopped_by="signal", alive=True, pid=pid, command="MyConsoleApp")
+check_agree(r)
+top = check_seed_site(r, line)
+if top is not None:
+    frames = top.get("frames") or []
+    rb = top.get("resident_bytes")
+    check(isinstance(rb, int) and rb >= GIB * 0.98,
+          "top site is resident (>= 98% of 1 GiB)", ">= %d" % int(GIB * .98), rb)
+    chain = ["mmap_allocation", "IL_STUB_PInvoke",
+             "MyConsoleApp.Program::MyTest", "MyConsoleApp.Program::Main"]
+    preds = [sym_is("mmap_allocation")] + [sym_has(c) for c in chain[1:]]
+    i = find_in_order(frames, preds)
+    check(i is not None, "frames contain, in order, " + " <- ".join(chain),
+          " <- ".join(chain), stack_str(frames, 24))
+    if i is not None:
+        between = frames[i[0]:i[-1] + 1]
+        bad = [k + i[0] for k, fr in enumerate(between) if unnamed(fr)]
+        check(not bad, "every frame from mmap_allocation to Main is named",
+              "no unnamed frame", "unnamed frame(s) at %s in %s"
+              % (bad, stack_str(frames, 24)))
+        for k in i[2:]:
+            fr = frames[k]
+            note = "%s has kind %r" % (symbol(fr), fr.get("kind"))
+            print("# " + note)
+PY
+
+timeout 60 "$MAPLEAK" report -i "$DATA" >"$T/report.txt" 2>"$T/report.txt.err"
+check_rc "mapleak report (text)" 0 $? "$T/report.txt.err"
+if head -n 15 "$T/report.txt" | grep -q '1\.0 GiB'; then
+	ok "the text report's first lines show 1.0 GiB"
+else
+	not_ok "the text report's first lines show 1.0 GiB"
+	show "$T/report.txt" 15
+fi
+note "text report:"
+sed -n '1,30s/^/#   /p' "$T/report.txt"
+finish
