@@ -359,7 +359,7 @@ static int on_event(void *ctx, const struct ml_event_hdr *ev,
 		u32 len = ev->stack_len <= size ? ev->stack_len : (u32)size;
 
 		symtab_refresh(r->st);
-		err = symtab_unwind(r->st, ev->tid, ev->regs, stack, len, ev->flags,
+		err = symtab_unwind(r->st, ev->tid, (const u64 *)ev->regs, stack, len, ev->flags,
 				    r->pcs, ML_STACK_MAX_FRAMES, &n, &sflags);
 		if (err || n == 0) {
 			r->unwind_errors++;

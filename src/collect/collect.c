@@ -116,12 +116,14 @@ int collector_open(struct collector **out, const struct collect_opts *o)
 	 * on its own poll timeout. */
 	c->skel->rodata->wakeup_bytes = rbsize / 64;
 	err = bpf_map__set_max_entries(c->skel->maps.events, rbsize);
+	if (!err)	/* one record-building slot per CPU */
+		err = bpf_map__set_max_entries(c->skel->maps.scratch, (u32)c->ncpus);
 	if (err)
 		goto fail_errno;
 
 	/* The ordering hook is optional: skip it on kernels without it. */
 	vmlinux = btf__load_vmlinux_btf();
-	if (!kernel_has_type(vmlinux, "btf_trace_mmap_lock_acquire_returned") || getenv("XNOLOCK"))
+	if (!kernel_has_type(vmlinux, "btf_trace_mmap_lock_acquire_returned"))
 		bpf_program__set_autoload(c->skel->progs.ml_mmap_lock, false);
 	btf__free(vmlinux);
 
@@ -221,20 +223,33 @@ int collector_poll(struct collector *c, int timeout_ms, collector_cb cb, void *c
 	return c->handled;
 }
 
+/* Runs the kernel skipped because the program was already running on that
+ * CPU (a preempted program): events lost without our counter seeing them. */
+static u64 prog_misses(const struct bpf_program *prog)
+{
+	struct bpf_prog_info info;
+	u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+		return 0;
+	return info.recursion_misses;
+}
+
 u64 collector_lost(struct collector *c)
 {
 	u64 *vals, sum = 0;
 	u32 zero = 0;
 	int i;
 
-	vals = calloc(c->ncpus, sizeof(*vals));
-	if (!vals)
-		return 0;
-	if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.lost), &zero, vals) == 0)
+	vals = calloc((size_t)c->ncpus, sizeof(*vals));
+	if (vals && bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.lost), &zero, vals) == 0)
 		for (i = 0; i < c->ncpus; i++)
 			sum += vals[i];
 	free(vals);
-	return sum;
+	return sum + prog_misses(c->skel->progs.ml_sys_enter) +
+	       prog_misses(c->skel->progs.ml_sys_exit) +
+	       prog_misses(c->skel->progs.ml_exec) + prog_misses(c->skel->progs.ml_exit);
 }
 
 int collector_fd(struct collector *c)

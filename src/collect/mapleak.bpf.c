@@ -72,6 +72,25 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
+/*
+ * A record is built here, then copied into the ring with its exact length
+ * by bpf_ringbuf_output: reserving the maximum, or slack for variable-size
+ * reads, spreads records over more ring pages, and each fresh page costs
+ * more than the extra copy. One slot per CPU (user space sizes the array;
+ * too big for a per-CPU map); a program does not re-enter itself on a CPU.
+ */
+struct record {
+	struct ml_event_hdr h;
+	__u8 stack[ML_STACK_MAX + PAGE];	/* + PAGE: tail-read bound */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);		/* set to the CPU count before load */
+	__type(key, __u32);
+	__type(value, struct record);
+} scratch SEC(".maps");
+
 static __always_inline void count_lost(void)
 {
 	__u32 zero = 0;
@@ -209,61 +228,48 @@ int BPF_PROG(ml_mmap_lock, struct mm_struct *mm, bool write, bool success)
 }
 
 /*
- * Copies len bytes of user stack from sp into the record, page by page:
- * bpf_probe_read_user fails whole on any fault, and stacks have holes
- * (pages a big frame reserved but never touched). A failing page is left
- * zeroed by the helper, which is what an untouched anonymous page holds,
- * and the copy goes on; with stop_on_fault (stack end unknown) it ends
- * there instead. The record has PAGE bytes of slack past len so the
- * partial head and tail pieces can each be read with one variable-size
- * call into a constant-size slice (helper calls are the cost here).
- * Returns bytes copied.
+ * Copies len (<= ML_STACK_MAX) bytes of user stack from sp into buf, page
+ * by page: bpf_probe_read_user fails whole on any fault, and stacks have
+ * holes (pages a big frame reserved but never touched). A failing page is
+ * left zeroed by the helper, which is what an untouched anonymous page
+ * holds, and the copy goes on; with stop_on_fault (stack end unknown) it
+ * ends there instead. The partial head and tail pieces are one
+ * variable-size read each (helper calls are the cost here). Returns bytes
+ * copied.
  */
-static __always_inline __u32 copy_stack(struct bpf_dynptr *dp, __u64 sp,
-					__u32 len, int stop_on_fault, int *fault)
+static __always_inline __u32 copy_stack(__u8 *buf, __u64 sp, __u32 len,
+					int stop_on_fault, int *fault)
 {
 	__u32 off, n, i;
-	void *d;
 
 	n = (PAGE - (sp & (PAGE - 1))) & (PAGE - 1);
 	if (n > len)
 		n = len;
-	if (n) {
-		d = bpf_dynptr_data(dp, HDR, PAGE);
-		if (!d)
+	barrier_var(n);		/* keep the mask: the verifier needs it */
+	n &= PAGE - 1;
+	if (n && bpf_probe_read_user(buf, n, (void *)sp)) {
+		*fault = 1;
+		if (stop_on_fault)
 			return 0;
-		barrier_var(n);	/* keep the mask: the verifier needs it */
-		n &= PAGE - 1;
-		if (bpf_probe_read_user(d, n, (void *)sp)) {
-			*fault = 1;
-			if (stop_on_fault)
-				return 0;
-		}
 	}
 	off = n;
 
 #pragma clang loop unroll(disable)
 	for (i = 0; i < ML_STACK_MAX / PAGE; i++) {
-		if (off + PAGE > len)
+		if (off + PAGE > len || off > ML_STACK_MAX - PAGE)
 			break;
-		d = bpf_dynptr_data(dp, HDR + off, PAGE);
-		if (!d)
-			return off;
-		if (bpf_probe_read_user(d, PAGE, (void *)(sp + off))) {
+		if (bpf_probe_read_user(buf + off, PAGE, (void *)(sp + off))) {
 			*fault = 1;
 			if (stop_on_fault)
 				return off;
 		}
 		off += PAGE;
 	}
-	if (off < len) {
+	if (off < len && off <= ML_STACK_MAX) {
 		n = len - off;	/* < PAGE: the loop took the rest */
 		barrier_var(n);
 		n &= PAGE - 1;
-		d = bpf_dynptr_data(dp, HDR + off, PAGE);
-		if (!d)
-			return off;
-		if (bpf_probe_read_user(d, n, (void *)(sp + off))) {
+		if (bpf_probe_read_user(buf + off, n, (void *)(sp + off))) {
 			*fault = 1;
 			if (stop_on_fault)
 				return off;
@@ -312,10 +318,10 @@ int BPF_PROG(ml_sys_exit, struct pt_regs *regs, long ret)
 {
 	long id = regs->orig_ax;
 	__u64 pid_tgid, now, sp = 0, want = 0, avail = 0;
-	__u32 tid, kind, len = 0, flags, got;
+	__u32 tid, kind, len = 0, flags, got, cpu;
 	struct task_struct *task;
 	struct ml_event_hdr *h;
-	struct bpf_dynptr dp;
+	struct record *rec;
 	struct pending *p;
 	int fault = 0, i;
 
@@ -366,18 +372,13 @@ int BPF_PROG(ml_sys_exit, struct pt_regs *regs, long ret)
 		len = avail && avail < want ? avail : want;
 	}
 
-	if (bpf_ringbuf_reserve_dynptr(&events, HDR + len + (len ? PAGE : 0), 0, &dp)) {
-		bpf_ringbuf_discard_dynptr(&dp, 0);
+	cpu = bpf_get_smp_processor_id();
+	rec = bpf_map_lookup_elem(&scratch, &cpu);
+	if (!rec) {
 		count_lost();
 		return 0;
 	}
-	h = bpf_dynptr_data(&dp, 0, HDR);
-	if (!h) {
-		bpf_ringbuf_discard_dynptr(&dp, 0);
-		count_lost();
-		return 0;
-	}
-
+	h = &rec->h;
 	h->kind = kind;
 	h->tgid = pid_tgid >> 32;
 	h->tid = tid;
@@ -403,7 +404,7 @@ int BPF_PROG(ml_sys_exit, struct pt_regs *regs, long ret)
 
 	got = 0;
 	if (len)
-		got = copy_stack(&dp, sp, len, !avail, &fault);
+		got = copy_stack(rec->stack, sp, len, !avail, &fault);
 	if (fault)
 		flags |= ML_EVF_STACK_FAULT;
 	/* Truncated: the stack goes on past what we copied (or may). */
@@ -411,7 +412,11 @@ int BPF_PROG(ml_sys_exit, struct pt_regs *regs, long ret)
 		flags |= ML_EVF_STACK_TRUNCATED;
 	h->flags = flags;
 	h->stack_len = got;
-	bpf_ringbuf_submit_dynptr(&dp, wake_flags());
+	barrier_var(got);
+	if (got > ML_STACK_MAX)
+		got = ML_STACK_MAX;
+	if (bpf_ringbuf_output(&events, rec, HDR + got, wake_flags()))
+		count_lost();
 	return 0;
 }
 

@@ -17,9 +17,15 @@ static void print_frame(FILE *out, u32 i, const struct ml_frame *f)
 	const char *mod = report_basename(f->module);
 
 	fprintf(out, "  #%u ", i);
+	if (!f->symbol && f->kind == ML_FK_NATIVE && mod && f->offset) {
+		/* a stripped module: its file address finds it in debug files */
+		fprintf(out, "%s+0x%" PRIx64 " (no symbol)\n", mod, f->offset);
+		return;
+	}
 	if (!f->symbol) {
 		/* the full path: "/memfd:doublemapper" says it is JIT code */
-		fprintf(out, "0x%" PRIx64 " [unknown]", f->pc);
+		fprintf(out, "0x%" PRIx64 " [%s]", f->pc,
+			f->kind == ML_FK_R2R ? "ReadyToRun" : "unknown");
 		if (f->module)
 			fprintf(out, " (in %s)", f->module);
 		fputc('\n', out);

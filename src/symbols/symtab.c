@@ -894,9 +894,16 @@ static int name_native(Dwfl_Module *mod, u64 pc, u64 addr, struct ml_frame *f)
 			dm = cplus_demangle(sym, DMGL_PARAMS | DMGL_ANSI);
 		if (dm)
 			f->symbol = dm;
-		else if (set_str(&f->symbol, sym, strlen(sym)) < 0)
-			return -ENOMEM;
+		else if (set_str(&f->symbol, sym, strcspn(sym, "@")) < 0)
+			return -ENOMEM;	/* "memcpy@@GLIBC_2.14": version dropped */
 		f->offset = pc - (addr - off);
+	} else {
+		Dwarf_Addr bias = 0;
+
+		/* No symbol (a stripped runtime such as libcoreclr.so): the file
+		 * address still finds it in a separate debug file later. */
+		if (dwfl_module_getelf(mod, &bias))
+			f->offset = pc - bias;
 	}
 	line = dwfl_module_getsrc(mod, addr);
 	if (line) {
