@@ -34,7 +34,13 @@ struct st_sample {
 	u32 len;
 	bool beyond;		/* the walk wanted bytes past the snapshot */
 	bool read_failed;	/* any read outside the snapshot */
+	u32 nreads;		/* stack words the walk read (for the cache) */
+	bool reads_overflow;	/* more than UC_READS: do not cache */
+	u64 read_addr[32];
+	u64 read_val[32];
 };
+
+struct uc_entry;		/* unwind.c: the unwind cache */
 
 struct symtab {
 	pid_t pid;
@@ -63,6 +69,11 @@ struct symtab {
 	bool pm_partial;	/* the last byte consumed was not '\n' */
 
 	struct st_sample cur;
+	u64 mod_gen;		/* bumped whenever modules change */
+	struct uc_entry *ucache;
+	u64 uc_hits, uc_misses;
 };
+
+void unwind_cache_free(struct symtab *st);
 
 #endif

@@ -403,6 +403,8 @@ static int report(struct symtab *st, struct candidate *c, size_t nc)
 	size_t keep = 0;
 	int ret = 0;
 
+	st->mod_gen++;	/* cached unwinds may depend on what changes here */
+
 	/* Another executable mapping of a module we have (mprotect split). */
 	for (size_t i = 0; i < nc; i++)
 		if (c[i].fd >= 0 && is_known(st, &c[i])) {
@@ -638,6 +640,7 @@ void symtab_close(struct symtab *st)
 		return;
 	drop_modules(st);
 	drop_jit(st);
+	unwind_cache_free(st);
 	perfmap_free(st->pm);
 	if (st->arch_elf)
 		elf_end(st->arch_elf);
@@ -664,6 +667,7 @@ int symtab_refresh(struct symtab *st)
 
 int symtab_reset(struct symtab *st)
 {
+	st->mod_gen++;
 	drop_modules(st);
 	drop_jit(st);
 	return start_image(st);

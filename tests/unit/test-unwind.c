@@ -517,6 +517,43 @@ static void test_r2r_and_refresh(struct symtab *st)
 	ml_frame_release(&f);
 }
 
+/* The unwind cache must give the same answer as a fresh walk, and must
+ * not answer when a word the walk read has changed. */
+static void test_cache(struct symtab *st)
+{
+	static struct sample copy;
+	u64 a[64], b[64], c[64];
+	u32 na = 0, nb = 0, nc = 0, fa = 0, fb = 0, fc = 0;
+	bool same = true, patched = false;
+
+	symtab_unwind(st, gettid(), s_fp.regs, s_fp.stack, s_fp.len, 0, a, 64,
+		      &na, &fa);
+	symtab_unwind(st, gettid(), s_fp.regs, s_fp.stack, s_fp.len, 0, b, 64,
+		      &nb, &fb);
+	for (u32 i = 0; i < na && i < nb; i++)
+		same &= a[i] == b[i];
+	T_CHECKF("cache: a repeated walk gives the same pcs",
+		 na >= 3 && na == nb && fa == fb && same, "n %u vs %u", na, nb);
+
+	/* Point the second return address somewhere else in the copy. */
+	copy = s_fp;
+	for (u32 off = 0; off + 8 <= copy.len && na >= 3; off += 8) {
+		u64 v;
+
+		memcpy(&v, copy.stack + off, 8);
+		if (v == a[2]) {
+			v = a[1];
+			memcpy(copy.stack + off, &v, 8);
+			patched = true;
+			break;
+		}
+	}
+	symtab_unwind(st, gettid(), copy.regs, copy.stack, copy.len, 0, c, 64,
+		      &nc, &fc);
+	T_CHECKF("cache: a changed return address changes the walk",
+		 patched && nc >= 3 && c[2] != a[2], "patched %d n %u", patched, nc);
+}
+
 static void test_truncated(struct symtab *st)
 {
 	u64 pcs[64];
@@ -622,6 +659,7 @@ int main(void)
 	test_jit_chain(st, code);
 	test_perfmap_names(st);
 	test_r2r_and_refresh(st);
+	test_cache(st);
 	test_truncated(st);
 	bench(st);
 	test_reset_and_symlink(st);
