@@ -51,7 +51,8 @@ const char record_usage[] =
 	"Then: mapleak report [-i FILE]\n";
 
 #define REORDER_WINDOW_NS	(50ull * 1000 * 1000)
-#define POLL_MS			100
+#define POLL_MS			50
+#define CHECK_NS		(100ull * 1000 * 1000)
 #define PERIODIC_NS		(1000ull * 1000 * 1000)
 
 static volatile sig_atomic_t stop_signal;
@@ -309,17 +310,16 @@ static int apply_op(struct recorder *r, const struct ml_op *op)
 	return 0;
 }
 
+/* Can this change bring a new module (code) that unwinding must know?
+ * Only executable mappings do; re-reading maps for every munmap would
+ * cost the target its mmap_lock and us a maps read per event. */
 static bool maps_code(const struct ml_event_hdr *ev)
 {
 	switch (ev->kind) {
 	case ML_OP_MMAP:
-		return (ev->args[2] & PROT_EXEC) ||
-		       !(ev->args[3] & MAP_ANONYMOUS);
 	case ML_OP_MPROTECT:
 		return ev->args[2] & PROT_EXEC;
-	case ML_OP_MUNMAP:
 	case ML_OP_MREMAP:
-	case ML_OP_EXEC:
 		return true;
 	default:
 		return false;
@@ -638,29 +638,18 @@ static const char *collector_error(int err)
 static int record_loop(struct recorder *r, u64 deadline)
 {
 	u64 next_periodic = now_ns(CLOCK_MONOTONIC) + PERIODIC_NS;
+	u64 next_check = 0;
 	int stopped_by = 0;
 
 	for (;;) {
 		int n = collector_poll(r->col, POLL_MS, on_event, r);
 		u64 t = now_ns(CLOCK_MONOTONIC);
-		u64 lost;
 
 		if (n < 0 && n != -EINTR) {
 			error("cannot read events: %s", strerror(-n));
 			return ML_STOP_SIGNAL;
 		}
-		lost = collector_lost(r->col);
-		if (lost != r->lost) {
-			r->lost = lost;
-			note_err(r, rec_put_lost(r->w, t, lost));
-			reconcile(r);
-		}
 		drain_ready(r, false);
-		if (t >= next_periodic) {
-			symtab_update_jit(r->st);
-			note_err(r, rec_writer_flush(r->w));
-			next_periodic = t + PERIODIC_NS;
-		}
 		if (stop_signal) {
 			stopped_by = ML_STOP_SIGNAL;
 			break;
@@ -668,6 +657,24 @@ static int record_loop(struct recorder *r, u64 deadline)
 		if (r->exited) {
 			stopped_by = ML_STOP_EXIT;
 			break;
+		}
+		if (deadline && t >= deadline) {
+			stopped_by = ML_STOP_DURATION;
+			break;
+		}
+		/* Slower checks: a few times a second, not per batch. */
+		if (t < next_check)
+			continue;
+		next_check = t + CHECK_NS;
+		if (collector_lost(r->col) != r->lost) {
+			r->lost = collector_lost(r->col);
+			note_err(r, rec_put_lost(r->w, t, r->lost));
+			reconcile(r);
+		}
+		if (t >= next_periodic) {
+			symtab_update_jit(r->st);
+			note_err(r, rec_writer_flush(r->w));
+			next_periodic = t + PERIODIC_NS;
 		}
 		if (r->launched) {
 			int st;
@@ -685,15 +692,17 @@ static int record_loop(struct recorder *r, u64 deadline)
 			stopped_by = ML_STOP_EXIT;
 			break;
 		}
-		if (deadline && t >= deadline) {
-			stopped_by = ML_STOP_DURATION;
-			break;
-		}
 	}
 	/* What is still in the ring belongs to the recording. */
 	while (collector_poll(r->col, 0, on_event, r) > 0)
 		;
 	drain_ready(r, true);
+	if (collector_lost(r->col) != r->lost) {
+		r->lost = collector_lost(r->col);
+		note_err(r, rec_put_lost(r->w, now_ns(CLOCK_MONOTONIC), r->lost));
+		if (!r->exited)
+			reconcile(r);
+	}
 	return stopped_by;
 }
 

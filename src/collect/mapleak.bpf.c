@@ -41,7 +41,9 @@ struct {
 } targets SEC(".maps");
 
 /* A thread's syscall between enter and exit; kept after exit (nr = -1) so
- * the hot path updates in place instead of inserting and deleting. */
+ * the hot path updates in place instead of inserting and deleting; deleted
+ * when the thread exits. LRU: a thread killed inside a syscall never
+ * reaches sys_exit. */
 struct pending {
 	__u64 args[6];
 	__u64 t_enter;
@@ -124,10 +126,18 @@ static __always_inline __u32 nr_kind(long nr)
 	return 0;
 }
 
-/* Adaptive wake-up: one wake-up per batch, not per record. */
-static __always_inline __u64 wake_flags(void)
+/*
+ * One wake-up per batch: only the record that makes the pending data cross
+ * the threshold wakes the reader (a woken reader drains the ring). Waking
+ * on every record past the threshold costs the target an IPI per event
+ * whenever the reader falls behind; the reader's poll timeout catches any
+ * rest.
+ */
+static __always_inline __u64 wake_flags(__u64 size)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	return avail < wakeup_bytes && avail + size >= wakeup_bytes ?
 	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
@@ -167,12 +177,15 @@ int BPF_PROG(ml_sys_enter, struct pt_regs *regs, long id)
 	pid_tgid = bpf_get_current_pid_tgid();
 	tgid = pid_tgid >> 32;
 	tid = (__u32)pid_tgid;
-	if (!bpf_map_lookup_elem(&targets, &tgid))
-		return 0;
 
+	/* Entries exist only for live threads of traced groups (ml_exit
+	 * deletes them), so a hit spares the targets lookup. */
 	p = bpf_map_lookup_elem(&pending, &tid);
 	if (!p) {
 		struct pending z = { .nr = -1 };
+
+		if (!bpf_map_lookup_elem(&targets, &tgid))
+			return 0;
 
 		bpf_map_update_elem(&pending, &tid, &z, BPF_NOEXIST);
 		p = bpf_map_lookup_elem(&pending, &tid);
@@ -420,7 +433,7 @@ int BPF_PROG(ml_sys_exit, struct pt_regs *regs, long ret)
 	barrier_var(got);
 	if (got > ML_STACK_MAX)
 		got = ML_STACK_MAX;
-	if (bpf_ringbuf_output(&events, rec, HDR + got, wake_flags()))
+	if (bpf_ringbuf_output(&events, rec, HDR + got, wake_flags(HDR + got)))
 		count_lost();
 	return 0;
 }
@@ -468,8 +481,9 @@ int BPF_PROG(ml_exec, struct task_struct *task, pid_t old_pid,
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(ml_exit, struct task_struct *task, bool group_dead)
 {
-	__u32 tgid;
+	__u32 tgid, tid = task->pid;
 
+	bpf_map_delete_elem(&pending, &tid);	/* its tid may be reused */
 	if (!group_dead)
 		return 0;
 	tgid = task->tgid;

@@ -592,9 +592,7 @@ static int bench(u32 stack_size)
 			       collector_last_error());
 			return 1;
 		}
-		if (getenv("XSTATS")) system("/tmp/stats.sh > /tmp/s0");
 		on[i] = bench_once(c, &k);
-		if (getenv("XSTATS")) system("/tmp/stats.sh > /tmp/s1; paste /tmp/s0 /tmp/s1 | awk '{printf \"#   %s %.0f ns x %d\\n\", $1, ($5-$2)/($6-$3+0.001), $6-$3}'");
 		lost += collector_lost(c);
 		collector_close(c);
 		printf("# run %d: off %.2f us/pair, traced %.2f us/pair (child CPU time)\n",
