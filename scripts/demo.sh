@@ -66,17 +66,17 @@ The program waits for a line on stdin before it leaks; the demo sends it.
 ${D}\$ echo | $(rel "$MAPLEAK") record -o $(rel "$DATA") --duration $SECONDS_ -- $(rel "$SEED")${R}
 EOF
 
-echo | "$MAPLEAK" record -o "$DATA" --duration "$SECONDS_" -- \
-	"$SEED" --pid-file "$PIDFILE"
+echo | SEED_PID_FILE=$PIDFILE "$MAPLEAK" record -o "$DATA" \
+	--duration "$SECONDS_" -- "$SEED"
 rc=$?
 cleanup
 [ "$rc" = 0 ] || die "mapleak record failed (exit $rc)"
 
 cat <<EOF
 
-${D}\$ $(rel "$MAPLEAK") report -i $(rel "$DATA") --top 5${R}
+${D}\$ $(rel "$MAPLEAK") report -i $(rel "$DATA") --top 3${R}
 EOF
-"$MAPLEAK" report -i "$DATA" --top 5 || die "mapleak report failed"
+"$MAPLEAK" report -i "$DATA" --top 3 || die "mapleak report failed"
 
 cat <<EOF
 

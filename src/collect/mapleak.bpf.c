@@ -40,10 +40,13 @@ struct {
 	__type(value, __u8);
 } targets SEC(".maps");
 
-/* A thread's syscall between enter and exit; kept after exit (nr = -1) so
- * the hot path updates in place instead of inserting and deleting; deleted
- * when the thread exits. LRU: a thread killed inside a syscall never
- * reaches sys_exit. */
+/*
+ * A thread's syscall between enter and exit, in task-local storage: created
+ * at the first traced syscall of a thread of a traced group, freed with the
+ * task (no tid reuse, no eviction). Its absence is the quick "not traced"
+ * answer for every other task: one pointer load, no hashing. Kept after
+ * exit (nr = -1) so the hot path updates in place.
+ */
 struct pending {
 	__u64 args[6];
 	__u64 t_enter;
@@ -56,9 +59,9 @@ struct pending {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 32768);
-	__type(key, __u32);		/* tid */
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct pending);
 } pending SEC(".maps");
 
@@ -168,27 +171,22 @@ static __always_inline struct vma_range find_vma(__u64 addr)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(ml_sys_enter, struct pt_regs *regs, long id)
 {
-	__u64 pid_tgid;
-	__u32 tgid, tid;
+	struct task_struct *task;
 	struct pending *p;
 
 	if (!traced_nr(id))
 		return 0;
-	pid_tgid = bpf_get_current_pid_tgid();
-	tgid = pid_tgid >> 32;
-	tid = (__u32)pid_tgid;
-
-	/* Entries exist only for live threads of traced groups (ml_exit
-	 * deletes them), so a hit spares the targets lookup. */
-	p = bpf_map_lookup_elem(&pending, &tid);
+	task = bpf_get_current_task_btf();
+	p = bpf_task_storage_get(&pending, task, 0, 0);
 	if (!p) {
-		struct pending z = { .nr = -1 };
+		/* A task without storage: untraced, or the first traced
+		 * syscall of this thread. */
+		__u32 tgid = task->tgid;
 
 		if (!bpf_map_lookup_elem(&targets, &tgid))
 			return 0;
-
-		bpf_map_update_elem(&pending, &tid, &z, BPF_NOEXIST);
-		p = bpf_map_lookup_elem(&pending, &tid);
+		p = bpf_task_storage_get(&pending, task, 0,
+					 BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (!p) {
 			count_lost();
 			return 0;
@@ -204,7 +202,7 @@ int BPF_PROG(ml_sys_enter, struct pt_regs *regs, long id)
 	p->flags = 0;
 	p->aux = 0;
 	if (id == NR_brk) {
-		p->aux = bpf_get_current_task_btf()->mm->brk;
+		p->aux = task->mm->brk;
 	} else if (id == NR_shmdt) {
 		struct vma_range r = find_vma(regs->di);
 
@@ -224,16 +222,17 @@ int BPF_PROG(ml_sys_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/mmap_lock_acquire_returned")
 int BPF_PROG(ml_mmap_lock, struct mm_struct *mm, bool write, bool success)
 {
-	__u32 tid;
+	struct task_struct *task;
 	struct pending *p;
 
+	/* Fires on every mmap_lock acquisition (page faults included):
+	 * leave in a few instructions unless this is the first write
+	 * acquisition inside a traced syscall of the current task. */
 	if (!write || !success)
 		return 0;
-	tid = (__u32)bpf_get_current_pid_tgid();
-	p = bpf_map_lookup_elem(&pending, &tid);
-	if (!p || p->nr < 0 || p->t_order)
-		return 0;
-	if (mm != bpf_get_current_task_btf()->mm)
+	task = bpf_get_current_task_btf();
+	p = bpf_task_storage_get(&pending, task, 0, 0);
+	if (!p || p->nr < 0 || p->t_order || mm != task->mm)
 		return 0;
 	p->t_order = bpf_ktime_get_ns();
 	p->flags |= ML_EVF_ORDER_LOCK;
@@ -335,8 +334,8 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(ml_sys_exit, struct pt_regs *regs, long ret)
 {
 	long id = regs->orig_ax;
-	__u64 pid_tgid, now, sp = 0, want = 0, avail = 0;
-	__u32 tid, kind, len = 0, flags, got, cpu;
+	__u64 now, sp = 0, want = 0, avail = 0;
+	__u32 kind, len = 0, flags, got, cpu;
 	struct task_struct *task;
 	struct ml_event_hdr *h;
 	struct record *rec;
@@ -345,11 +344,11 @@ int BPF_PROG(ml_sys_exit, struct pt_regs *regs, long ret)
 
 	if (!traced_nr(id))
 		return 0;
-	pid_tgid = bpf_get_current_pid_tgid();
-	tid = (__u32)pid_tgid;
-	p = bpf_map_lookup_elem(&pending, &tid);
+	task = bpf_get_current_task_btf();
+	/* a lookup never fails on recursion: only creation can */
+	p = bpf_task_storage_get(&pending, task, 0, 0);
 	if (!p || p->nr != id)
-		return 0;	/* entered before tracing began */
+		return 0;	/* untraced, or entered before tracing began */
 	p->nr = -1;
 	now = bpf_ktime_get_ns();
 	kind = nr_kind(id);
@@ -367,7 +366,6 @@ int BPF_PROG(ml_sys_exit, struct pt_regs *regs, long ret)
 	}
 
 	flags = p->flags;
-	task = bpf_get_current_task_btf();
 	if (maps_memory(kind, ret, p->aux)) {
 		want = stack_size;
 		if (want > ML_STACK_MAX)
@@ -398,8 +396,8 @@ int BPF_PROG(ml_sys_exit, struct pt_regs *regs, long ret)
 	}
 	h = &rec->h;
 	h->kind = kind;
-	h->tgid = pid_tgid >> 32;
-	h->tid = tid;
+	h->tgid = task->tgid;
+	h->tid = task->pid;
 	h->t_enter = p->t_enter;
 	h->t_exit = now;
 	if (!(flags & ML_EVF_ORDER_LOCK))
@@ -468,9 +466,16 @@ int BPF_PROG(ml_exec, struct task_struct *task, pid_t old_pid,
 {
 	__u32 tgid = task->tgid;
 	struct mm_struct *mm;
+	struct pending *p;
 
 	if (!bpf_map_lookup_elem(&targets, &tgid))
 		return 0;
+	/* the cached stack range belonged to the old address space */
+	p = bpf_task_storage_get(&pending, task, 0, 0);
+	if (p) {
+		p->stack_lo = 0;
+		p->stack_hi = 0;
+	}
 	mm = task->mm;
 	emit_simple(task, ML_OP_EXEC, mm ? mm->start_brk : 0);
 	return 0;
@@ -481,9 +486,9 @@ int BPF_PROG(ml_exec, struct task_struct *task, pid_t old_pid,
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(ml_exit, struct task_struct *task, bool group_dead)
 {
-	__u32 tgid, tid = task->pid;
+	__u32 tgid;
 
-	bpf_map_delete_elem(&pending, &tid);	/* its tid may be reused */
+	/* per-thread state goes with the task_struct */
 	if (!group_dead)
 		return 0;
 	tgid = task->tgid;

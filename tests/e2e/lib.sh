@@ -162,7 +162,7 @@ wait_exit() {
 		[ "$i" -gt "$n" ] && { EXIT_STATUS=timeout; return 1; }
 		sleep 0.1
 	done
-	wait "$pid" 2>/dev/null
+	{ wait "$pid"; } 2>/dev/null
 	EXIT_STATUS=$?
 	return 0
 }
@@ -225,6 +225,14 @@ stop_pid() {
 		alive "$pid" || return 0
 		sleep 0.1
 	done
+}
+
+# kill9 PID: SIGKILL a background child and reap it at once (so bash
+# prints no "Killed" job notice); EXIT_STATUS is its wait status.
+kill9() {
+	kill -KILL "$1" 2>/dev/null
+	{ wait "$1"; } 2>/dev/null
+	EXIT_STATUS=$?
 }
 
 pid_from_file() {

@@ -51,7 +51,7 @@ fi
 check_rc "mapleak record -- workload" 0 "$EXIT_STATUS" "$T/rec.err"
 echo done >&"$FIFO_FD"
 
-report_json "$DATA" "$T/report.json" --regions || finish
+report_json "$DATA" "$T/report.json" --regions --top 0 || finish
 pycheck "$T/report.json" "$EXPECT" "$PID" <<'PY'
 import sys
 from report_checks import *

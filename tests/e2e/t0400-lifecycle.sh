@@ -53,7 +53,7 @@ if wait_exit "$REC" 30; then
 	check_rc "mapleak ends by itself when the launched target exits" 0 "$EXIT_STATUS" "$T/rec1.err"
 	grep -q '^mapleak: recording' "$T/rec1.err" ||
 		not_ok "mapleak printed a 'mapleak: recording' line"
-	if report_json "$T/exit.data" "$T/exit.json"; then
+	if report_json "$T/exit.data" "$T/exit.json" --top 0; then
 		pycheck "$T/exit.json" "$LEAK_PAGES" <<'PY'
 import sys
 from report_checks import *
@@ -86,7 +86,7 @@ start_bg rec2 /dev/null "$MAPLEAK" record -o "$T/killed.data" -p "$TGT"
 REC=$BG_PID
 if wait_recording "$REC" "$T/rec2.err"; then
 	sleep 0.5
-	kill -KILL "$TGT"
+	kill9 "$TGT"
 	if wait_exit "$REC" 15; then
 		check_rc "mapleak ends by itself when the attached target is killed" 0 "$EXIT_STATUS" "$T/rec2.err"
 		if report_json "$T/killed.data" "$T/killed.json"; then
@@ -116,8 +116,7 @@ REC=$BG_PID
 if wait_recording "$REC" "$T/rec3.err"; then
 	DURING=$(looper_rate "$T/looper3.out" 2)
 	IDS=$(bpf_prog_ids "$REC")
-	kill -KILL "$REC"
-	wait_exit "$REC" 10
+	kill9 "$REC"
 	sleep 0.5
 	AFTER=$(looper_rate "$T/looper3.out" 2)
 	note "looper rate (pairs/s): before $BEFORE, traced $DURING, after $AFTER"
