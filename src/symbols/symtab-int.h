@@ -41,6 +41,7 @@ struct st_sample {
 };
 
 struct uc_entry;		/* unwind.c: the unwind cache */
+struct st_elfsrc;		/* symtab.c */
 
 struct symtab {
 	pid_t pid;
@@ -60,6 +61,8 @@ struct symtab {
 	size_t nseen;
 	struct st_module *mods;
 	size_t nmods, capmods;
+	struct st_elfsrc **srcs;	/* fds for libdwfl's find_elf */
+	size_t nsrcs, capsrcs;
 	bool maps_dirty;
 
 	struct perfmap *pm;

@@ -34,9 +34,40 @@
 
 static char *debuginfo_path;	/* NULL: libdwfl's default search path */
 
+/* What find_elf hands to libdwfl for a module we reported by range. */
+struct st_elfsrc {
+	int fd;
+	char *file;
+};
+
+/*
+ * Modules are reported by their mapped range (dwfl_report_module, as
+ * libdwfl's own /proc reader does) and their ELF handed over here when
+ * libdwfl first needs it: dwfl_report_elf would compute the range from
+ * p_memsz, which for lld-linked libraries (.NET's libhostpolicy.so) runs
+ * past the mapped pages into the next library, and libdwfl then refuses
+ * that next library (libc!) as overlapping.
+ */
+static int st_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
+		       Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+	struct st_elfsrc *src = *userdata;
+	int fd;
+
+	if (!src || src->fd < 0)
+		return dwfl_build_id_find_elf(mod, userdata, modname, base,
+					      file_name, elfp);
+	fd = src->fd;
+	src->fd = -1;		/* libdwfl owns it now */
+	*file_name = src->file;
+	src->file = NULL;
+	*elfp = NULL;
+	return fd;
+}
+
 static const Dwfl_Callbacks st_callbacks = {
-	/* Only used for modules reported without an Elf; never proc_find_elf. */
-	.find_elf = dwfl_build_id_find_elf,
+	/* Never dwfl_linux_proc_find_elf: it may ptrace-stop the target. */
+	.find_elf = st_find_elf,
 	.find_debuginfo = dwfl_standard_find_debuginfo,
 	.section_address = dwfl_offline_section_address,
 	.debuginfo_path = &debuginfo_path,
@@ -358,6 +389,27 @@ static void free_candidates(struct candidate *c, size_t n)
 	free(c);
 }
 
+/* Remembers src so that drop_modules() frees what libdwfl never took. */
+static int track_src(struct symtab *st, struct st_elfsrc *src)
+{
+	if (st->nsrcs == st->capsrcs) {
+		size_t ncap = st->capsrcs ? st->capsrcs * 2 : 32;
+		struct st_elfsrc **n = reallocarray(st->srcs, ncap, sizeof(*n));
+
+		if (!n) {
+			if (src->fd >= 0)
+				close(src->fd);
+			free(src->file);
+			free(src);
+			return -ENOMEM;
+		}
+		st->srcs = n;
+		st->capsrcs = ncap;
+	}
+	st->srcs[st->nsrcs++] = src;
+	return 0;
+}
+
 static int add_module(struct symtab *st, const char *name, u64 lo, u64 hi,
 		      u64 bias)
 {
@@ -448,16 +500,36 @@ static int report(struct symtab *st, struct candidate *c, size_t nc)
 				       st->mods[j].hi);
 		if (dup)
 			continue;
-		mod = dwfl_report_elf(st->dwfl, c[i].name, c[i].file, c[i].fd,
-				      c[i].bias, true);
-		if (!mod)
-			continue;
-		c[i].fd = -1;	/* libdwfl owns it now */
-		if (!dwfl_module_info(mod, NULL, &lo, &hi, NULL, NULL, NULL,
-				      NULL)) {
-			lo = c[i].lo;
-			hi = c[i].hi;
+		/* Clip the range at the next module or candidate: see
+		 * st_find_elf() for why. */
+		u64 end = c[i].hi;
+		struct st_elfsrc *src;
+		void **ud = NULL;
+
+		for (size_t j = 0; j < nc; j++)
+			if (j != i && c[j].lo > c[i].lo && c[j].lo < end)
+				end = c[j].lo;
+		for (size_t j = 0; j < st->nmods; j++)
+			if (st->mods[j].lo > c[i].lo && st->mods[j].lo < end)
+				end = st->mods[j].lo;
+		src = malloc(sizeof(*src));
+		if (!src) {
+			ret = -ENOMEM;
+			break;
 		}
+		mod = dwfl_report_module(st->dwfl, c[i].name, c[i].lo, end);
+		if (!mod || !dwfl_module_info(mod, &ud, &lo, &hi, NULL, NULL,
+					      NULL, NULL) || !ud || *ud) {
+			free(src);
+			continue;
+		}
+		src->fd = c[i].fd;
+		src->file = strdup(c[i].file ? c[i].file : c[i].name);
+		*ud = src;
+		c[i].fd = -1;	/* src owns it, then libdwfl */
+		ret = track_src(st, src);
+		if (ret < 0)
+			break;
 		ret = add_module(st, c[i].name, lo, hi, c[i].bias);
 		if (ret < 0)
 			break;
@@ -556,6 +628,15 @@ static void drop_modules(struct symtab *st)
 		dwfl_end(st->dwfl);
 	st->dwfl = NULL;
 	st->attached = false;
+	for (size_t i = 0; i < st->nsrcs; i++) {
+		if (st->srcs[i]->fd >= 0)
+			close(st->srcs[i]->fd);
+		free(st->srcs[i]->file);
+		free(st->srcs[i]);
+	}
+	free(st->srcs);
+	st->srcs = NULL;
+	st->nsrcs = st->capsrcs = 0;
 	for (size_t i = 0; i < st->nmods; i++)
 		free(st->mods[i].name);
 	free(st->mods);
