@@ -444,6 +444,25 @@ static u64 rel_time(const struct ml_result *r, u64 t)
 	return t > r->target.start_time ? t - r->target.start_time : 0;
 }
 
+/*
+ * A walk that got to a thread's entry point is whole even when the
+ * unwinder then failed on the last frame (_start of a stripped binary has
+ * no CFI saying "outermost").
+ */
+static bool reached_entry(const struct ml_site *s)
+{
+	static const char *const entries[] = {
+		"__libc_start_main", "__libc_start_call_main", "start_thread",
+		"clone", "clone3", "_start", "_dl_start",
+	};
+
+	for (u32 i = 0; i < s->nframes; i++)
+		for (size_t j = 0; s->frames[i].symbol && j < ARRAY_SIZE(entries); j++)
+			if (!strcmp(s->frames[i].symbol, entries[j]))
+				return true;
+	return false;
+}
+
 static int site_frames(struct load_ctx *c, struct ml_site *s)
 {
 	const u64 *pcs;
@@ -471,6 +490,8 @@ static int site_frames(struct load_ctx *c, struct ml_site *s)
 		}
 		s->nframes = i + 1;	/* so that a failure frees what was copied */
 	}
+	if ((s->stack_flags & ML_SF_UNWIND_ERR) && reached_entry(s))
+		s->stack_flags &= ~ML_SF_UNWIND_ERR;
 	return 0;
 }
 
