@@ -115,10 +115,34 @@ static int f_note(void *ctx, u64 time, const char *text)
 	return 0;
 }
 
+static void touch_syms(void *ctx, const struct ml_rec_sym *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		SINK += e[i].start + e[i].size;
+		touch_str(ctx, e[i].name);
+	}
+}
+
+static int f_jitsyms(void *ctx, u64 time, const struct ml_rec_jitsyms *j)
+{
+	SINK += time;
+	touch_syms(ctx, j->e, j->n);
+	return 0;
+}
+
+static int f_modsyms(void *ctx, u64 time, const struct ml_rec_modsyms *m)
+{
+	SINK += time + m->lo + m->hi + m->bias;
+	touch_str(ctx, m->module);
+	touch_syms(ctx, m->e, m->n);
+	return 0;
+}
+
 static const struct rec_visitor visitor = {
 	.target = f_target, .maps = f_maps, .op = f_op, .stack = f_stack,
 	.frame = f_frame, .lost = f_lost, .resident = f_resident,
 	.check = f_check, .end = f_end, .brk = f_brk, .note = f_note,
+	.jitsyms = f_jitsyms, .modsyms = f_modsyms,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

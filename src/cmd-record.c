@@ -22,6 +22,8 @@
 #include "cmd.h"
 #include "collect/collect.h"
 #include "record/record.h"
+#include "symbols/runtimes.h"
+#include "symbols/symdump.h"
 #include "symbols/symtab.h"
 #include "track/aspace.h"
 #include "track/procmaps.h"
@@ -32,6 +34,7 @@
 
 const char record_usage[] =
 	"usage: mapleak record [-o FILE] [--duration SECONDS] [--stack-size BYTES]\n"
+	"                      [--buffer-size SIZE] [--no-runtime-symbols]\n"
 	"                      (-p PID | -- COMMAND [ARG...])\n"
 	"\n"
 	"Traces mmap, munmap, mremap, mprotect, brk, shmat and shmdt of every\n"
@@ -46,6 +49,9 @@ const char record_usage[] =
 	"  -d, --duration SECS    stop after SECS seconds (decimals allowed)\n"
 	"  -s, --stack-size BYTES user stack bytes copied per event (default\n"
 	"                         16384, at most 65536); deeper stacks are cut\n"
+	"  -b, --buffer-size SIZE kernel ring buffer (default 64M, power of two);\n"
+	"                         if events are lost, mapleak says so and\n"
+	"                         reconciles with /proc/PID/maps\n"
 	"  -h, --help             show this help\n"
 	"\n"
 	"Then: mapleak report [-i FILE]\n";
@@ -54,6 +60,15 @@ const char record_usage[] =
 #define POLL_MS			50
 #define CHECK_NS		(100ull * 1000 * 1000)
 #define PERIODIC_NS		(1000ull * 1000 * 1000)
+/*
+ * A stack with JIT code is interned with the jitdump entries its pcs were
+ * in at the event (symtab_jit_epochs): the same pcs later may be another
+ * method (tiering, unloading), so another stack. Each such combination
+ * gets a number, kept in stack flag bits that are never written out.
+ */
+#define SF_VARIANT_SHIFT	12
+#define SF_VARIANT_MAX		((1u << (32 - SF_VARIANT_SHIFT)) - 1)
+#define SF_WRITTEN		((1u << SF_VARIANT_SHIFT) - 1)
 
 static volatile sig_atomic_t stop_signal;
 
@@ -72,6 +87,7 @@ struct recorder {
 
 	struct collector *col;
 	struct symtab *st;
+	struct runtimes *rt;	/* JVM, Node: symbols/runtimes.c */
 	struct stackdb *stacks;
 	struct aspace *as;
 	struct reorder *ro;
@@ -82,6 +98,7 @@ struct recorder {
 	u64 lost;
 	u64 ops;
 	u64 reconciles;
+	u64 reconciled_pages;
 	u64 unwind_errors;
 	u64 mm;
 	bool exited;		/* the whole thread group is gone */
@@ -89,6 +106,10 @@ struct recorder {
 	bool reaped;
 	int write_err;
 	u64 pcs[ML_STACK_MAX_FRAMES];
+	u64 jitkey[2 * ML_STACK_MAX_FRAMES];	/* pcs, then their epochs */
+	struct stackdb *jitkeys;	/* (pcs, epochs) combinations seen */
+	u64 *stack_time;	/* by stack id: when it was first seen */
+	u32 stack_time_cap;
 };
 
 static u64 now_ns(clockid_t clk)
@@ -273,7 +294,6 @@ static void reconcile(struct recorder *r)
 	struct ml_op op;
 	size_t n = 0;
 	u64 changed = 0;
-	char note[160];
 
 	while (reorder_pop(r->ro, &op, true) == 1)
 		apply_op(r, &op);
@@ -286,11 +306,7 @@ static void reconcile(struct recorder *r)
 	aspace_reconcile(r->as, e, n, &changed);
 	procmaps_free(e, n);
 	r->reconciles++;
-	snprintf(note, sizeof(note),
-		 "%" PRIu64 " events lost in total: live set reconciled with "
-		 "/proc/%d/maps (%" PRIu64 " pages corrected; their origin is unknown)",
-		 r->lost, r->pid, changed);
-	note_err(r, rec_put_note(r->w, now_ns(CLOCK_MONOTONIC), note));
+	r->reconciled_pages += changed;
 }
 
 static int apply_op(struct recorder *r, const struct ml_op *op)
@@ -324,6 +340,45 @@ static bool maps_code(const struct ml_event_hdr *ev)
 	default:
 		return false;
 	}
+}
+
+/* The SF_VARIANT bits for r->pcs[0..n) at time: 0 without JIT code the
+ * jitdump knows. */
+static u32 jit_variant(struct recorder *r, u32 n, u64 time)
+{
+	u32 kid = 0;
+
+	if (!symtab_jit_epochs(r->st, r->pcs, n, time, r->jitkey + n))
+		return 0;
+	if (!r->jitkeys && stackdb_new(&r->jitkeys))
+		return 0;
+	memcpy(r->jitkey, r->pcs, n * sizeof(*r->pcs));
+	if (stackdb_intern(r->jitkeys, r->jitkey, 2 * n, 0, &kid, NULL) ||
+	    kid > SF_VARIANT_MAX)
+		return 0;	/* named as of the end: the latest method */
+	return kid << SF_VARIANT_SHIFT;
+}
+
+/* When stack id was first seen: its JIT frames are named as of then. */
+static void remember_time(struct recorder *r, u32 id, u64 time)
+{
+	if (id >= r->stack_time_cap) {
+		u32 cap = r->stack_time_cap ? r->stack_time_cap : 1024;
+		u64 *p;
+
+		while (cap <= id && cap < UINT32_MAX / 2)
+			cap *= 2;
+		if (cap <= id)
+			return;
+		p = reallocarray(r->stack_time, cap, sizeof(*p));
+		if (!p)
+			return;
+		memset(p + r->stack_time_cap, 0,
+		       (size_t)(cap - r->stack_time_cap) * sizeof(*p));
+		r->stack_time = p;
+		r->stack_time_cap = cap;
+	}
+	r->stack_time[id] = time;
 }
 
 static int on_event(void *ctx, const struct ml_event_hdr *ev,
@@ -369,16 +424,18 @@ static int on_event(void *ctx, const struct ml_event_hdr *ev,
 			sflags |= ML_SF_UNWIND_ERR;
 		}
 		if (n) {
-			err = stackdb_intern(r->stacks, r->pcs, n, sflags, &op.stack_id,
-					     &is_new);
+			err = stackdb_intern(r->stacks, r->pcs, n,
+					     sflags | jit_variant(r, n, op.time),
+					     &op.stack_id, &is_new);
 			if (err)
 				return err;
 			if (is_new) {
 				struct ml_rec_stack s = {
-					.id = op.stack_id, .flags = sflags,
+					.id = op.stack_id, .flags = sflags & SF_WRITTEN,
 					.n = n, .pcs = r->pcs,
 				};
 				note_err(r, rec_put_stack(r->w, op.time, &s));
+				remember_time(r, op.stack_id, op.time);
 			}
 		}
 	}
@@ -470,11 +527,52 @@ static bool final_snapshot(struct recorder *r, struct aspace_check *chk)
 	return true;
 }
 
-/* Names every distinct pc of every stack, once. */
+/* Why a runtime's frames may stay unnamed: on stderr and in the report. */
+static void runtime_notes(struct recorder *r)
+{
+	size_t n = 0;
+	const char *const *notes = runtimes_new_notes(r->rt, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		fprintf(stderr, "mapleak: %s\n", notes[i]);
+		note_err(r, rec_put_note(r->w, now_ns(CLOCK_MONOTONIC), notes[i]));
+	}
+}
+
+/*
+ * JIT frames of stack id whose method at the stack's time is not the one
+ * the pc's generic FRAME names (its address was re-used since): a FRAME
+ * scoped to this stack.
+ */
+static void write_timed_frames(struct recorder *r, u32 id, const u64 *pcs,
+			       u32 n, u64 t)
+{
+	u64 when = id < r->stack_time_cap ? r->stack_time[id] : 0;
+
+	for (u32 i = 0; when && i < n; i++) {
+		struct ml_rec_frame f = { 0 };
+		u64 then = symtab_jit_epoch(r->st, pcs[i], i > 0, when);
+
+		if (!then || then == symtab_jit_epoch(r->st, pcs[i], i > 0,
+						      UINT64_MAX))
+			continue;
+		if (symtab_name_at(r->st, pcs[i], i > 0, when, &f.f))
+			continue;
+		f.f.pc = pcs[i];
+		f.return_address = i > 0;
+		f.stack_id = id;
+		note_err(r, rec_put_frame(r->w, t, &f));
+		ml_frame_release(&f.f);
+	}
+}
+
+/* Names every distinct pc of every stack, once; and JIT pcs re-used by
+ * another method per stack, as of when the stack was seen. */
 static void write_frames(struct recorder *r)
 {
 	u32 count = stackdb_count(r->stacks);
 	struct stackdb *seen = NULL;
+	struct symdump_stats sds;
 	u64 t = now_ns(CLOCK_MONOTONIC);
 
 	/* A stackdb doubles as a set of (pc, is-return) keys. */
@@ -500,8 +598,15 @@ static void write_frames(struct recorder *r)
 			note_err(r, rec_put_frame(r->w, t, &f));
 			ml_frame_release(&f.f);
 		}
+		write_timed_frames(r, id, pcs, n, t);
 	}
 	stackdb_free(seen);
+	/* What resolve -i needs for addresses that are in no stack. */
+	if (symdump_write(r->w, t, r->st, r->stacks, &sds) == -ENOMEM ||
+	    sds.cut)
+		note_err(r, rec_put_note(r->w, t, "symbol tables incomplete (out of "
+					 "memory or over 64 MiB): resolve -i may not "
+					 "name addresses outside the stacks"));
 }
 
 struct totals {
@@ -548,6 +653,7 @@ static pid_t launch(struct recorder *r)
 			if (!getenv("DOTNET_PerfMapEnabled") &&
 			    !getenv("COMPlus_PerfMapEnabled"))
 				setenv("DOTNET_PerfMapEnabled", "3", 0);
+			runtimes_launch_env();
 			execvp(r->command[0], r->command);
 		}
 		e = errno;
@@ -602,6 +708,28 @@ static int parse_stack_size(const char *s, u32 *out)
 	if (*end || v < 256 || v > ML_STACK_MAX)
 		return -ERANGE;
 	*out = (u32)v;
+	return 0;
+}
+
+/* The BPF ring buffer's size: a power of two of whole pages. */
+static int parse_buffer_size(const char *s, size_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || s[0] == '-')
+		return -EINVAL;
+	if (*end == 'k' || *end == 'K')
+		v <<= 10, end++;
+	else if (*end == 'm' || *end == 'M')
+		v <<= 20, end++;
+	else if (*end == 'g' || *end == 'G')
+		v <<= 30, end++;
+	if (*end || v < 65536 || v > (1ull << 30) || (v & (v - 1)))
+		return -ERANGE;
+	*out = (size_t)v;
 	return 0;
 }
 
@@ -734,6 +862,9 @@ static void cleanup(struct recorder *r)
 {
 	collector_close(r->col);
 	symtab_close(r->st);
+	stackdb_free(r->jitkeys);
+	free(r->stack_time);
+	runtimes_free(r->rt);
 	stackdb_free(r->stacks);
 	aspace_free(r->as);
 	reorder_free(r->ro);
@@ -746,6 +877,7 @@ int cmd_record(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "stack-size", required_argument, NULL, 's' },
+		{ "buffer-size", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -768,7 +900,7 @@ int cmd_record(int argc, char **argv)
 	const char *msg;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+p:o:d:s:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:o:d:s:b:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_pid(optarg, &r->pid))
@@ -783,6 +915,12 @@ int cmd_record(int argc, char **argv)
 			if (parse_duration(optarg, &r->duration))
 				return usage_error(record_usage,
 						   "--duration takes seconds > 0, not '%s'", optarg);
+			break;
+		case 'b':
+			if (parse_buffer_size(optarg, &co.ringbuf_size))
+				return usage_error(record_usage,
+						   "--buffer-size takes a power of two from 64K "
+						   "to 1G, not '%s'", optarg);
 			break;
 		case 's':
 			if (parse_stack_size(optarg, &r->stack_size))
@@ -910,6 +1048,8 @@ int cmd_record(int argc, char **argv)
 		return 1;
 	}
 	symtab_update_jit(r->st);
+	if (runtimes_start(&r->rt, r->pid, r->launched, r->st) == 0)
+		runtime_notes(r);
 	fprintf(stderr, "mapleak: recording pid %d (%s), Ctrl-C to stop\n", r->pid,
 		tg.comm ? tg.comm : "?");
 
@@ -919,9 +1059,22 @@ int cmd_record(int argc, char **argv)
 
 	alive_at_end = final_snapshot(r, &chk);
 	symtab_update_jit(r->st);
+	runtimes_finish(r->rt, r->st, alive_at_end);
+	runtime_notes(r);
 	write_frames(r);
 	end_child(r);
 
+	if (r->lost) {
+		char note[240];
+
+		/* One line for the report, not one per reconciliation. */
+		snprintf(note, sizeof(note),
+			 "%" PRIu64 " events lost (ring buffer full; a larger "
+			 "--buffer-size helps): live set reconciled with /proc/%d/maps %"
+			 PRIu64 " times, %" PRIu64 " pages corrected (origin unknown)",
+			 r->lost, r->pid, r->reconciles, r->reconciled_pages);
+		note_err(r, rec_put_note(r->w, now_ns(CLOCK_MONOTONIC), note));
+	}
 	end.target_alive = alive_at_end;
 	end.end_time = now_ns(CLOCK_MONOTONIC);
 	end.events = r->events;

@@ -18,6 +18,7 @@ static const char main_usage[] =
 	"commands:\n"
 	"  record   trace a running process (-p PID) or a command (-- CMD)\n"
 	"  report   show who holds the mappings in a recording\n"
+	"  resolve  name code addresses of a process or a recording\n"
 	"  help     show help for a command\n"
 	"\n"
 	"example:\n"
@@ -35,6 +36,7 @@ struct cmd_struct {
 static const struct cmd_struct commands[] = {
 	{ "record", cmd_record, record_usage },
 	{ "report", cmd_report, report_usage },
+	{ "resolve", cmd_resolve, resolve_usage },
 };
 
 static const struct cmd_struct *find_cmd(const char *name)

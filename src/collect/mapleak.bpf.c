@@ -330,6 +330,39 @@ static __always_inline void fill_regs(struct ml_event_hdr *h,
 	h->regs[16] = regs->ip;
 }
 
+/* Every field but stack_len (the ring is not zeroed). */
+static __always_inline void fill_hdr(struct ml_event_hdr *h, __u32 kind,
+				     __u32 flags, struct task_struct *task,
+				     struct pending *p, __u64 now, long ret,
+				     struct pt_regs *regs, long id)
+{
+	int i;
+
+	h->kind = kind;
+	h->flags = flags;
+	h->tgid = task->tgid;
+	h->tid = task->pid;
+	h->t_enter = p->t_enter;
+	h->t_exit = now;
+	if (!(flags & ML_EVF_ORDER_LOCK))
+		h->t_order = (kind == ML_OP_MUNMAP || kind == ML_OP_SHMDT) ?
+			     p->t_enter : now;
+	else
+		h->t_order = p->t_order;
+	h->mm = (__u64)task->mm;
+	for (i = 0; i < 6; i++)
+		h->args[i] = p->args[i];
+	h->ret = ret;
+	h->aux = p->aux;
+	if (kind == ML_OP_SHMAT) {
+		struct vma_range r = find_vma(ret);
+
+		h->aux = r.start == (__u64)ret ? r.end - r.start : 0;
+	}
+	fill_regs(h, regs);
+	h->nr = id;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(ml_sys_exit, struct pt_regs *regs, long ret)
 {
@@ -340,7 +373,7 @@ int BPF_PROG(ml_sys_exit, struct pt_regs *regs, long ret)
 	struct ml_event_hdr *h;
 	struct record *rec;
 	struct pending *p;
-	int fault = 0, i;
+	int fault = 0;
 
 	if (!traced_nr(id))
 		return 0;
@@ -388,6 +421,23 @@ int BPF_PROG(ml_sys_exit, struct pt_regs *regs, long ret)
 		len = avail && avail < want ? avail : want;
 	}
 
+	if (!want) {
+		/* No stack: build the record in place in the ring (one
+		 * fixed-size reservation, no scratch copy). The wake-up
+		 * decision looks at the data pending before this record. */
+		__u64 wf = wake_flags(HDR);
+
+		h = bpf_ringbuf_reserve(&events, HDR, 0);
+		if (!h) {
+			count_lost();
+			return 0;
+		}
+		fill_hdr(h, kind, flags, task, p, now, ret, regs, id);
+		h->stack_len = 0;
+		bpf_ringbuf_submit(h, wf);
+		return 0;
+	}
+
 	cpu = bpf_get_smp_processor_id();
 	rec = bpf_map_lookup_elem(&scratch, &cpu);
 	if (!rec) {
@@ -395,28 +445,7 @@ int BPF_PROG(ml_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	}
 	h = &rec->h;
-	h->kind = kind;
-	h->tgid = task->tgid;
-	h->tid = task->pid;
-	h->t_enter = p->t_enter;
-	h->t_exit = now;
-	if (!(flags & ML_EVF_ORDER_LOCK))
-		h->t_order = (kind == ML_OP_MUNMAP || kind == ML_OP_SHMDT) ?
-			     p->t_enter : now;
-	else
-		h->t_order = p->t_order;
-	h->mm = (__u64)task->mm;
-	for (i = 0; i < 6; i++)
-		h->args[i] = p->args[i];
-	h->ret = ret;
-	h->aux = p->aux;
-	if (kind == ML_OP_SHMAT) {
-		struct vma_range r = find_vma(ret);
-
-		h->aux = r.start == (__u64)ret ? r.end - r.start : 0;
-	}
-	fill_regs(h, regs);
-	h->nr = id;
+	fill_hdr(h, kind, flags, task, p, now, ret, regs, id);
 
 	got = 0;
 	if (len)

@@ -29,6 +29,7 @@
  * larger elements (newer writers) and skip the bytes they do not know. */
 #define MAPS_ESIZE	48u
 #define RESIDENT_ESIZE	32u
+#define SYM_ESIZE	16u		/* JITSYMS, MODSYMS: start, size (+ name) */
 
 /* ML_REC_OP value mask: args[0..5], ret, aux; only non-zero ones stored. */
 #define OP_NVALS	8
@@ -418,7 +419,8 @@ int rec_put_frame(struct rec_writer *w, u64 time, const struct ml_rec_frame *f)
 {
 	const struct ml_frame *fr = &f->f;
 	u64 len = 8 + 4 + 4 + 8 + 4 + 4 + str_size(fr->symbol) +
-		  str_size(fr->module) + str_size(fr->file) + str_size(fr->tier);
+		  str_size(fr->module) + str_size(fr->file) + str_size(fr->tier) +
+		  4;
 	int rc = rec_begin(w, ML_REC_FRAME, time, len);
 
 	if (rc)
@@ -433,6 +435,7 @@ int rec_put_frame(struct rec_writer *w, u64 time, const struct ml_rec_frame *f)
 	w_str(w, fr->module);
 	w_str(w, fr->file);
 	w_str(w, fr->tier);
+	w_u32(w, f->stack_id);	/* appended: older readers ignore it */
 	return rec_end(w, len);
 }
 
@@ -525,6 +528,72 @@ int rec_put_note(struct rec_writer *w, u64 time, const char *text)
 	if (rc)
 		return rc;
 	w_str(w, text);
+	return rec_end(w, len);
+}
+
+/* Size of n symbols, or 0 when they would not fit in one record. */
+static u64 syms_size(const struct ml_rec_sym *e, size_t n, u64 len)
+{
+	for (size_t i = 0; i < n; i++) {
+		len += SYM_ESIZE + str_size(e[i].name);
+		if (len > ML_REC_MAX_SIZE)
+			return 0;
+	}
+	return len;
+}
+
+static void w_syms(struct rec_writer *w, const struct ml_rec_sym *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		w_u64(w, e[i].start);
+		w_u64(w, e[i].size);
+		w_str(w, e[i].name);
+	}
+}
+
+int rec_put_jitsyms(struct rec_writer *w, u64 time, const struct ml_rec_jitsyms *j)
+{
+	u64 len;
+	int rc;
+
+	if (j->n > 0 && !j->e)
+		return -EINVAL;
+	if (j->n > UINT32_MAX)
+		return -E2BIG;
+	len = syms_size(j->e, j->n, 8);
+	if (!len)
+		return -E2BIG;
+	rc = rec_begin(w, ML_REC_JITSYMS, time, len);
+	if (rc)
+		return rc;
+	w_u32(w, (u32)j->n);
+	w_u32(w, SYM_ESIZE);
+	w_syms(w, j->e, j->n);
+	return rec_end(w, len);
+}
+
+int rec_put_modsyms(struct rec_writer *w, u64 time, const struct ml_rec_modsyms *m)
+{
+	u64 len;
+	int rc;
+
+	if (m->n > 0 && !m->e)
+		return -EINVAL;
+	if (m->n > UINT32_MAX)
+		return -E2BIG;
+	len = syms_size(m->e, m->n, 3 * 8 + 2 * 4 + str_size(m->module));
+	if (!len)
+		return -E2BIG;
+	rc = rec_begin(w, ML_REC_MODSYMS, time, len);
+	if (rc)
+		return rc;
+	w_u64(w, m->lo);
+	w_u64(w, m->hi);
+	w_u64(w, m->bias);
+	w_u32(w, (u32)m->n);
+	w_u32(w, SYM_ESIZE);
+	w_str(w, m->module);
+	w_syms(w, m->e, m->n);
 	return rec_end(w, len);
 }
 
@@ -740,6 +809,9 @@ static int dec_frame(struct dec *d, struct ml_rec_frame *f)
 		rc = d_str(d, &fr->file);
 	if (!rc)
 		rc = d_str(d, &fr->tier);
+	/* Appended field: absent in older recordings (0, any stack). */
+	if (!rc && !d->bad && d->left >= 4)
+		f->stack_id = d_u32(d);
 	return rc ? rc : d->bad ? -EBADMSG : 0;
 }
 
@@ -774,6 +846,68 @@ static int dec_resident(struct dec *d, struct ml_rec_resident *r)
 		d_skip(d, esize - RESIDENT_ESIZE);
 	}
 	return d->bad ? -EBADMSG : 0;
+}
+
+/* n symbols of esize fixed bytes and a name each; *out and *nout are
+ * set as far as decoded, for syms_release(). */
+static int dec_syms(struct dec *d, u32 n, u32 esize, struct ml_rec_sym **out,
+		    size_t *nout)
+{
+	if (esize < SYM_ESIZE)
+		d->bad = true;
+	if (!d_room(d, n, (u64)esize + 4))
+		return -EBADMSG;
+	if (n > 0) {
+		*out = calloc(n, sizeof(**out));
+		if (!*out)
+			return -ENOMEM;
+	}
+	for (u32 i = 0; i < n; i++) {
+		struct ml_rec_sym *e = &(*out)[i];
+		int rc;
+
+		e->start = d_u64(d);
+		e->size = d_u64(d);
+		d_skip(d, esize - SYM_ESIZE);
+		rc = d_str(d, &e->name);
+		*nout = i + 1;
+		if (rc)
+			return rc;
+		if (d->bad)
+			return -EBADMSG;
+	}
+	return d->bad ? -EBADMSG : 0;
+}
+
+static void syms_release(struct ml_rec_sym *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(e[i].name);
+	free(e);
+}
+
+static int dec_jitsyms(struct dec *d, struct ml_rec_jitsyms *j)
+{
+	u32 n = d_u32(d);
+	u32 esize = d_u32(d);
+
+	return dec_syms(d, n, esize, &j->e, &j->n);
+}
+
+static int dec_modsyms(struct dec *d, struct ml_rec_modsyms *m)
+{
+	u32 n, esize;
+	int rc;
+
+	m->lo = d_u64(d);
+	m->hi = d_u64(d);
+	m->bias = d_u64(d);
+	n = d_u32(d);
+	esize = d_u32(d);
+	rc = d_str(d, &m->module);
+	if (rc)
+		return rc;
+	return dec_syms(d, n, esize, &m->e, &m->n);
 }
 
 static int dec_check(struct dec *d, struct ml_rec_check *c)
@@ -906,6 +1040,23 @@ static int dispatch(u32 type, u64 time, const u8 *payload, size_t len,
 			rc = -EBADMSG;
 		VISIT(note, time, text);
 		free(text);
+		break;
+	}
+	case ML_REC_JITSYMS: {
+		struct ml_rec_jitsyms j = { 0 };
+
+		rc = dec_jitsyms(&d, &j);
+		VISIT(jitsyms, time, &j);
+		syms_release(j.e, j.n);
+		break;
+	}
+	case ML_REC_MODSYMS: {
+		struct ml_rec_modsyms m = { 0 };
+
+		rc = dec_modsyms(&d, &m);
+		VISIT(modsyms, time, &m);
+		free(m.module);
+		syms_release(m.e, m.n);
 		break;
 	}
 	default:
@@ -1054,7 +1205,7 @@ static int read_all(struct src *s, const struct rec_visitor *v, void *ctx,
 		if (size < PREFIX_SIZE || size % 8 != 0 || size > ML_REC_MAX_SIZE)
 			return -ENODATA;
 
-		if (type < ML_REC_TARGET || type > ML_REC_NOTE) {
+		if (type < ML_REC_TARGET || type > ML_REC_MODSYMS) {
 			r = src_skip(s, size - PREFIX_SIZE);
 			if (r < 0)
 				return (int)r;

@@ -26,6 +26,8 @@ enum ml_rec_type {
 	ML_REC_END = 9,		/* the recording finished cleanly */
 	ML_REC_BRK = 10,	/* start_brk and brk of the address space */
 	ML_REC_NOTE = 11,	/* a line to show the user (warnings) */
+	ML_REC_JITSYMS = 12,	/* JIT code names seen (perf map entries) */
+	ML_REC_MODSYMS = 13,	/* function symbols of a native module in the stacks */
 };
 
 struct ml_rec_target {
@@ -61,6 +63,8 @@ struct ml_rec_stack {
 struct ml_rec_frame {
 	struct ml_frame f;	/* f.pc: the pc as in stacks (not pc - 1) */
 	u32 return_address;	/* named as a return address */
+	u32 stack_id;		/* 0: any stack; else only in that stack (JIT
+				 * code re-used: named as of the stack's time) */
 };
 
 struct ml_rec_resident_entry {
@@ -97,6 +101,32 @@ struct ml_rec_brk {
 	u64 start_brk, brk;
 };
 
+/* One symbol: JIT code (JITSYMS: start is an address in the target) or
+ * a function of a module (MODSYMS: start is the ELF address, before bias). */
+struct ml_rec_sym {
+	u64 start;
+	u64 size;		/* 0: unknown (an ELF symbol without size) */
+	char *name;
+};
+
+/* Entries in the order they appeared: for a re-used address the later
+ * entry wins. Long tables span several records, in order. */
+struct ml_rec_jitsyms {
+	size_t n;
+	struct ml_rec_sym *e;
+};
+
+/* The function symbols of one module mapped at [lo, hi): the address of
+ * symbol s in the target is s.start + bias. Demangled, versions dropped.
+ * Long tables span several records with the same module, lo, hi, bias. */
+struct ml_rec_modsyms {
+	u64 lo, hi;
+	u64 bias;
+	char *module;		/* the path as in /proc/PID/maps */
+	size_t n;
+	struct ml_rec_sym *e;
+};
+
 /* ---- writing ---- */
 struct rec_writer;
 
@@ -123,6 +153,8 @@ int rec_put_check(struct rec_writer *w, u64 time, const struct ml_rec_check *c);
 int rec_put_end(struct rec_writer *w, u64 time, const struct ml_rec_end *e);
 int rec_put_brk(struct rec_writer *w, u64 time, const struct ml_rec_brk *b);
 int rec_put_note(struct rec_writer *w, u64 time, const char *text);
+int rec_put_jitsyms(struct rec_writer *w, u64 time, const struct ml_rec_jitsyms *j);
+int rec_put_modsyms(struct rec_writer *w, u64 time, const struct ml_rec_modsyms *m);
 
 /* ---- reading: streaming, one callback per record type ---- */
 struct rec_visitor {
@@ -139,6 +171,8 @@ struct rec_visitor {
 	int (*end)(void *ctx, u64 time, const struct ml_rec_end *e);
 	int (*brk)(void *ctx, u64 time, const struct ml_rec_brk *b);
 	int (*note)(void *ctx, u64 time, const char *text);
+	int (*jitsyms)(void *ctx, u64 time, const struct ml_rec_jitsyms *j);
+	int (*modsyms)(void *ctx, u64 time, const struct ml_rec_modsyms *m);
 };
 
 /* What went wrong while reading, for a warning in the report. */

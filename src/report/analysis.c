@@ -20,6 +20,7 @@
 struct frame_slot {
 	bool used;
 	bool ra;
+	u32 stack_id;		/* 0: any stack; else only that one (re-used JIT code) */
 	struct ml_frame f;	/* strings owned */
 };
 
@@ -40,6 +41,11 @@ struct load_ctx {
 	u64 lost;
 
 	size_t notes_cap;
+
+	/* jitdump marker mappings at the end (see is_jitdump_marker()) */
+	struct { u64 start, end; } *markers;
+	size_t nmarkers;
+	u64 marker_bytes;
 };
 
 /* --- small helpers ----------------------------------------------------- */
@@ -121,22 +127,25 @@ static int note_addf(struct load_ctx *c, const char *fmt, ...)
 
 /* --- frame names: (pc, return_address) -> frame ------------------------ */
 
-static size_t frame_hash(u64 pc, bool ra)
+static size_t frame_hash(u64 pc, bool ra, u32 sid)
 {
-	u64 h = pc * 0x9e3779b97f4a7c15ULL ^ (ra ? 0xff51afd7ed558ccdULL : 0);
+	u64 h = (pc ^ ((u64)sid << 32 | sid)) * 0x9e3779b97f4a7c15ULL ^
+		(ra ? 0xff51afd7ed558ccdULL : 0);
 
 	return (size_t)(h ^ (h >> 29));
 }
 
-static struct frame_slot *frame_find(const struct load_ctx *c, u64 pc, bool ra)
+static struct frame_slot *frame_find(const struct load_ctx *c, u64 pc, bool ra,
+				     u32 sid)
 {
 	size_t mask, i;
 
 	if (!c->frames_cap)
 		return NULL;
 	mask = c->frames_cap - 1;
-	for (i = frame_hash(pc, ra) & mask; c->frames[i].used; i = (i + 1) & mask)
-		if (c->frames[i].f.pc == pc && c->frames[i].ra == ra)
+	for (i = frame_hash(pc, ra, sid) & mask; c->frames[i].used; i = (i + 1) & mask)
+		if (c->frames[i].f.pc == pc && c->frames[i].ra == ra &&
+		    c->frames[i].stack_id == sid)
 			return &c->frames[i];
 	return NULL;
 }
@@ -153,7 +162,8 @@ static int frame_table_grow(struct load_ctx *c)
 	for (i = 0; i < oldcap; i++) {
 		if (!old[i].used)
 			continue;
-		for (j = frame_hash(old[i].f.pc, old[i].ra) & (ncap - 1);
+		for (j = frame_hash(old[i].f.pc, old[i].ra, old[i].stack_id) &
+			 (ncap - 1);
 		     nt[j].used; j = (j + 1) & (ncap - 1))
 			;
 		nt[j] = old[i];
@@ -164,9 +174,10 @@ static int frame_table_grow(struct load_ctx *c)
 	return 0;
 }
 
-static int frame_put(struct load_ctx *c, const struct ml_frame *f, bool ra)
+static int frame_put(struct load_ctx *c, const struct ml_frame *f, bool ra,
+		     u32 sid)
 {
-	struct frame_slot *s = frame_find(c, f->pc, ra);
+	struct frame_slot *s = frame_find(c, f->pc, ra, sid);
 	struct ml_frame copy;
 	size_t i, mask;
 	int err;
@@ -187,10 +198,11 @@ static int frame_put(struct load_ctx *c, const struct ml_frame *f, bool ra)
 		}
 	}
 	mask = c->frames_cap - 1;
-	for (i = frame_hash(f->pc, ra) & mask; c->frames[i].used; i = (i + 1) & mask)
+	for (i = frame_hash(f->pc, ra, sid) & mask; c->frames[i].used; i = (i + 1) & mask)
 		;
 	c->frames[i].used = true;
 	c->frames[i].ra = ra;
+	c->frames[i].stack_id = sid;
 	c->frames[i].f = copy;
 	c->frames_used++;
 	return 0;
@@ -219,18 +231,71 @@ static int v_target(void *ctx, u64 time, const struct ml_rec_target *t)
 	return 0;
 }
 
+/*
+ * The runtime maps the first page of its jit-PID.dump read+exec as a
+ * marker for `perf inject --jit` (.NET with PerfMapEnabled 1 or 2, V8
+ * --perf-prof): bookkeeping, not a leak. Identified in the final maps by
+ * path and size. Region labels for the report could reuse this list.
+ */
+static bool is_jitdump_path(const char *path)
+{
+	const char *b = path ? strrchr(path, '/') : NULL;
+	size_t i = 4;
+
+	if (!b || strncmp(++b, "jit-", 4) != 0)
+		return false;
+	while (b[i] >= '0' && b[i] <= '9')
+		i++;
+	return i > 4 && strncmp(b + i, ".dump", 5) == 0 &&
+	       (b[i + 5] == '\0' || strcmp(b + i + 5, " (deleted)") == 0);
+}
+
+static int note_markers(struct load_ctx *c, const struct ml_rec_maps *m)
+{
+	size_t cap = c->nmarkers;
+
+	for (size_t i = 0; i < m->n; i++) {
+		const struct maps_entry *e = &m->e[i];
+
+		if (!(e->prot & PROT_EXEC) || e->prot & PROT_WRITE ||
+		    e->end - e->start > 4096 || !is_jitdump_path(e->path))
+			continue;
+		if (grow((void **)&c->markers, &cap, c->nmarkers + 1,
+			 sizeof(*c->markers)))
+			return -ENOMEM;
+		c->markers[c->nmarkers].start = e->start;
+		c->markers[c->nmarkers].end = e->end;
+		c->nmarkers++;
+	}
+	return 0;
+}
+
+static bool is_jitdump_marker(const struct load_ctx *c, const struct ml_region *reg)
+{
+	for (size_t i = 0; i < c->nmarkers; i++)
+		if (reg->start >= c->markers[i].start && reg->end <= c->markers[i].end)
+			return true;
+	return false;
+}
+
 static int v_maps(void *ctx, u64 time, const struct ml_rec_maps *m)
 {
 	struct load_ctx *c = ctx;
 	u64 changed = 0;
+	int ret;
 
 	switch (m->purpose) {
 	case ML_MAPS_BASELINE:
 	case ML_MAPS_EXEC:
 		return aspace_add_baseline(c->as, m->e, m->n);
 	case ML_MAPS_RECONCILE:
-		return aspace_reconcile(c->as, m->e, m->n, &changed);
-	default:	/* FINAL: the CHECK record already holds its verdict */
+		c->r->reconciles++;
+		ret = aspace_reconcile(c->as, m->e, m->n, &changed);
+		c->r->reconciled_pages += changed;
+		return ret;
+	case ML_MAPS_FINAL:
+		return note_markers(c, m);
+	default:	/* the CHECK record already holds the verdict */
 		return 0;
 	}
 }
@@ -265,7 +330,7 @@ static int v_stack(void *ctx, u64 time, const struct ml_rec_stack *s)
 
 static int v_frame(void *ctx, u64 time, const struct ml_rec_frame *f)
 {
-	return frame_put(ctx, &f->f, f->return_address != 0);
+	return frame_put(ctx, &f->f, f->return_address != 0, f->stack_id);
 }
 
 static int v_lost(void *ctx, u64 time, u64 lost_total)
@@ -345,12 +410,18 @@ struct region_list {
 
 struct collect_ctx {
 	struct region_list live, base;
+	struct load_ctx *c;
 };
 
 static int collect_region(void *ctx, const struct ml_region *reg)
 {
 	struct collect_ctx *cc = ctx;
 	struct region_list *l = (reg->flags & ML_RF_BASELINE) ? &cc->base : &cc->live;
+
+	if (l == &cc->live && is_jitdump_marker(cc->c, reg)) {
+		cc->c->marker_bytes += reg->end - reg->start;
+		return 0;
+	}
 
 	if (grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)))
 		return -ENOMEM;
@@ -478,7 +549,12 @@ static int site_frames(struct load_ctx *c, struct ml_site *s)
 	if (!s->frames)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
-		const struct frame_slot *fs = frame_find(c, pcs[i], i > 0);
+		/* This stack's own name for pc first (JIT code re-used by
+		 * another method later), then the pc's name for any stack. */
+		const struct frame_slot *fs = frame_find(c, pcs[i], i > 0, s->stack_id);
+
+		if (!fs)
+			fs = frame_find(c, pcs[i], i > 0, 0);
 
 		if (fs) {
 			if (frame_copy(&s->frames[i], &fs->f))
@@ -533,11 +609,15 @@ static int build_site(struct load_ctx *c, const struct ml_region *v, size_t n,
 static int build_result(struct load_ctx *c)
 {
 	struct ml_result *r = c->r;
-	struct collect_ctx cc = { 0 };
+	struct collect_ctx cc = { .c = c };
 	size_t i, j;
 	int err;
 
 	err = aspace_foreach(c->as, collect_region, &cc);
+	if (!err && c->marker_bytes)
+		err = note_addf(c, "%llu bytes of jitdump marker mappings (jit-PID.dump "
+				"mapped for perf inject) are not counted as live",
+				(unsigned long long)c->marker_bytes);
 	if (err)
 		goto out;
 	if (c->nres)
@@ -660,6 +740,7 @@ out:
 			frame_clear(&c.frames[i].f);
 	free(c.frames);
 	free(c.res);
+	free(c.markers);
 	if (c.db)
 		stackdb_free(c.db);
 	aspace_free(c.as);

@@ -43,6 +43,8 @@ struct ml_result {
 	struct ml_region *baseline;	/* baseline regions still mapped */
 	bool have_check;
 	struct ml_rec_check check;
+	u32 reconciles;			/* MAPS(RECONCILE) records replayed */
+	u64 reconciled_pages;		/* pages they corrected */
 	size_t nnotes;
 	char **notes;			/* recorded notes, then read warnings */
 	struct rec_read_status read_status;

@@ -136,11 +136,12 @@ static void print_header(FILE *out, const struct ml_result *r)
 	if (r->lost) {
 		fprintf(out, "WARNING:  %llu events LOST (ring buffer full): ",
 			(unsigned long long)r->lost);
-		if (r->have_check && r->check.reconciled)
-			fprintf(out, "the live set was reconciled with /proc/%u/maps (%u time%s); memory whose mapping was missed counts as baseline, so sites may be understated\n",
-				pid, r->check.reconciled, r->check.reconciled == 1 ? "" : "s");
+		if (r->reconciles)
+			fprintf(out, "the live set was reconciled with /proc/%u/maps %u time%s (%llu pages corrected); memory whose mapping was missed counts as baseline, so sites may be understated\n",
+				pid, r->reconciles, r->reconciles == 1 ? "" : "s",
+				(unsigned long long)r->reconciled_pages);
 		else
-			fputs("no reconciliation was recorded; sites may miss mappings or keep some that were unmapped\n", out);
+			fputs("no reconciliation was possible (the target was gone); sites may miss mappings or keep some that were unmapped\n", out);
 	}
 }
 

@@ -88,6 +88,11 @@ size_t perfmap_bad(const struct perfmap *pm)
 	return pm->bad;
 }
 
+const struct perfmap_entry *perfmap_entry_at(const struct perfmap *pm, size_t i)
+{
+	return i < pm->n ? &pm->ent[i] : NULL;
+}
+
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')

@@ -38,5 +38,8 @@ const struct perfmap_entry *perfmap_lookup(struct perfmap *pm, u64 addr);
 
 size_t perfmap_count(const struct perfmap *pm);
 size_t perfmap_bad(const struct perfmap *pm);
+/* Entry i (< perfmap_count()) in order of appearance, for saving the
+ * table (mapleak resolve -i). Borrowed. */
+const struct perfmap_entry *perfmap_entry_at(const struct perfmap *pm, size_t i);
 
 #endif

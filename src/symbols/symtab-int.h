@@ -9,6 +9,7 @@
 
 #include <elfutils/libdwfl.h>
 
+#include "symbols/jitdump.h"
 #include "symbols/perfmap.h"
 #include "symbols/symtab.h"
 #include "track/procmaps.h"
@@ -71,6 +72,12 @@ struct symtab {
 	bool pm_read;
 	bool pm_partial;	/* the last byte consumed was not '\n' */
 
+	/* jit-<nspid>.dump: symbols/symtab-jitdump.c */
+	struct jitdump *jd;
+	int jdfd;
+	u64 jd_upto;		/* read to its end at this CLOCK_MONOTONIC time */
+	u64 jd_next_open;	/* no file yet: when to look again */
+
 	struct st_sample cur;
 	u64 mod_gen;		/* bumped whenever modules change */
 	struct uc_entry *ucache;
@@ -78,5 +85,14 @@ struct symtab {
 };
 
 void unwind_cache_free(struct symtab *st);
+
+/* symbols/symtab-jitdump.c, called by symtab.c */
+int st_jitdump_init(struct symtab *st);
+void st_jitdump_drop(struct symtab *st);	/* new image: forget it */
+void st_jitdump_free(struct symtab *st);
+int st_jitdump_update(struct symtab *st);	/* read what it gained */
+/* The entry naming addr (at time; UINT64_MAX: the latest), or NULL. */
+const struct jitdump_entry *st_jitdump_lookup(struct symtab *st, u64 addr,
+					      u64 time);
 
 #endif

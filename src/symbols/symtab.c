@@ -25,6 +25,7 @@
 /* libiberty.h defines its own ARRAY_SIZE; mapleak.h's is the same. */
 #undef ARRAY_SIZE
 
+#include "symbols/runtimes.h"
 #include "symbols/symtab-int.h"
 
 #define ST_STATUS_MAX (64 * 1024)
@@ -660,6 +661,7 @@ static void drop_jit(struct symtab *st)
 	st->pm_partial = false;
 	if (st->pm)
 		perfmap_reset(st->pm);
+	st_jitdump_drop(st);
 }
 
 static int start_image(struct symtab *st)
@@ -706,6 +708,8 @@ int symtab_open(struct symtab **out, pid_t pid)
 	if (ret == 0)
 		ret = perfmap_new(&st->pm);
 	if (ret == 0)
+		ret = st_jitdump_init(st);
+	if (ret == 0)
 		ret = start_image(st);
 	if (ret < 0) {
 		symtab_close(st);
@@ -723,6 +727,7 @@ void symtab_close(struct symtab *st)
 	drop_jit(st);
 	unwind_cache_free(st);
 	perfmap_free(st->pm);
+	st_jitdump_free(st);
 	if (st->arch_elf)
 		elf_end(st->arch_elf);
 	free(st->arch_img);
@@ -799,7 +804,7 @@ static int open_perfmap(struct symtab *st)
 	return 0;
 }
 
-int symtab_update_jit(struct symtab *st)
+static int update_perfmap(struct symtab *st)
 {
 	struct stat sb;
 	char *buf;
@@ -856,6 +861,27 @@ int symtab_update_jit(struct symtab *st)
 	free(buf);
 	st->pm_read = true;
 	return ret;
+}
+
+int symtab_update_jit(struct symtab *st)
+{
+	int ret = update_perfmap(st);
+	int jret = st_jitdump_update(st);
+
+	return ret < 0 ? ret : jret;
+}
+
+int symtab_reread_jit(struct symtab *st)
+{
+	/* Rewritten in place (jcmd Compiler.perfmap): read it all again;
+	 * entries already known stay, and "later wins" keeps them right. */
+	if (st->pmfd >= 0)
+		close(st->pmfd);
+	st->pmfd = -1;
+	st->pmoff = 0;
+	st->pm_partial = false;
+	perfmap_finish(st->pm);
+	return symtab_update_jit(st);
 }
 
 bool symtab_has_jit_map(const struct symtab *st)
@@ -951,9 +977,28 @@ static int name_jit(const struct perfmap_entry *e, u64 pc, struct ml_frame *f)
 	f->kind = ML_FK_JIT;
 	if (split_dotnet(name, f, &err))
 		return err;
+	/* HotSpot and V8 names, made readable (symbols/runtimes.c). */
+	err = runtimes_name_jit(name, f);
+	if (err < 0)
+		return err;
+	if (err > 0)
+		return set_str(&f->module, "[jit]", 5);
 	if (set_str(&f->symbol, name, strlen(name)) < 0 ||
 	    set_str(&f->module, "[jit]", 5) < 0)
 		return -ENOMEM;
+	return 0;
+}
+
+int symtab_name_jit(const char *name, u64 start, u64 pc, struct ml_frame *out)
+{
+	struct perfmap_entry e = { .start = start, .name = (char *)name };
+
+	memset(out, 0, sizeof(*out));
+	out->pc = pc;
+	if (name_jit(&e, pc, out) < 0) {
+		ml_frame_release(out);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -1001,8 +1046,9 @@ static int name_native(Dwfl_Module *mod, u64 pc, u64 addr, struct ml_frame *f)
 	return 0;
 }
 
-int symtab_name(struct symtab *st, u64 pc, bool return_address,
-		struct ml_frame *out)
+/* time: CLOCK_MONOTONIC ns, or UINT64_MAX for "the latest name". */
+static int name_pc(struct symtab *st, u64 pc, bool return_address, u64 time,
+		   struct ml_frame *out)
 {
 	/* A return address is past the call: name the call itself. */
 	u64 addr = return_address && pc > 0 ? pc - 1 : pc;
@@ -1027,10 +1073,22 @@ int symtab_name(struct symtab *st, u64 pc, bool return_address,
 		goto out;
 	}
 	if (!m || is_jit_mapping(m)) {
-		e = perfmap_lookup(st->pm, addr);
+		/* The jitdump first: it knows when each method was loaded. */
+		const struct jitdump_entry *j = st_jitdump_lookup(st, addr, time);
+
+		e = j ? NULL : perfmap_lookup(st->pm, addr);
 		/* Code compiled since the last read: look once more. */
-		if (!e && symtab_update_jit(st) == 0)
-			e = perfmap_lookup(st->pm, addr);
+		if (!j && !e && symtab_update_jit(st) == 0) {
+			j = st_jitdump_lookup(st, addr, time);
+			e = j ? NULL : perfmap_lookup(st->pm, addr);
+		}
+		if (j) {
+			struct perfmap_entry je = { .start = j->start,
+						    .name = j->name };
+
+			ret = name_jit(&je, pc, out);
+			goto out;
+		}
 		if (e) {
 			ret = name_jit(e, pc, out);
 			goto out;
@@ -1045,4 +1103,16 @@ out:
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+int symtab_name(struct symtab *st, u64 pc, bool return_address,
+		struct ml_frame *out)
+{
+	return name_pc(st, pc, return_address, UINT64_MAX, out);
+}
+
+int symtab_name_at(struct symtab *st, u64 pc, bool return_address, u64 time,
+		   struct ml_frame *out)
+{
+	return name_pc(st, pc, return_address, time, out);
 }

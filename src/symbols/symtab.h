@@ -39,6 +39,10 @@ int symtab_unwind(struct symtab *st, pid_t tid, const u64 regs[ML_NREGS],
  * Missing file: 0. Also remembers the file for naming after exit. */
 int symtab_update_jit(struct symtab *st);
 
+/* Reads the perf map again from its first byte (a runtime rewrote it
+ * in place, as jcmd Compiler.perfmap does), keeping what was known. */
+int symtab_reread_jit(struct symtab *st);
+
 /* True when a perf map was found and read at least once. */
 bool symtab_has_jit_map(const struct symtab *st);
 
@@ -50,5 +54,32 @@ bool symtab_has_jit_map(const struct symtab *st);
  */
 int symtab_name(struct symtab *st, u64 pc, bool return_address,
 		struct ml_frame *out);
+
+/*
+ * Time-correct JIT names from jit-<nspid>.dump (symbols/symtab-jitdump.c).
+ * time is CLOCK_MONOTONIC ns, the clock of the events; UINT64_MAX means
+ * "the latest", what symtab_name() uses.
+ *
+ * symtab_name_at(): symtab_name() as of time: a pc in JIT code gets the
+ * method that occupied it then (an address re-used after tiering or
+ * unloading names differently at different times).
+ */
+int symtab_name_at(struct symtab *st, u64 pc, bool return_address, u64 time,
+		   struct ml_frame *out);
+
+/* Which jitdump entry (a serial number, never 0) held pc at time; 0 when
+ * the jitdump does not know pc. Equal epochs: the same method. */
+u64 symtab_jit_epoch(struct symtab *st, u64 pc, bool return_address, u64 time);
+
+/* symtab_jit_epoch() of every pc of a stack (pcs[i] for i > 0 is a return
+ * address), after reading what the jitdump gained since time. Returns
+ * how many epochs are not 0. */
+u32 symtab_jit_epochs(struct symtab *st, const u64 *pcs, u32 n, u64 time,
+		      u64 *epochs);
+
+/* Names pc inside the JIT code `name` (a perf map name) that starts at
+ * start, exactly as symtab_name() does: kind, symbol, assembly, tier.
+ * For names saved in a recording. 0 or -ENOMEM. */
+int symtab_name_jit(const char *name, u64 start, u64 pc, struct ml_frame *out);
 
 #endif

@@ -25,8 +25,8 @@ export MAPLEAK_BUILD := $(abspath $(O))
 C_FIXTURES  := $(FIX)/libExample.so $(FIX)/seed-fp $(FIX)/seed-nofp \
                $(FIX)/workload $(FIX)/looper
 
-.PHONY: fixtures fixtures-dotnet
-fixtures: $(C_FIXTURES) fixtures-dotnet
+.PHONY: fixtures fixtures-dotnet fixtures-java
+fixtures: $(C_FIXTURES) fixtures-dotnet fixtures-java
 
 # The seed library, built as in the article.
 $(FIX)/libExample.so: tests/fixtures/Example.c
@@ -65,6 +65,12 @@ DOTNET_OUT  := $(FIX)/dotnet/MyConsoleApp
 DOTNET_APP  := $(DOTNET_OUT)/MyConsoleApp.dll
 DOTNET_SRC  := $(wildcard $(DOTNET_DIR)/*.cs $(DOTNET_DIR)/*.csproj \
                           $(DOTNET_DIR)/nuget.config)
+# The tiering app (t0320-dotnet-tiering.sh), built the same way.
+TIERING_DIR := tests/fixtures/dotnet/Tiering
+TIERING_OUT := $(FIX)/dotnet/Tiering
+TIERING_APP := $(TIERING_OUT)/Tiering.dll
+TIERING_SRC := $(wildcard $(TIERING_DIR)/*.cs $(TIERING_DIR)/*.csproj \
+                          $(TIERING_DIR)/nuget.config)
 DOTNET_ENV  := DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 \
                DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 \
                DOTNET_CLI_USE_MSBUILD_SERVER=0 MSBUILDDISABLENODEREUSE=1
@@ -73,7 +79,7 @@ ifeq ($(shell command -v $(DOTNET) 2>/dev/null),)
 fixtures-dotnet:
 	@echo "  SKIP     $(DOTNET_APP): '$(DOTNET)' not found, the .NET test will skip"
 else
-fixtures-dotnet: $(DOTNET_APP)
+fixtures-dotnet: $(DOTNET_APP) $(TIERING_APP)
 
 $(DOTNET_APP): $(DOTNET_SRC)
 	@mkdir -p $(FIX)/dotnet
@@ -85,4 +91,34 @@ $(DOTNET_APP): $(DOTNET_SRC)
 		>$(FIX)/dotnet/build.log 2>&1 || \
 		{ cat $(FIX)/dotnet/build.log; exit 1; }
 	$(Q)touch $@
+
+$(TIERING_APP): $(TIERING_SRC)
+	@mkdir -p $(FIX)/dotnet
+	$(call msg,DOTNET,$@)
+	$(Q)$(DOTNET_ENV) $(DOTNET) build $(TIERING_DIR)/Tiering.csproj \
+		-c Release -o $(TIERING_OUT) \
+		--artifacts-path $(FIX)/dotnet/artifacts \
+		-nodeReuse:false -p:UseSharedCompilation=false \
+		>$(FIX)/dotnet/build-tiering.log 2>&1 || \
+		{ cat $(FIX)/dotnet/build-tiering.log; exit 1; }
+	$(Q)touch $@
+endif
+
+# The Java leak (t0500-java.sh). javac's notes about sun.misc.Unsafe go to
+# a log; the test skips when javac is missing.
+JAVAC       ?= javac
+JAVA_OUT    := $(FIX)/java
+JAVA_CLASS  := $(JAVA_OUT)/MapLeak.class
+
+ifeq ($(shell command -v $(JAVAC) 2>/dev/null),)
+fixtures-java:
+	@echo "  SKIP     $(JAVA_CLASS): '$(JAVAC)' not found, the Java test will skip"
+else
+fixtures-java: $(JAVA_CLASS)
+
+$(JAVA_CLASS): tests/fixtures/java/MapLeak.java
+	@mkdir -p $(JAVA_OUT)
+	$(call msg,JAVAC,$@)
+	$(Q)$(JAVAC) -d $(JAVA_OUT) $< >$(JAVA_OUT)/build.log 2>&1 || \
+		{ cat $(JAVA_OUT)/build.log; exit 1; }
 endif

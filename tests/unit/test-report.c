@@ -585,6 +585,87 @@ static void test_cut_short(void)
 	analysis_free(r);
 }
 
+/*
+ * One JIT pc in two stacks: a method re-used its address (tiering), so
+ * stack 2 carries its own FRAME (stack_id 2) and stack 1 the pc's generic
+ * one. And the jitdump marker mapping (jit-PID.dump, one page r-x) is not
+ * a site.
+ */
+static void test_jit_reuse_and_marker(void)
+{
+	static const u64 pcs[] = { 0x7f9000000100, 0x7f9000001000 };
+	const char *p = path_in_tmp("jitreuse.mlk");
+	struct ml_rec_target tg = { .pid = 4242, .nspid = 4242, .start_time = T0,
+				    .command = (char *)"app", .comm = (char *)"app" };
+	struct maps_entry fin[] = {
+		{ .start = A, .end = A + MiB, .prot = PROT_READ | PROT_WRITE },
+		{ .start = B, .end = B + MiB, .prot = PROT_READ | PROT_WRITE },
+		{ .start = C, .end = C + PG, .prot = PROT_READ | PROT_EXEC,
+		  .path = (char *)"/tmp/jit-4242.dump" },
+	};
+	struct ml_rec_maps fm = { .purpose = ML_MAPS_FINAL, .n = 3, .e = fin };
+	struct ml_rec_frame f = { .return_address = 1 };
+	struct ml_result *r = NULL;
+	struct rec_writer *w;
+	struct ml_op op = { .kind = ML_OP_MMAP, .stack_id = 3, .time = MS(1), .tid = 1 };
+	const struct ml_site *s1 = NULL, *s2 = NULL;
+	int err;
+
+	err = rec_writer_open(&w, p);
+	if (err) {
+		T_CHECK("jit reuse: writer", false);
+		return;
+	}
+	err = rec_put_target(w, T0, &tg);
+	err = err ?: put_stack(w, 1, pcs, 2, 0);
+	err = err ?: put_stack(w, 2, pcs, 2, 0);
+	err = err ?: put_stack(w, 3, pcs, 1, 0);
+	err = err ?: put_mmap(w, 1, MS(2), A, MiB, PROT_READ | PROT_WRITE);
+	err = err ?: put_mmap(w, 2, MS(3), B, MiB, PROT_READ | PROT_WRITE);
+	/* the runtime's marker: a file mapping of one page, read+exec */
+	op.args[1] = 40;
+	op.args[2] = PROT_READ | PROT_EXEC;
+	op.args[3] = MAP_PRIVATE;
+	op.args[4] = 5;
+	op.ret = (s64)C;
+	err = err ?: rec_put_op(w, &op);
+	err = err ?: put_frame(w, pcs[0], false, ML_FK_NATIVE, "mmap", "libc.so.6",
+			       NULL, 0, NULL);
+	err = err ?: put_frame(w, pcs[1], true, ML_FK_JIT, "App.Program::Work()",
+			       "App", NULL, 0, "QuickJitted");
+	f.f.pc = pcs[1];
+	f.f.kind = ML_FK_JIT;
+	f.f.symbol = (char *)"App.Program::Work()";
+	f.f.module = (char *)"App";
+	f.f.tier = (char *)"OptimizedTier1";
+	f.stack_id = 2;
+	err = err ?: rec_put_frame(w, MS(5000), &f);
+	err = err ?: rec_put_maps(w, MS(4000), &fm);
+	err = err ?: rec_writer_close(w);
+	err = err ?: analysis_load(p, &r);
+	T_CHECKF("jit reuse: loads", err == 0 && r, "err %d", err);
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nsites; i++) {
+		if (r->sites[i].stack_id == 1)
+			s1 = &r->sites[i];
+		if (r->sites[i].stack_id == 2)
+			s2 = &r->sites[i];
+	}
+	T_CHECK("jit reuse: two sites, no marker site", r->nsites == 2 && s1 && s2);
+	T_CHECK("jit reuse: stack 1 has the generic name",
+		s1 && s1->nframes == 2 && s1->frames[1].tier &&
+		!strcmp(s1->frames[1].tier, "QuickJitted"));
+	T_CHECK("jit reuse: stack 2 has its own name",
+		s2 && s2->nframes == 2 && s2->frames[1].tier &&
+		!strcmp(s2->frames[1].tier, "OptimizedTier1"));
+	T_CHECK("jit reuse: the generic frame still names the first pc",
+		s2 && s2->frames[0].symbol && !strcmp(s2->frames[0].symbol, "mmap"));
+	T_CHECK("marker: not live, and a note says so",
+		r->live_bytes == 2 * MiB && has_note(r, "jitdump marker"));
+	analysis_free(r);
+}
+
 static void test_errors(void)
 {
 	const char *p = path_in_tmp("garbage");
@@ -700,6 +781,7 @@ int main(void)
 	test_text();
 	test_no_resident_lost();
 	test_cut_short();
+	test_jit_reuse_and_marker();
 	test_errors();
 	test_write_error();
 	cleanup();

@@ -1,0 +1,492 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mapleak resolve: name code addresses of a live process or of a
+ * recording, as dotnet-dump's ip2md does for managed code, without a dump.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cmd.h"
+#include "symbols/dotnet.h"
+#include "symbols/recsyms.h"
+#include "symbols/symtab.h"
+
+const char resolve_usage[] =
+	"usage: mapleak resolve (-p PID | -i FILE) [--format text|json]\n"
+	"                       [--return-address] ADDRESS...\n"
+	"\n"
+	"Names code addresses: module, symbol + offset, kind (native, jit, r2r,\n"
+	"stub, unknown), JIT tier, file:line where known, managed or native.\n"
+	"What dotnet-dump's ip2md answered, without a dump.\n"
+	"\n"
+	"  -p, --pid PID          a running process; a .NET 8+ runtime is asked\n"
+	"                         for its perf map for the lookup, then told to\n"
+	"                         stop (the file it wrote is removed)\n"
+	"  -i, --input FILE       a recording: every address of its stacks, and\n"
+	"                         any address inside JIT code or inside a module\n"
+	"                         of its stacks (file:line only for stack addresses)\n"
+	"  -f, --format FMT       text (default) or json\n"
+	"  -r, --return-address   the addresses are return addresses (taken from\n"
+	"                         a stack): name the call just before each\n"
+	"      --no-runtime-symbols  never ask a runtime for its perf map\n"
+	"  -h, --help             show this help\n"
+	"\n"
+	"ADDRESS: hexadecimal, with or without 0x (0x7f1484588090, 7f1484588090).\n"
+	"An address nothing names is printed with kind unknown (exit 0).\n";
+
+#define DOTNET_TIMEOUT_MS 5000
+
+struct resolve_opts {
+	pid_t pid;
+	const char *input;
+	bool json;
+	bool return_address;
+	bool no_runtime_symbols;
+};
+
+/* "0x7f..", "7f..": 1 to 16 hex digits, nothing else. */
+static int parse_address(const char *s, u64 *out)
+{
+	const char *p = s;
+	u64 v = 0;
+	size_t nd = 0;
+
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+		p += 2;
+	for (; *p; p++) {
+		int d;
+
+		if (*p >= '0' && *p <= '9')
+			d = *p - '0';
+		else if (*p >= 'a' && *p <= 'f')
+			d = *p - 'a' + 10;
+		else if (*p >= 'A' && *p <= 'F')
+			d = *p - 'A' + 10;
+		else
+			return -EINVAL;
+		if (++nd > 16)
+			return -ERANGE;
+		v = v << 4 | (u64)d;
+	}
+	if (nd == 0)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_pid(const char *s, pid_t *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v <= 0 || v > INT_MAX)
+		return -EINVAL;
+	*out = (pid_t)v;
+	return 0;
+}
+
+static const char *kind_name(u32 kind)
+{
+	switch (kind) {
+	case ML_FK_NATIVE:	return "native";
+	case ML_FK_JIT:		return "jit";
+	case ML_FK_R2R:		return "r2r";
+	case ML_FK_STUB:	return "stub";
+	case ML_FK_KERNEL:	return "kernel";
+	default:		return "unknown";
+	}
+}
+
+/* Managed code: JIT-compiled or precompiled methods (not runtime stubs). */
+static bool is_managed(u32 kind)
+{
+	return kind == ML_FK_JIT || kind == ML_FK_R2R;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = path ? strrchr(path, '/') : NULL;
+
+	return s && s[1] ? s + 1 : path;
+}
+
+/* ---- output ---- */
+
+static void print_text(FILE *out, const struct ml_frame *f)
+{
+	const char *mod = base_name(f->module);
+
+	fprintf(out, "0x%" PRIx64 "  ", f->pc);
+	if (f->symbol) {
+		fputs(f->symbol, out);
+		if (f->offset)
+			fprintf(out, "+0x%" PRIx64, f->offset);
+	} else if (f->kind == ML_FK_NATIVE && mod && f->offset) {
+		/* a stripped module: its file address finds it in debug files */
+		fprintf(out, "%s+0x%" PRIx64 " (no symbol)", mod, f->offset);
+	} else {
+		fputs("??", out);
+	}
+	fputs("  [", out);
+	if (is_managed(f->kind))
+		fputs("managed ", out);
+	fputs(kind_name(f->kind), out);
+	if (f->tier)
+		fprintf(out, " %s", f->tier);
+	if (f->module) {
+		/* unknown: the full path ("/memfd:doublemapper" says JIT memory) */
+		fprintf(out, ", %s", f->kind == ML_FK_UNKNOWN ? f->module : mod);
+	}
+	fputc(']', out);
+	if (f->file) {
+		fprintf(out, "  %s", f->file);
+		if (f->line)
+			fprintf(out, ":%u", f->line);
+	}
+	fputc('\n', out);
+}
+
+static json_t *j_str(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *frame_json(const struct ml_frame *f)
+{
+	json_t *o = json_object();
+	char addr[24];
+	int bad = 0;
+
+	if (!o)
+		return NULL;
+	snprintf(addr, sizeof(addr), "0x%" PRIx64, f->pc);
+	bad |= json_object_set_new(o, "address", json_string(addr));
+	bad |= json_object_set_new(o, "module", j_str(f->module));
+	bad |= json_object_set_new(o, "symbol", j_str(f->symbol));
+	bad |= json_object_set_new(o, "offset", f->symbol || f->offset ?
+				   json_integer((json_int_t)f->offset) : json_null());
+	bad |= json_object_set_new(o, "kind", json_string(kind_name(f->kind)));
+	bad |= json_object_set_new(o, "tier", j_str(f->tier));
+	bad |= json_object_set_new(o, "file", j_str(f->file));
+	bad |= json_object_set_new(o, "line", f->line ?
+				   json_integer(f->line) : json_null());
+	bad |= json_object_set_new(o, "managed", json_boolean(is_managed(f->kind)));
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* ---- the two sources of names ---- */
+
+typedef int (*name_fn)(void *src, u64 pc, bool return_address,
+		       struct ml_frame *out);
+
+static int name_live(void *src, u64 pc, bool ra, struct ml_frame *out)
+{
+	return symtab_name(src, pc, ra, out);
+}
+
+static int name_recorded(void *src, u64 pc, bool ra, struct ml_frame *out)
+{
+	return recsyms_name(src, pc, ra, out);
+}
+
+static int emit(const struct resolve_opts *o, const u64 *addrs, size_t n,
+		name_fn fn, void *src, json_t *notes)
+{
+	json_t *doc = NULL, *arr = NULL;
+	int err = 0;
+
+	if (o->json) {
+		doc = json_object();
+		arr = json_array();
+		if (!doc || !arr || json_object_set(doc, "addresses", arr) ||
+		    json_object_set(doc, "notes", notes)) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		struct ml_frame f;
+
+		err = fn(src, addrs[i], o->return_address, &f);
+		if (err)
+			break;
+		f.pc = addrs[i];
+		if (o->json) {
+			json_t *j = frame_json(&f);
+
+			if (!j || json_array_append_new(arr, j))
+				err = -ENOMEM;
+		} else {
+			print_text(stdout, &f);
+		}
+		ml_frame_release(&f);
+	}
+	if (!err && o->json && json_dumpf(doc, stdout, JSON_INDENT(2)) == 0)
+		fputc('\n', stdout);
+out:
+	json_decref(arr);
+	json_decref(doc);
+	return err;
+}
+
+/* A note: on stderr in text mode, in "notes" in JSON mode. */
+static void add_note(const struct resolve_opts *o, json_t *notes,
+		     const char *text)
+{
+	if (o->json)
+		json_array_append_new(notes, json_string(text));
+	else
+		fprintf(stderr, "mapleak: note: %s\n", text);
+}
+
+/* ---- live: a .NET runtime's perf map on demand ---- */
+
+/*
+ * Turns on the perf map of a .NET process that does not write one, so
+ * that its JIT code can be named, and says why when it cannot. *dp is
+ * what must be undone.
+ */
+static void dotnet_begin(const struct resolve_opts *o, json_t *notes,
+			 struct dotnet_perfmap **dp)
+{
+	struct dotnet_probe p;
+	char note[256];
+	u32 hr = 0;
+	int rc;
+
+	*dp = NULL;
+	if (dotnet_probe(o->pid, &p) || !p.coreclr || dotnet_perfmap_preset(&p))
+		return;
+	if (o->no_runtime_symbols) {
+		add_note(o, notes, ".NET JIT code is not named: --no-runtime-symbols "
+			 "was given and the process writes no perf map");
+		return;
+	}
+	if (p.env.diag_off[0]) {
+		snprintf(note, sizeof(note), ".NET JIT code cannot be named: %s "
+			 "turns off the runtime's diagnostics; restart the process "
+			 "with DOTNET_PerfMapEnabled=3", p.env.diag_off);
+		add_note(o, notes, note);
+		return;
+	}
+	rc = dotnet_perfmap_enable(o->pid, &p, DOTNET_TIMEOUT_MS, dp, &hr);
+	if (rc == 0)
+		return;
+	if (rc == -EOPNOTSUPP)
+		snprintf(note, sizeof(note), ".NET JIT code cannot be named: the "
+			 "runtime is older than .NET 8 (0x%08x); restart the process "
+			 "with DOTNET_PerfMapEnabled=3", hr);
+	else
+		snprintf(note, sizeof(note), ".NET JIT code cannot be named: cannot "
+			 "turn on the runtime's perf map (%s); restart the process "
+			 "with DOTNET_PerfMapEnabled=3",
+			 rc == -EPROTO ? "the runtime refused" : strerror(-rc));
+	add_note(o, notes, note);
+}
+
+static void dotnet_end(const struct resolve_opts *o, json_t *notes,
+		       struct dotnet_perfmap *dp)
+{
+	u32 hr = 0;
+	int removed = 0;
+
+	if (dp && dotnet_perfmap_undo(dp, DOTNET_TIMEOUT_MS, &hr, &removed))
+		add_note(o, notes, "could not turn the .NET perf map off again: "
+			 "the runtime keeps writing /tmp/perf-PID.map");
+}
+
+static int resolve_live(const struct resolve_opts *o, const u64 *addrs,
+			size_t n)
+{
+	struct dotnet_perfmap *dp = NULL;
+	struct symtab *st = NULL;
+	json_t *notes = json_array();
+	sigset_t block, old;
+	char path[64];
+	int err, status = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)o->pid);
+	if (!notes) {
+		error("out of memory");
+		return 1;
+	}
+	if (access(path, F_OK)) {
+		json_decref(notes);
+		error("no such process: %d", (int)o->pid);
+		return 1;
+	}
+	err = symtab_open(&st, o->pid);
+	if (err) {
+		json_decref(notes);
+		if (err == -ESRCH || err == -ENOENT)
+			error("no such process: %d", (int)o->pid);
+		else if (err == -EACCES || err == -EPERM)
+			error("cannot read /proc/%d: permission denied (run as root or "
+			      "as the process's user)", (int)o->pid);
+		else
+			error("cannot read process %d: %s", (int)o->pid, strerror(-err));
+		return 1;
+	}
+	/* What is turned on in the target is turned off again: Ctrl-C waits
+	 * (the runtime calls are bounded by DOTNET_TIMEOUT_MS). */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	dotnet_begin(o, notes, &dp);
+	err = symtab_update_jit(st);
+	if (err && err != -ENOENT)
+		add_note(o, notes, "cannot read the JIT perf map: JIT code is not named");
+	err = emit(o, addrs, n, name_live, st, notes);
+	dotnet_end(o, notes, dp);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		error("cannot name the addresses: %s", strerror(-err));
+		status = 1;
+	}
+	symtab_close(st);
+	json_decref(notes);
+	return status;
+}
+
+static int resolve_recorded(const struct resolve_opts *o, const u64 *addrs,
+			    size_t n)
+{
+	struct recsyms *rs = NULL;
+	struct rec_read_status rst;
+	json_t *notes = json_array();
+	int err, status = 0;
+
+	if (!notes) {
+		error("out of memory");
+		return 1;
+	}
+	err = recsyms_load(o->input, &rs, &rst);
+	switch (err) {
+	case 0:
+		break;
+	case -ENODATA:
+		add_note(o, notes, "the recording is cut short: names come from "
+			 "the part before the damage");
+		break;
+	case -ENOENT:
+		json_decref(notes);
+		error("cannot open '%s': no such file", o->input);
+		return 1;
+	case -EBADMSG:
+		json_decref(notes);
+		error("'%s' is not a mapleak recording, or its header is damaged",
+		      o->input);
+		return 1;
+	default:
+		json_decref(notes);
+		error("cannot read '%s': %s", o->input, strerror(-err));
+		return 1;
+	}
+	if (!recsyms_has_tables(rs))
+		add_note(o, notes, "the recording has no symbol tables (made by an "
+			 "older mapleak): only addresses of its stacks are named");
+	err = emit(o, addrs, n, name_recorded, rs, notes);
+	if (err) {
+		error("cannot name the addresses: %s", strerror(-err));
+		status = 1;
+	}
+	recsyms_free(rs);
+	json_decref(notes);
+	return status;
+}
+
+int cmd_resolve(int argc, char **argv)
+{
+	enum { OPT_NO_RT = 256 };
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "input", required_argument, NULL, 'i' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "return-address", no_argument, NULL, 'r' },
+		{ "no-runtime-symbols", no_argument, NULL, OPT_NO_RT },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct resolve_opts o = { 0 };
+	const char *format = "text";
+	bool have_pid = false;
+	u64 *addrs;
+	size_t n;
+	int c, status;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":p:i:f:rh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_pid(optarg, &o.pid))
+				return usage_error(resolve_usage,
+						   "-p takes a process id, not '%s'", optarg);
+			have_pid = true;
+			break;
+		case 'i':
+			o.input = optarg;
+			break;
+		case 'f':
+			format = optarg;
+			break;
+		case 'r':
+			o.return_address = true;
+			break;
+		case OPT_NO_RT:
+			o.no_runtime_symbols = true;
+			break;
+		case 'h':
+			fputs(resolve_usage, stdout);
+			return 0;
+		case ':':
+			return usage_error(resolve_usage, "option '%s' needs a value",
+					   argv[optind - 1]);
+		default:
+			return usage_error(resolve_usage, "unknown option '%s'",
+					   argv[optind - 1]);
+		}
+	}
+	if (strcmp(format, "text") && strcmp(format, "json"))
+		return usage_error(resolve_usage, "unknown format '%s' (text or json)",
+				   format);
+	o.json = !strcmp(format, "json");
+	if (have_pid == (o.input != NULL))
+		return usage_error(resolve_usage, "give either -p PID or -i FILE%s",
+				   have_pid ? ", not both" : "");
+	if (optind >= argc)
+		return usage_error(resolve_usage, "no address to resolve");
+	n = (size_t)(argc - optind);
+	addrs = calloc(n, sizeof(*addrs));
+	if (!addrs) {
+		error("out of memory");
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (parse_address(argv[optind + (int)i], &addrs[i])) {
+			free(addrs);
+			return usage_error(resolve_usage, "'%s' is not an address "
+					   "(hexadecimal, at most 16 digits)",
+					   argv[optind + (int)i]);
+		}
+	}
+	status = have_pid ? resolve_live(&o, addrs, n) : resolve_recorded(&o, addrs, n);
+	free(addrs);
+	return status;
+}

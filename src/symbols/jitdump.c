@@ -1,0 +1,577 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jitdump reader (tools/perf/Documentation/jitdump-specification.txt).
+ *
+ * A byte-at-a-time state machine over the file: header, then records
+ * {u32 id, u32 total_size, u64 timestamp} + payload. Of a CODE_LOAD only
+ * the 40 fixed payload bytes and the NUL-terminated name are kept; the
+ * entry is made as soon as the name is complete, so a record cut in its
+ * code bytes (a writer that died, or .NET 10's EFAULT on an uncommitted
+ * stub block) still names its code. The code byte count is never taken
+ * from code_size: .NET's block-stub records carry no code bytes at all,
+ * and the record's total_size is the only framing that holds.
+ *
+ * Lookups go through an index sorted by start address with the running
+ * maximum of the ends, so all entries containing an address are found by
+ * walking back from the last entry starting at or below it. New entries
+ * are merged into the index lazily, on the first lookup after a feed.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "symbols/jitdump.h"
+
+#define JD_PREFIX	16u
+#define JD_LOAD_FIXED	40u	/* pid, tid, vma, code_addr, code_size, code_index */
+#define JD_MOVE_FIXED	48u	/* pid, tid, vma, old, new, code_size, code_index */
+/* A header larger than this is not a jitdump we understand. */
+#define JD_HEADER_MAX	(1u << 20)
+#define JD_READ_CHUNK	(64u * 1024)
+#define JD_ENTRIES_MAX	(UINT32_MAX - 1u)
+
+enum jd_step {
+	JD_S_HEADER,		/* gathering the 40-byte header */
+	JD_S_PREFIX,		/* gathering a record prefix */
+	JD_S_FIXED,		/* gathering a record's fixed payload */
+	JD_S_NAME,		/* reading a CODE_LOAD name up to its NUL */
+	JD_S_SKIP,		/* skipping the rest of a record (or header) */
+	JD_S_STOP,		/* bad header or lost framing: ignore the rest */
+};
+
+struct jitdump {
+	struct jitdump_entry *ent;
+	size_t n, cap;
+	u64 serial;		/* last serial handed out */
+
+	/* index: entry numbers sorted by start, and the running max end */
+	u32 *order;
+	u64 *maxend;
+	size_t indexed;		/* entries [0, indexed) are in order[] */
+	size_t ocap;
+
+	/* parse state */
+	enum jd_step step;
+	enum jitdump_state state;
+	bool swap;		/* the writer's byte order is not ours */
+	bool timed;
+	u32 pid;
+	u8 buf[JD_MOVE_FIXED];	/* the largest part gathered at once */
+	u32 have, want;
+	u32 rec_id;
+	u64 rec_left;		/* bytes of the current record (or header) left */
+	u64 rec_time;
+	u64 code_addr, code_size, code_index;
+	char name[JITDUMP_NAME_MAX + 1];
+	u32 nlen;
+	u64 offset;
+	struct jitdump_stats stats;
+};
+
+int jitdump_new(struct jitdump **out)
+{
+	struct jitdump *jd = calloc(1, sizeof(*jd));
+
+	*out = jd;
+	return jd ? 0 : -ENOMEM;
+}
+
+void jitdump_reset(struct jitdump *jd)
+{
+	u64 serial = jd->serial;
+
+	for (size_t i = 0; i < jd->n; i++)
+		free(jd->ent[i].name);
+	free(jd->ent);
+	free(jd->order);
+	free(jd->maxend);
+	memset(jd, 0, sizeof(*jd));
+	jd->serial = serial;	/* an old serial must never name a new entry */
+}
+
+void jitdump_free(struct jitdump *jd)
+{
+	if (!jd)
+		return;
+	jitdump_reset(jd);
+	free(jd);
+}
+
+u64 jitdump_offset(const struct jitdump *jd)
+{
+	return jd->offset;
+}
+
+enum jitdump_state jitdump_state(const struct jitdump *jd)
+{
+	return jd->state;
+}
+
+const struct jitdump_stats *jitdump_stats(const struct jitdump *jd)
+{
+	return &jd->stats;
+}
+
+bool jitdump_timed(const struct jitdump *jd)
+{
+	return jd->timed;
+}
+
+u32 jitdump_pid(const struct jitdump *jd)
+{
+	return jd->pid;
+}
+
+size_t jitdump_count(const struct jitdump *jd)
+{
+	return jd->n;
+}
+
+const struct jitdump_entry *jitdump_entry_at(const struct jitdump *jd, size_t i)
+{
+	return i < jd->n ? &jd->ent[i] : NULL;
+}
+
+/* ---- decoding ---- */
+
+static u32 get32(const struct jitdump *jd, const u8 *p)
+{
+	u32 v;
+
+	memcpy(&v, p, 4);
+	return jd->swap ? __builtin_bswap32(v) : v;
+}
+
+static u64 get64(const struct jitdump *jd, const u8 *p)
+{
+	u64 v;
+
+	memcpy(&v, p, 8);
+	return jd->swap ? __builtin_bswap64(v) : v;
+}
+
+static int add_entry(struct jitdump *jd, u64 start, u64 size, u64 time,
+		     u64 code_index, const char *name, size_t nlen)
+{
+	struct jitdump_entry *e;
+
+	if (jd->n == jd->cap) {
+		size_t ncap = jd->cap ? jd->cap * 2 : 256;
+
+		if (jd->n >= JD_ENTRIES_MAX)
+			return -ENOMEM;
+		e = reallocarray(jd->ent, ncap, sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		jd->ent = e;
+		jd->cap = ncap;
+	}
+	e = &jd->ent[jd->n];
+	memset(e, 0, sizeof(*e));
+	e->name = strndup(name, nlen);
+	if (!e->name)
+		return -ENOMEM;
+	/* Saturate: a range reaching the top of the address space is odd
+	 * but harmless. */
+	if (size > UINT64_MAX - start)
+		size = UINT64_MAX - start;
+	e->start = start;
+	e->size = size;
+	e->time = jd->timed ? time : 0;
+	e->code_index = code_index;
+	e->serial = ++jd->serial;
+	jd->n++;
+	return 0;
+}
+
+/* The name is complete (NUL seen, or the record ended without one). */
+static int end_load(struct jitdump *jd, bool nul_seen)
+{
+	if (!nul_seen || jd->code_size == 0) {
+		jd->stats.bad++;
+		return 0;
+	}
+	jd->stats.loads++;
+	return add_entry(jd, jd->code_addr, jd->code_size, jd->rec_time,
+			 jd->code_index, jd->name, jd->nlen);
+}
+
+/* CODE_MOVE: the code of code_index left old_addr for new_addr. */
+static int do_move(struct jitdump *jd)
+{
+	u64 old = get64(jd, jd->buf + 16), to = get64(jd, jd->buf + 24);
+	u64 size = get64(jd, jd->buf + 32), idx = get64(jd, jd->buf + 40);
+
+	/* Moves are rare (no .NET runtime writes them): a scan is fine. */
+	for (size_t i = jd->n; i-- > 0;) {
+		struct jitdump_entry *e = &jd->ent[i];
+		char *name;
+		int ret;
+
+		if (e->code_index != idx || e->start != old || e->moved_at)
+			continue;
+		if (size == 0) {
+			jd->stats.bad++;
+			return 0;
+		}
+		e->moved_at = jd->timed && jd->rec_time ? jd->rec_time : 1;
+		name = e->name;	/* add_entry may move the array */
+		ret = add_entry(jd, to, size, jd->rec_time, idx, name,
+				strlen(name));
+		if (ret == 0)
+			jd->stats.moves++;
+		return ret;
+	}
+	jd->stats.bad++;	/* a move of code we never saw loaded */
+	return 0;
+}
+
+static void stop(struct jitdump *jd, enum jitdump_state why)
+{
+	jd->step = JD_S_STOP;
+	jd->state = why;
+}
+
+static void header_done(struct jitdump *jd)
+{
+	u32 magic, version, size;
+	u64 flags;
+
+	memcpy(&magic, jd->buf, 4);
+	if (magic == JITDUMP_MAGIC)
+		jd->swap = false;
+	else if (magic == __builtin_bswap32(JITDUMP_MAGIC))
+		jd->swap = true;
+	else {
+		stop(jd, JITDUMP_BAD_HEADER);
+		return;
+	}
+	version = get32(jd, jd->buf + 4);
+	size = get32(jd, jd->buf + 8);
+	if (version < 1 || size < JITDUMP_HEADER_SIZE || size > JD_HEADER_MAX) {
+		stop(jd, JITDUMP_BAD_HEADER);
+		return;
+	}
+	jd->pid = get32(jd, jd->buf + 20);
+	flags = get64(jd, jd->buf + 32);
+	/* bit 0: timestamps from the CPU's counter, not CLOCK_MONOTONIC */
+	jd->timed = !(flags & 1);
+	jd->state = JITDUMP_READING;
+	/* A larger header (a later version) is skipped like a record tail. */
+	jd->rec_left = size - JITDUMP_HEADER_SIZE;
+	jd->step = JD_S_SKIP;
+}
+
+static void prefix_done(struct jitdump *jd)
+{
+	u32 id = get32(jd, jd->buf), size = get32(jd, jd->buf + 4);
+
+	jd->stats.records++;
+	if (size < JD_PREFIX) {	/* 0 included: the framing is lost */
+		stop(jd, JITDUMP_ENDED);
+		return;
+	}
+	jd->rec_id = id;
+	jd->rec_time = get64(jd, jd->buf + 8);
+	jd->rec_left = size - JD_PREFIX;
+	jd->have = 0;
+	jd->step = JD_S_SKIP;
+	if (id == JITDUMP_CODE_LOAD || id == JITDUMP_CODE_MOVE) {
+		jd->want = id == JITDUMP_CODE_LOAD ? JD_LOAD_FIXED : JD_MOVE_FIXED;
+		if (jd->rec_left < jd->want)
+			jd->stats.bad++;
+		else
+			jd->step = JD_S_FIXED;
+	} else {
+		jd->stats.unknown++;
+	}
+}
+
+static int fixed_done(struct jitdump *jd)
+{
+	jd->rec_left -= jd->want;
+	jd->step = JD_S_SKIP;
+	if (jd->rec_id == JITDUMP_CODE_MOVE)
+		return do_move(jd);
+	/* vma (offset 8) is where perf maps the code; .NET and V8 write
+	 * vma == code_addr. The executable address is code_addr. */
+	jd->code_addr = get64(jd, jd->buf + 16);
+	jd->code_size = get64(jd, jd->buf + 24);
+	jd->code_index = get64(jd, jd->buf + 32);
+	jd->nlen = 0;
+	jd->step = JD_S_NAME;
+	if (jd->rec_left == 0) {
+		jd->step = JD_S_SKIP;
+		return end_load(jd, false);
+	}
+	return 0;
+}
+
+/* Gathers up to want bytes into buf; true when complete. */
+static bool gather(struct jitdump *jd, const u8 **p, size_t *len)
+{
+	u32 take = jd->want - jd->have;
+
+	if (take > *len)
+		take = (u32)*len;
+	memcpy(jd->buf + jd->have, *p, take);
+	jd->have += take;
+	*p += take;
+	*len -= take;
+	return jd->have == jd->want;
+}
+
+int jitdump_feed(struct jitdump *jd, const void *data, size_t len)
+{
+	const u8 *p = data;
+	int ret = 0;
+
+	jd->offset += len;
+	while (len > 0 && ret == 0) {
+		switch (jd->step) {
+		case JD_S_HEADER:
+			jd->want = JITDUMP_HEADER_SIZE;
+			if (gather(jd, &p, &len))
+				header_done(jd);
+			break;
+		case JD_S_PREFIX:
+			jd->want = JD_PREFIX;
+			if (gather(jd, &p, &len))
+				prefix_done(jd);
+			break;
+		case JD_S_FIXED:
+			if (gather(jd, &p, &len))
+				ret = fixed_done(jd);
+			break;
+		case JD_S_NAME: {
+			size_t take = len < jd->rec_left ? len : (size_t)jd->rec_left;
+			const u8 *nul = memchr(p, '\0', take);
+			size_t part = nul ? (size_t)(nul - p) : take;
+			size_t room = JITDUMP_NAME_MAX - jd->nlen;
+
+			memcpy(jd->name + jd->nlen, p, part < room ? part : room);
+			jd->nlen += (u32)(part < room ? part : room);
+			if (nul)
+				part++;
+			p += part;
+			len -= part;
+			jd->rec_left -= part;
+			if (nul || jd->rec_left == 0) {
+				jd->step = JD_S_SKIP;
+				ret = end_load(jd, nul != NULL);
+			}
+			break;
+		}
+		case JD_S_SKIP: {
+			size_t take = len < jd->rec_left ? len : (size_t)jd->rec_left;
+
+			p += take;
+			len -= take;
+			jd->rec_left -= take;
+			break;
+		}
+		case JD_S_STOP:
+			return 0;
+		}
+		if (jd->step == JD_S_SKIP && jd->rec_left == 0) {
+			jd->step = JD_S_PREFIX;
+			jd->have = 0;
+		}
+	}
+	return ret;
+}
+
+int jitdump_read_fd(struct jitdump *jd, int fd, u64 max_bytes)
+{
+	struct stat sb;
+	u64 end;
+	u8 *buf;
+	int ret = 0;
+
+	if (fstat(fd, &sb) < 0)
+		return -errno;
+	if ((u64)sb.st_size < jd->offset)
+		jitdump_reset(jd);	/* truncated: being rewritten */
+	if (jd->step == JD_S_STOP || (u64)sb.st_size == jd->offset)
+		return 0;
+	end = (u64)sb.st_size;
+	if (max_bytes && end - jd->offset > max_bytes)
+		end = jd->offset + max_bytes;
+	buf = malloc(JD_READ_CHUNK);
+	if (!buf)
+		return -ENOMEM;
+	while (jd->offset < end && ret == 0) {
+		u64 want = end - jd->offset;
+		ssize_t r;
+
+		/* Code bytes are never needed: step over them unread. */
+		if (jd->step == JD_S_SKIP && jd->rec_left > JD_READ_CHUNK) {
+			u64 skip = jd->rec_left < want ? jd->rec_left : want;
+
+			jd->rec_left -= skip;
+			jd->offset += skip;
+			if (jd->rec_left == 0) {
+				jd->step = JD_S_PREFIX;
+				jd->have = 0;
+			}
+			continue;
+		}
+
+		if (want > JD_READ_CHUNK)
+			want = JD_READ_CHUNK;
+		r = pread(fd, buf, (size_t)want, (off_t)jd->offset);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			ret = -errno;
+		else if (r == 0)
+			break;
+		else
+			ret = jitdump_feed(jd, buf, (size_t)r);
+	}
+	free(buf);
+	return ret;
+}
+
+/* ---- the index ---- */
+
+static int cmp_start(const void *a, const void *b, void *arg)
+{
+	const struct jitdump_entry *ent = arg;
+	const struct jitdump_entry *x = &ent[*(const u32 *)a];
+	const struct jitdump_entry *y = &ent[*(const u32 *)b];
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->serial < y->serial ? -1 : x->serial > y->serial;
+}
+
+/* Merges the entries fed since the last lookup into the index. */
+static int index_update(struct jitdump *jd)
+{
+	size_t old = jd->indexed, add = jd->n - old, i, j, k;
+	u32 *merged;
+	u64 *maxend, m = 0;
+
+	if (add == 0)
+		return 0;
+	merged = malloc(jd->n * sizeof(*merged));
+	maxend = malloc(jd->n * sizeof(*maxend));
+	if (!merged || !maxend) {
+		free(merged);
+		free(maxend);
+		return -ENOMEM;
+	}
+	/* the new ones, sorted, at the tail; then one merge pass */
+	for (i = 0; i < add; i++)
+		merged[old + i] = (u32)(old + i);
+	qsort_r(merged + old, add, sizeof(*merged), cmp_start, jd->ent);
+	{
+		u32 *tail = merged + old;
+		u32 *tmp = malloc(add * sizeof(*tmp));
+
+		if (!tmp) {
+			free(merged);
+			free(maxend);
+			return -ENOMEM;
+		}
+		memcpy(tmp, tail, add * sizeof(*tmp));
+		for (i = 0, j = 0, k = 0; k < jd->n; k++) {
+			if (j >= add || (i < old &&
+			    cmp_start(&jd->order[i], &tmp[j], jd->ent) <= 0))
+				merged[k] = jd->order[i++];
+			else
+				merged[k] = tmp[j++];
+		}
+		free(tmp);
+	}
+	for (k = 0; k < jd->n; k++) {
+		const struct jitdump_entry *e = &jd->ent[merged[k]];
+
+		if (e->start + e->size > m)
+			m = e->start + e->size;
+		maxend[k] = m;
+	}
+	free(jd->order);
+	free(jd->maxend);
+	jd->order = merged;
+	jd->maxend = maxend;
+	jd->indexed = jd->n;
+	return 0;
+}
+
+/* Of the entries containing addr, the one better() prefers. */
+typedef bool (*jd_better)(const struct jitdump_entry *cand,
+			  const struct jitdump_entry *best, u64 time);
+
+static const struct jitdump_entry *scan(struct jitdump *jd, u64 addr, u64 time,
+					jd_better better)
+{
+	const struct jitdump_entry *best = NULL;
+	size_t lo = 0, hi;
+
+	if (index_update(jd) < 0 || jd->indexed == 0)
+		return NULL;
+	hi = jd->indexed;
+	/* the first entry starting above addr */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (jd->ent[jd->order[mid]].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo-- > 0 && jd->maxend[lo] > addr) {
+		const struct jitdump_entry *e = &jd->ent[jd->order[lo]];
+
+		if (addr - e->start < e->size && (!best || better(e, best, time)))
+			best = e;
+	}
+	return best;
+}
+
+/* Latest in the file; an entry moved away loses to one still there. */
+static bool better_latest(const struct jitdump_entry *c,
+			  const struct jitdump_entry *b, u64 unused)
+{
+	if (!c->moved_at != !b->moved_at)
+		return !c->moved_at;
+	return c->serial > b->serial;
+}
+
+/* Rank of an entry for time t: 2 there at t, 1 loaded after t, 0 moved
+ * away before t. Within 2 the latest load wins, within 1 the earliest. */
+static int rank_at(const struct jitdump_entry *e, u64 t)
+{
+	if (e->time > t)
+		return 1;
+	return e->moved_at && e->moved_at <= t ? 0 : 2;
+}
+
+static bool better_at(const struct jitdump_entry *c,
+		      const struct jitdump_entry *b, u64 t)
+{
+	int rc = rank_at(c, t), rb = rank_at(b, t);
+
+	if (rc != rb)
+		return rc > rb;
+	if (c->time != b->time)
+		return rc == 1 ? c->time < b->time : c->time > b->time;
+	return rc == 1 ? c->serial < b->serial : c->serial > b->serial;
+}
+
+const struct jitdump_entry *jitdump_lookup(struct jitdump *jd, u64 addr)
+{
+	return scan(jd, addr, 0, better_latest);
+}
+
+const struct jitdump_entry *jitdump_lookup_at(struct jitdump *jd, u64 addr,
+					      u64 time)
+{
+	if (!jd->timed || time == UINT64_MAX)
+		return jitdump_lookup(jd, addr);
+	return scan(jd, addr, time, better_at);
+}

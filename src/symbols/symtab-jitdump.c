@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The target's jit-<nspid>.dump, read incrementally through
+ * /proc/PID/root/tmp (as the perf map is), and the time-correct naming it
+ * allows: a re-used JIT address (tiering, unloaded code) is named as it
+ * was when an event happened, not as it is at the end.
+ *
+ * The runtime writes a method's CODE_LOAD before the method first runs,
+ * so reading the file to its end after an event has happened makes every
+ * method that event's stack can hold known.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "symbols/symtab-int.h"
+
+/* How often to look for a jitdump that does not exist (yet). */
+#define JD_OPEN_RETRY_NS (100ull * 1000 * 1000)
+
+static u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000000000ull + (u64)ts.tv_nsec;
+}
+
+int st_jitdump_init(struct symtab *st)
+{
+	st->jdfd = -1;
+	return jitdump_new(&st->jd);
+}
+
+void st_jitdump_drop(struct symtab *st)
+{
+	if (st->jdfd >= 0)
+		close(st->jdfd);
+	st->jdfd = -1;
+	st->jd_upto = 0;
+	st->jd_next_open = 0;
+	if (st->jd)
+		jitdump_reset(st->jd);
+}
+
+void st_jitdump_free(struct symtab *st)
+{
+	st_jitdump_drop(st);
+	jitdump_free(st->jd);
+	st->jd = NULL;
+}
+
+/* As perf accepts it: a regular file, not a symlink, owned by the
+ * target's user or root (same rules as the perf map). */
+static int open_jitdump(struct symtab *st)
+{
+	char rel[64];
+	struct stat sb;
+	bool owner;
+	int fd;
+
+	snprintf(rel, sizeof(rel), "root/tmp/jit-%d.dump", (int)st->nspid);
+	fd = openat(st->procfd, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return -EPERM;
+	}
+	owner = sb.st_uid == 0;
+	for (int i = 0; i < 4 && !owner; i++)
+		owner = st->uids[i] == sb.st_uid;
+	if (!owner) {
+		close(fd);
+		return -EPERM;
+	}
+	st->jdfd = fd;
+	return 0;
+}
+
+int st_jitdump_update(struct symtab *st)
+{
+	u64 now = mono_ns();
+	int ret;
+
+	if (!st->jd)
+		return 0;
+	if (st->jdfd < 0) {
+		st->jd_next_open = now + JD_OPEN_RETRY_NS;
+		ret = open_jitdump(st);
+		if (ret == -ENOENT || ret == -ESRCH)
+			return 0;
+		if (ret < 0)
+			return ret;
+	}
+	ret = jitdump_read_fd(st->jd, st->jdfd, 0);
+	if (ret == 0)
+		st->jd_upto = now;
+	return ret;
+}
+
+const struct jitdump_entry *st_jitdump_lookup(struct symtab *st, u64 addr,
+					      u64 time)
+{
+	if (!st->jd || !jitdump_count(st->jd))
+		return NULL;
+	return jitdump_lookup_at(st->jd, addr, time);
+}
+
+u64 symtab_jit_epoch(struct symtab *st, u64 pc, bool return_address, u64 time)
+{
+	u64 addr = return_address && pc > 0 ? pc - 1 : pc;
+	const struct jitdump_entry *e = st_jitdump_lookup(st, addr, time);
+
+	return e ? e->serial : 0;
+}
+
+u32 symtab_jit_epochs(struct symtab *st, const u64 *pcs, u32 n, u64 time,
+		      u64 *epochs)
+{
+	u32 known = 0;
+
+	/* Catch up with the file unless it was read after time; look for a
+	 * missing file a few times a second at most. */
+	if (st->jd && time > st->jd_upto &&
+	    (st->jdfd >= 0 || time >= st->jd_next_open))
+		st_jitdump_update(st);
+	for (u32 i = 0; i < n; i++) {
+		epochs[i] = symtab_jit_epoch(st, pcs[i], i > 0, time);
+		known += epochs[i] != 0;
+	}
+	return known;
+}
