@@ -630,6 +630,9 @@ static int build_result(struct load_ctx *c)
 		r->baseline_bytes += r->baseline[i].end - r->baseline[i].start;
 	/* baseline regions all have time 0: each one is a maps line */
 	r->baseline_mappings = r->nbaseline;
+	/* The recorder's own count, where the reconcile snapshots are gone. */
+	if (r->have_check && r->check.reconciled > r->reconciles)
+		r->reconciles = r->check.reconciled;
 
 	if (cc.live.n)
 		qsort(cc.live.v, cc.live.n, sizeof(*cc.live.v), cmp_stack_then_addr);

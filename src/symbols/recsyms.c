@@ -137,7 +137,8 @@ static int v_maps(void *ctx, u64 time, const struct ml_rec_maps *m)
 		s->e[i].path = dup_or_null(m->e[i].path, &err);
 		s->n = i + 1;
 	}
-	qsort(s->e, s->n, sizeof(*s->e), cmp_maps);
+	if (s->n > 1)
+		qsort(s->e, s->n, sizeof(*s->e), cmp_maps);
 	return err;
 }
 
@@ -245,9 +246,13 @@ int recsyms_load(const char *path, struct recsyms **out,
 		return rc;
 	}
 	perfmap_finish(rs->pm);
-	qsort(rs->frames, rs->nframes, sizeof(*rs->frames), cmp_frames);
+	/* qsort() wants a non-NULL array even when empty */
+	if (rs->nframes > 1)
+		qsort(rs->frames, rs->nframes, sizeof(*rs->frames), cmp_frames);
 	for (size_t i = 0; i < rs->nmods; i++)
-		qsort(rs->mods[i].s, rs->mods[i].n, sizeof(*rs->mods[i].s), cmp_syms);
+		if (rs->mods[i].n > 1)
+			qsort(rs->mods[i].s, rs->mods[i].n, sizeof(*rs->mods[i].s),
+			      cmp_syms);
 	*out = rs;
 	return rc;
 }

@@ -307,6 +307,9 @@ static int write_sample(const char *path, bool tables)
 	struct ml_rec_modsyms m1 = { .lo = LIB_LO, .hi = LIB_HI, .bias = LIB_LO,
 				     .module = (char *)"/lib/libExample.so", .n = 1, .e = mod_e };
 	struct ml_rec_modsyms m2 = m1;
+	/* a module with no function symbols (a stripped executable) */
+	struct ml_rec_modsyms m3 = { .lo = 0x7f4000000000ull, .hi = 0x7f4000001000ull,
+				     .bias = 0x7f4000000000ull, .module = (char *)"/app/MyApp" };
 	struct rec_writer *w;
 	int rc;
 
@@ -324,6 +327,7 @@ static int write_sample(const char *path, bool tables)
 		rec_put_jitsyms(w, 3, &j);
 		rec_put_modsyms(w, 3, &m1);
 		rec_put_modsyms(w, 3, &m2);
+		rec_put_modsyms(w, 3, &m3);
 	}
 	return rec_writer_close(w);
 }
@@ -400,6 +404,9 @@ static void test_resolver(void)
 		{ "resolver: code of a module outside every stack: native, no symbol",
 		  0x7f3000000010ull, false, ML_FK_NATIVE, NULL, "/lib/libother.so",
 		  NULL, NULL, 0, 0 },
+		{ "resolver: a module without symbols: native, file address",
+		  0x7f4000000010ull, false, ML_FK_NATIVE, NULL, "/app/MyApp",
+		  NULL, NULL, 0x10, 0 },
 		{ "resolver: an address in no mapping is unknown",
 		  0x10, false, ML_FK_UNKNOWN, NULL, NULL, NULL, NULL, 0, 0 },
 	};
