@@ -189,10 +189,7 @@ int pe_offset_to_rva(const struct pe_image *pe, u64 off, u32 *rva,
 			*sec = s;
 		return 0;
 	}
-	/* The headers are mapped at RVA 0 with the same layout. */
-	if (off < pe->size_of_headers) {
-		*rva = (u32)off;
-		return 0;
-	}
+	/* Not the headers either: they hold no code, and where they are
+	 * mapped depends on the loader. */
 	return -ENOENT;
 }

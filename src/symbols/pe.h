@@ -27,7 +27,7 @@ struct pe_image {
 	u16 machine;		/* 0x8664 x86-64, 0xaa64 arm64, 0x14c i386... */
 	bool pe32plus;		/* optional header magic 0x20b (else 0x10b) */
 	u64 image_base;
-	u32 size_of_headers;	/* mapped at RVA 0 */
+	u32 size_of_headers;
 	u32 nsections;
 	struct pe_section *sections;
 };
@@ -47,9 +47,9 @@ void pe_free(struct pe_image *pe);	/* NULL is a no-op */
 
 /*
  * The RVA of file offset off: the section whose raw data
- * [raw_off, raw_off + raw_size) holds it, or the headers. Returns 0, or
- * -ENOENT when no section holds it (or the RVA would not fit 32 bits).
- * *sec gets the section (NULL for the headers); sec may be NULL.
+ * [raw_off, raw_off + raw_size) holds it (the first, in table order).
+ * Returns 0, or -ENOENT when no section holds it (or the RVA would not
+ * fit 32 bits). *sec gets the section; sec may be NULL.
  */
 int pe_offset_to_rva(const struct pe_image *pe, u64 off, u32 *rva,
 		     const struct pe_section **sec);

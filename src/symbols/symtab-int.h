@@ -43,6 +43,7 @@ struct st_sample {
 
 struct uc_entry;		/* unwind.c: the unwind cache */
 struct st_elfsrc;		/* symtab.c */
+struct st_pe;			/* symtab-r2r.c */
 
 struct symtab {
 	pid_t pid;
@@ -78,6 +79,10 @@ struct symtab {
 	u64 jd_upto;		/* read to its end at this CLOCK_MONOTONIC time */
 	u64 jd_next_open;	/* no file yet: when to look again */
 
+	/* PE section tables of .dll code mappings: symbols/symtab-r2r.c */
+	struct st_pe *pes;
+	size_t npes, cappes;
+
 	struct st_sample cur;
 	u64 mod_gen;		/* bumped whenever modules change */
 	struct uc_entry *ucache;
@@ -94,5 +99,14 @@ int st_jitdump_update(struct symtab *st);	/* read what it gained */
 /* The entry naming addr (at time; UINT64_MAX: the latest), or NULL. */
 const struct jitdump_entry *st_jitdump_lookup(struct symtab *st, u64 addr,
 					      u64 time);
+
+/* symbols/symtab-r2r.c, called by symtab.c: ReadyToRun (.dll) code */
+int st_r2r_note(struct symtab *st, const struct maps_entry *m);	/* new mapping */
+void st_r2r_free(struct symtab *st);
+/* Names pc (found at addr) in .dll mapping m; 0 or -ENOMEM. */
+int st_r2r_name(struct symtab *st, const struct maps_entry *m, u64 pc,
+		u64 addr, u64 time, struct ml_frame *out);
+/* The file behind mapping m (map_files, then /proc/PID/root): fd or -errno. */
+int st_open_mapping(const struct symtab *st, const struct maps_entry *m);
 
 #endif

@@ -290,6 +290,11 @@ static int open_mapping(const struct symtab *st, const struct maps_entry *m)
 	return fd;
 }
 
+int st_open_mapping(const struct symtab *st, const struct maps_entry *m)
+{
+	return open_mapping(st, m);
+}
+
 /*
  * Load bias of the ELF in fd mapped by m, from the PT_LOAD that holds
  * m's file offset (exact even when p_vaddr != p_offset), and the range of
@@ -568,6 +573,12 @@ static int load_maps(struct symtab *st)
 	for (size_t i = 0; i < nmaps; i++) {
 		const struct maps_entry *m = &maps[i];
 
+		/* ReadyToRun code: its PE section table, while it can be read. */
+		if ((m->prot & PROT_EXEC) && m->path && is_dll(m->path) &&
+		    st_r2r_note(st, m) == -ENOMEM) {
+			ret = -ENOMEM;
+			goto out;
+		}
 		if (!is_elf_candidate(m))
 			continue;
 		seen[ns++] = (struct st_seen){ m->start, m->end, m->offset,
@@ -625,6 +636,7 @@ static int make_arch_elf(struct symtab *st)
 
 static void drop_modules(struct symtab *st)
 {
+	st_r2r_free(st);
 	if (st->dwfl)
 		dwfl_end(st->dwfl);
 	st->dwfl = NULL;
@@ -1067,9 +1079,8 @@ static int name_pc(struct symtab *st, u64 pc, bool return_address, u64 time,
 	}
 	m = find_map(st, addr);
 	if (m && m->path && is_dll(m->path)) {
-		/* ReadyToRun code: PE, never in the perf map. */
-		out->kind = ML_FK_R2R;
-		ret = set_str(&out->module, m->path, strlen(m->path));
+		/* ReadyToRun code: never in the perf map (symtab-r2r.c). */
+		ret = st_r2r_name(st, m, pc, addr, time, out);
 		goto out;
 	}
 	if (!m || is_jit_mapping(m)) {

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ReadyToRun code: methods precompiled into a .NET assembly (such as
+ * System.Private.CoreLib.dll) run from an r-xp mapping of the .dll and are
+ * never in perf-PID.map. A jitdump [PreJIT] entry names them when the
+ * runtime wrote one; otherwise the frame is "[System.Private.CoreLib.dll]
+ * +0xRVA", the address as .NET tools (and an R2R map) know it: file
+ * offset = pc - map start + map offset, RVA from the PE section holding it.
+ *
+ * Each .dll's section table is read once, when its mapping is first seen
+ * (through /proc/PID/map_files, as ELF modules are), so frames are still
+ * named after the target exited.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "symbols/pe.h"
+#include "symbols/symtab-int.h"
+
+#define ST_DELETED " (deleted)"
+
+/* One .dll file, by device and inode (path when there is no inode). */
+struct st_pe {
+	u64 inode;
+	u32 dev_major, dev_minor;
+	char *path;
+	struct pe_image *pe;	/* NULL: unreadable, or not a PE */
+};
+
+static bool same_file(const struct st_pe *p, const struct maps_entry *m)
+{
+	if (p->inode || m->inode)
+		return p->inode == m->inode && p->dev_major == m->dev_major &&
+		       p->dev_minor == m->dev_minor;
+	return m->path && !strcmp(p->path, m->path);
+}
+
+static struct st_pe *pe_find(const struct symtab *st, const struct maps_entry *m)
+{
+	for (size_t i = 0; i < st->npes; i++)
+		if (same_file(&st->pes[i], m))
+			return &st->pes[i];
+	return NULL;
+}
+
+int st_r2r_note(struct symtab *st, const struct maps_entry *m)
+{
+	struct st_pe *p;
+	int fd, ret;
+
+	if (!(m->prot & PROT_EXEC) || !m->path || pe_find(st, m))
+		return 0;
+	if (st->npes == st->cappes) {
+		size_t ncap = st->cappes ? st->cappes * 2 : 16;
+
+		p = reallocarray(st->pes, ncap, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		st->pes = p;
+		st->cappes = ncap;
+	}
+	p = &st->pes[st->npes];
+	memset(p, 0, sizeof(*p));
+	p->inode = m->inode;
+	p->dev_major = m->dev_major;
+	p->dev_minor = m->dev_minor;
+	p->path = strdup(m->path);
+	if (!p->path)
+		return -ENOMEM;
+	st->npes++;
+	/* A failure is remembered (pe stays NULL): not retried per frame. */
+	fd = st_open_mapping(st, m);
+	if (fd < 0)
+		return 0;
+	ret = pe_read_fd(fd, &p->pe);
+	close(fd);
+	return ret == -ENOMEM ? ret : 0;
+}
+
+void st_r2r_free(struct symtab *st)
+{
+	for (size_t i = 0; i < st->npes; i++) {
+		free(st->pes[i].path);
+		pe_free(st->pes[i].pe);
+	}
+	free(st->pes);
+	st->pes = NULL;
+	st->npes = st->cappes = 0;
+}
+
+/* "System.Private.CoreLib.dll" of ".../System.Private.CoreLib.dll (deleted)" */
+static void dll_name(const char *path, const char **name, int *len)
+{
+	const char *b = strrchr(path, '/');
+	size_t n;
+
+	b = b ? b + 1 : path;
+	n = strlen(b);
+	if (n > strlen(ST_DELETED) &&
+	    !strcmp(b + n - strlen(ST_DELETED), ST_DELETED))
+		n -= strlen(ST_DELETED);
+	*name = b;
+	*len = (int)n;
+}
+
+int st_r2r_name(struct symtab *st, const struct maps_entry *m, u64 pc,
+		u64 addr, u64 time, struct ml_frame *out)
+{
+	const struct jitdump_entry *j;
+	const struct st_pe *p;
+	const char *name;
+	u32 rva;
+	int len, ret;
+
+	/* A jitdump [PreJIT] entry (method name, assembly) wins. */
+	j = st_jitdump_lookup(st, addr, time);
+	if (j) {
+		ret = symtab_name_jit(j->name, j->start, pc, out);
+		if (ret == 0)
+			out->kind = ML_FK_R2R;
+		return ret;
+	}
+	out->kind = ML_FK_R2R;
+	out->module = strdup(m->path);
+	if (!out->module)
+		return -ENOMEM;
+	p = pe_find(st, m);
+	if (!p) {		/* mapped after the last maps read */
+		ret = st_r2r_note(st, m);
+		if (ret < 0)
+			return ret;
+		p = pe_find(st, m);
+	}
+	/* The pc's own RVA (not pc - 1): the address the frame shows. */
+	if (!p || !p->pe || pc < m->start ||
+	    pe_offset_to_rva(p->pe, pc - m->start + m->offset, &rva, NULL) < 0)
+		return 0;	/* kind r2r, module known: no name to give */
+	dll_name(m->path, &name, &len);
+	if (asprintf(&out->symbol, "[%.*s]+0x%x", len, name, rva) < 0) {
+		out->symbol = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
