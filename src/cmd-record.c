@@ -22,6 +22,7 @@
 #include "cmd.h"
 #include "collect/collect.h"
 #include "record/record.h"
+#include "symbols/dotnet.h"
 #include "symbols/runtimes.h"
 #include "symbols/symdump.h"
 #include "symbols/symtab.h"
@@ -52,6 +53,10 @@ const char record_usage[] =
 	"  -b, --buffer-size SIZE kernel ring buffer (default 64M, power of two);\n"
 	"                         if events are lost, mapleak says so and\n"
 	"                         reconciles with /proc/PID/maps\n"
+	"      --no-runtime-symbols\n"
+	"                         leave runtimes as they are: no .NET perf map\n"
+	"                         enabled over the diagnostics socket (-p), no\n"
+	"                         DOTNET_PerfMapEnabled=3 (launch)\n"
 	"  -h, --help             show this help\n"
 	"\n"
 	"Then: mapleak report [-i FILE]\n";
@@ -88,6 +93,8 @@ struct recorder {
 	struct collector *col;
 	struct symtab *st;
 	struct runtimes *rt;	/* JVM, Node: symbols/runtimes.c */
+	bool no_runtime_symbols;
+	struct dotnet_perfmap *dotnet;	/* a .NET perf map we enabled */
 	struct stackdb *stacks;
 	struct aspace *as;
 	struct reorder *ro;
@@ -539,6 +546,91 @@ static void runtime_notes(struct recorder *r)
 	}
 }
 
+#define DOTNET_IPC_TIMEOUT_MS	5000
+
+/* The fallback the user always has, in one line: stderr and the report. */
+static void dotnet_note(struct recorder *r, const char *why)
+{
+	char note[512];
+
+	snprintf(note, sizeof(note), "cannot enable the .NET perf map (%s): managed "
+		 "frames stay unnamed; restart the process with DOTNET_PerfMapEnabled=3",
+		 why);
+	fprintf(stderr, "mapleak: note: %s\n", note);
+	note_err(r, rec_put_note(r->w, now_ns(CLOCK_MONOTONIC), note));
+}
+
+/* -p on a .NET process whose settings make no perf map: turn it on over the
+ * diagnostics socket (the runtime replays what it compiled so far). Returns
+ * true when it was turned on. */
+static bool dotnet_start(struct recorder *r)
+{
+	struct dotnet_probe p;
+	char why[300];
+	u32 hr = 0;
+	int err;
+
+	if (r->launched || r->no_runtime_symbols || dotnet_probe(r->pid, &p) ||
+	    !p.coreclr || dotnet_perfmap_preset(&p))
+		return false;
+	if (p.env.diag_off[0]) {
+		dotnet_note(r, p.env.diag_off);
+		return false;
+	}
+	err = dotnet_perfmap_enable(r->pid, &p, DOTNET_IPC_TIMEOUT_MS, &r->dotnet, &hr);
+	switch (err) {
+	case 0:
+		fprintf(stderr, "mapleak: .NET runtime: perf map enabled over the "
+			"diagnostics socket (will be disabled at the end)\n");
+		return true;
+	case -EOPNOTSUPP:
+		snprintf(why, sizeof(why), "the runtime is older than .NET 8");
+		break;
+	case -EPROTO:
+		snprintf(why, sizeof(why), "the runtime answered HRESULT 0x%08x", hr);
+		break;
+	case -ENOENT:
+		snprintf(why, sizeof(why), "no diagnostics socket dotnet-diagnostic-%u-*-socket "
+			 "in %.200s", p.nspid, p.env.tmpdir[0] ? p.env.tmpdir : "/tmp");
+		break;
+	case -ECONNREFUSED:
+		snprintf(why, sizeof(why), "its diagnostics socket refuses connections");
+		break;
+	case -EACCES:
+	case -EPERM:
+		snprintf(why, sizeof(why), "permission denied on its diagnostics socket");
+		break;
+	case -ETIMEDOUT:
+		snprintf(why, sizeof(why), "no answer on its diagnostics socket within %d s",
+			 DOTNET_IPC_TIMEOUT_MS / 1000);
+		break;
+	default:
+		snprintf(why, sizeof(why), "diagnostics socket: %s", strerror(-err));
+		break;
+	}
+	dotnet_note(r, why);
+	return false;
+}
+
+/* Turns off what dotnet_start() turned on and removes the map file it made. */
+static void dotnet_finish(struct recorder *r, bool alive)
+{
+	u32 hr = 0;
+	int err;
+
+	if (!r->dotnet)
+		return;
+	err = dotnet_perfmap_undo(r->dotnet, DOTNET_IPC_TIMEOUT_MS, &hr, NULL);
+	r->dotnet = NULL;
+	/* A target that is gone has nothing left to disable. */
+	if (err == -EPROTO)
+		warning("cannot disable the .NET perf map: the runtime answered "
+			"HRESULT 0x%08x", hr);
+	else if (err && (alive || (err != -ECONNREFUSED && err != -ENOENT)))
+		warning("cannot disable the .NET perf map or remove its file: %s",
+			strerror(-err));
+}
+
 /*
  * JIT frames of stack id whose method at the stack's time is not the one
  * the pc's generic FRAME names (its address was re-used since): a FRAME
@@ -650,7 +742,7 @@ static pid_t launch(struct recorder *r)
 		/* Stop at the exec so the kernel-made mappings become the baseline
 		 * before the program runs a single instruction. */
 		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0) {
-			if (!getenv("DOTNET_PerfMapEnabled") &&
+			if (!r->no_runtime_symbols && !getenv("DOTNET_PerfMapEnabled") &&
 			    !getenv("COMPlus_PerfMapEnabled"))
 				setenv("DOTNET_PerfMapEnabled", "3", 0);
 			runtimes_launch_env();
@@ -865,6 +957,7 @@ static void cleanup(struct recorder *r)
 	stackdb_free(r->jitkeys);
 	free(r->stack_time);
 	runtimes_free(r->rt);
+	dotnet_perfmap_undo(r->dotnet, DOTNET_IPC_TIMEOUT_MS, NULL, NULL);
 	stackdb_free(r->stacks);
 	aspace_free(r->as);
 	reorder_free(r->ro);
@@ -878,6 +971,7 @@ int cmd_record(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "stack-size", required_argument, NULL, 's' },
 		{ "buffer-size", required_argument, NULL, 'b' },
+		{ "no-runtime-symbols", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -927,6 +1021,9 @@ int cmd_record(int argc, char **argv)
 				return usage_error(record_usage,
 						   "--stack-size takes 256 to %d bytes, not '%s'",
 						   ML_STACK_MAX, optarg);
+			break;
+		case 'R':
+			r->no_runtime_symbols = true;
 			break;
 		case 'h':
 			fputs(record_usage, stdout);
@@ -1048,6 +1145,8 @@ int cmd_record(int argc, char **argv)
 		return 1;
 	}
 	symtab_update_jit(r->st);
+	if (dotnet_start(r))
+		symtab_update_jit(r->st);	/* the replay of compiled methods */
 	if (runtimes_start(&r->rt, r->pid, r->launched, r->st) == 0)
 		runtime_notes(r);
 	fprintf(stderr, "mapleak: recording pid %d (%s), Ctrl-C to stop\n", r->pid,
@@ -1062,6 +1161,7 @@ int cmd_record(int argc, char **argv)
 	runtimes_finish(r->rt, r->st, alive_at_end);
 	runtime_notes(r);
 	write_frames(r);
+	dotnet_finish(r, alive_at_end);	/* after the map was read for the last time */
 	end_child(r);
 
 	if (r->lost) {

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include "report/analysis.h"
+#include "report/labels.h"
 #include "track/aspace.h"
 #include "track/stacks.h"
 
@@ -46,6 +47,8 @@ struct load_ctx {
 	struct { u64 start, end; } *markers;
 	size_t nmarkers;
 	u64 marker_bytes;
+
+	struct label_snaps snaps;	/* maps snapshots for region labels */
 };
 
 /* --- small helpers ----------------------------------------------------- */
@@ -237,19 +240,6 @@ static int v_target(void *ctx, u64 time, const struct ml_rec_target *t)
  * --perf-prof): bookkeeping, not a leak. Identified in the final maps by
  * path and size. Region labels for the report could reuse this list.
  */
-static bool is_jitdump_path(const char *path)
-{
-	const char *b = path ? strrchr(path, '/') : NULL;
-	size_t i = 4;
-
-	if (!b || strncmp(++b, "jit-", 4) != 0)
-		return false;
-	while (b[i] >= '0' && b[i] <= '9')
-		i++;
-	return i > 4 && strncmp(b + i, ".dump", 5) == 0 &&
-	       (b[i + 5] == '\0' || strcmp(b + i + 5, " (deleted)") == 0);
-}
-
 static int note_markers(struct load_ctx *c, const struct ml_rec_maps *m)
 {
 	size_t cap = c->nmarkers;
@@ -258,7 +248,7 @@ static int note_markers(struct load_ctx *c, const struct ml_rec_maps *m)
 		const struct maps_entry *e = &m->e[i];
 
 		if (!(e->prot & PROT_EXEC) || e->prot & PROT_WRITE ||
-		    e->end - e->start > 4096 || !is_jitdump_path(e->path))
+		    e->end - e->start > 4096 || !label_is_jitdump_path(e->path))
 			continue;
 		if (grow((void **)&c->markers, &cap, c->nmarkers + 1,
 			 sizeof(*c->markers)))
@@ -284,6 +274,10 @@ static int v_maps(void *ctx, u64 time, const struct ml_rec_maps *m)
 	u64 changed = 0;
 	int ret;
 
+	ret = label_snaps_keep(&c->snaps, time, m->purpose == ML_MAPS_FINAL,
+			       m->e, m->n);
+	if (ret)
+		return ret;
 	switch (m->purpose) {
 	case ML_MAPS_BASELINE:
 	case ML_MAPS_EXEC:
@@ -571,6 +565,22 @@ static int site_frames(struct load_ctx *c, struct ml_site *s)
 	return 0;
 }
 
+static int site_label(struct ml_site *s)
+{
+	const char **rl = calloc(s->nregions, sizeof(*rl));
+	const char *l;
+
+	if (!rl)
+		return -ENOMEM;
+	for (size_t i = 0; s->rinfo && i < s->nregions; i++)
+		rl[i] = s->rinfo[i].label;
+	l = label_site(s->frames, s->nframes, rl, s->nregions, s->reserved_bytes);
+	free(rl);
+	if (l && !(s->label = strdup(l)))
+		return -ENOMEM;
+	return 0;
+}
+
 static int build_site(struct load_ctx *c, const struct ml_region *v, size_t n,
 		      struct ml_site *s)
 {
@@ -603,7 +613,9 @@ static int build_site(struct load_ctx *c, const struct ml_region *v, size_t n,
 	if (!any_res)
 		s->resident_bytes = 0;
 	s->mappings = count_mappings(v, n);
-	return site_frames(c, s);
+	if (site_frames(c, s) || label_regions(&c->snaps, v, n, &s->rinfo))
+		return -ENOMEM;
+	return site_label(s);
 }
 
 static int build_result(struct load_ctx *c)
@@ -630,6 +642,10 @@ static int build_result(struct load_ctx *c)
 		r->baseline_bytes += r->baseline[i].end - r->baseline[i].start;
 	/* baseline regions all have time 0: each one is a maps line */
 	r->baseline_mappings = r->nbaseline;
+	err = label_regions(&c->snaps, r->baseline, r->nbaseline,
+			    &r->baseline_rinfo);
+	if (err)
+		goto out;
 	/* The recorder's own count, where the reconcile snapshots are gone. */
 	if (r->have_check && r->check.reconciled > r->reconciles)
 		r->reconciles = r->check.reconciled;
@@ -744,6 +760,7 @@ out:
 	free(c.frames);
 	free(c.res);
 	free(c.markers);
+	label_snaps_clear(&c.snaps);
 	if (c.db)
 		stackdb_free(c.db);
 	aspace_free(c.as);
@@ -769,9 +786,12 @@ void analysis_free(struct ml_result *r)
 			frame_clear(&r->sites[i].frames[k]);
 		free(r->sites[i].frames);
 		free(r->sites[i].regions);
+		label_info_free(r->sites[i].rinfo, r->sites[i].nregions);
+		free(r->sites[i].label);
 	}
 	free(r->sites);
 	free(r->baseline);
+	label_info_free(r->baseline_rinfo, r->nbaseline);
 	for (i = 0; i < r->nnotes; i++)
 		free(r->notes[i]);
 	free(r->notes);

@@ -10,6 +10,13 @@
 #include "mapleak.h"
 #include "record/record.h"
 
+/* What a region is and the file behind it, from /proc/PID/maps (see
+ * report/labels.h); either may be NULL. */
+struct ml_region_info {
+	char *label;		/* "thread stacks", "JIT code", "[anon:NAME]"... */
+	char *path;		/* as /proc/PID/maps showed it */
+};
+
 struct ml_site {
 	u32 stack_id;
 	u32 stack_flags;	/* ML_SF_* */
@@ -24,6 +31,8 @@ struct ml_site {
 	struct ml_frame *frames;	/* innermost first */
 	size_t nregions;
 	struct ml_region *regions;	/* address order */
+	struct ml_region_info *rinfo;	/* nregions entries, or NULL */
+	char *label;			/* what the site is, or NULL */
 };
 
 struct ml_result {
@@ -41,6 +50,7 @@ struct ml_result {
 	struct ml_site *sites;		/* by bytes - reserved_bytes, descending; ties by stack id */
 	size_t nbaseline;
 	struct ml_region *baseline;	/* baseline regions still mapped */
+	struct ml_region_info *baseline_rinfo;	/* nbaseline entries, or NULL */
 	bool have_check;
 	struct ml_rec_check check;
 	u32 reconciles;			/* MAPS(RECONCILE) records replayed */

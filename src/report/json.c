@@ -78,7 +78,8 @@ static json_t *j_seconds(u64 rel_ns)
 	return json_real((double)rel_ns / 1e9);
 }
 
-static json_t *regions_json(const struct ml_region *v, size_t n)
+static json_t *regions_json(const struct ml_region *v,
+			    const struct ml_region_info *ri, size_t n)
 {
 	json_t *a = json_array();
 	char prot[4];
@@ -91,6 +92,8 @@ static json_t *regions_json(const struct ml_region *v, size_t n)
 		bad |= set(o, "start", j_hex(v[i].start));
 		bad |= set(o, "size", j_u64(v[i].end - v[i].start));
 		bad |= set(o, "prot", json_string(report_prot_str(v[i].prot, prot)));
+		bad |= set(o, "label", j_str(ri ? ri[i].label : NULL));
+		bad |= set(o, "path", j_str(ri ? ri[i].path : NULL));
 		bad |= append(a, o);
 	}
 	if (bad) {
@@ -132,6 +135,7 @@ static json_t *site_json(const struct ml_site *s, bool regions)
 	bad |= set(o, "resident_bytes",
 		   s->resident_known ? j_u64(s->resident_bytes) : json_null());
 	bad |= set(o, "mappings", j_u64(s->mappings));
+	bad |= set(o, "label", j_str(s->label));
 	bad |= set(o, "first_seen_s", j_seconds(s->first_time));
 	bad |= set(o, "last_seen_s", j_seconds(s->last_time));
 	bad |= set(o, "truncated", json_boolean(s->stack_flags & ML_SF_TRUNCATED));
@@ -140,7 +144,7 @@ static json_t *site_json(const struct ml_site *s, bool regions)
 		bad |= append(frames, frame_json(&s->frames[k]));
 	bad |= set(o, "frames", frames);
 	if (regions)
-		bad |= set(o, "regions", regions_json(s->regions, s->nregions));
+		bad |= set(o, "regions", regions_json(s->regions, s->rinfo, s->nregions));
 	if (bad) {
 		json_decref(o);
 		return NULL;
@@ -227,7 +231,7 @@ static json_t *document(const struct ml_result *r, const struct report_opts *opt
 	bad |= set(root, "sites", a);
 	if (regions)
 		bad |= set(root, "baseline_regions",
-			   regions_json(r->baseline, r->nbaseline));
+			   regions_json(r->baseline, r->baseline_rinfo, r->nbaseline));
 	if (bad) {
 		json_decref(root);
 		return NULL;

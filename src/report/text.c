@@ -6,11 +6,20 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "report/formats.h"
 #include "track/stacks.h"
 
 #define HS 32	/* room for report_human_size() */
+
+/* "[System.Private.CoreLib.dll]+0x1a2b": the name already says the module. */
+static bool names_module(const char *sym, const char *mod)
+{
+	size_t n = strlen(mod);
+
+	return sym[0] == '[' && !strncmp(sym + 1, mod, n) && sym[n + 1] == ']';
+}
 
 static void print_frame(FILE *out, u32 i, const struct ml_frame *f)
 {
@@ -25,7 +34,7 @@ static void print_frame(FILE *out, u32 i, const struct ml_frame *f)
 	if (!f->symbol) {
 		/* the full path: "/memfd:doublemapper" says it is JIT code */
 		fprintf(out, "0x%" PRIx64 " [%s]", f->pc,
-			f->kind == ML_FK_R2R ? "ReadyToRun" : "unknown");
+			report_frame_kind_name(f->kind));
 		if (f->module)
 			fprintf(out, " (in %s)", f->module);
 		fputc('\n', out);
@@ -35,11 +44,14 @@ static void print_frame(FILE *out, u32 i, const struct ml_frame *f)
 	case ML_FK_JIT:
 	case ML_FK_R2R:
 	case ML_FK_STUB:
-		/* managed code: the assembly and tier matter, not a file */
-		fprintf(out, "%s [", f->symbol);
-		if (mod)
-			fprintf(out, "%s, ", mod);
-		fprintf(out, "%s]", f->tier ? f->tier : report_frame_kind_name(f->kind));
+		/* managed code: kind, tier and assembly matter, not a file:
+		 * "Ns.Type::M() [jit QuickJitted, App]", "[X.dll]+0x1a2b [r2r]" */
+		fprintf(out, "%s [%s", f->symbol, report_frame_kind_name(f->kind));
+		if (f->tier)
+			fprintf(out, " %s", f->tier);
+		if (mod && strcmp(mod, "[jit]") && !names_module(f->symbol, mod))
+			fprintf(out, ", %s", mod);
+		fputc(']', out);
 		break;
 	case ML_FK_KERNEL:
 		fprintf(out, "%s [kernel]", f->symbol);
@@ -59,7 +71,7 @@ static void print_frame(FILE *out, u32 i, const struct ml_frame *f)
 }
 
 static void print_region(FILE *out, const struct ml_result *r,
-			 const struct ml_region *g)
+			 const struct ml_region *g, const struct ml_region_info *ri)
 {
 	char hs[HS], prot[4];
 	u64 t = g->time > r->target.start_time ? g->time - r->target.start_time : 0;
@@ -71,6 +83,11 @@ static void print_region(FILE *out, const struct ml_result *r,
 		fprintf(out, "  +%.1fs", (double)t / 1e9);
 	else if (g->flags & ML_RF_RECONCILED)
 		fputs("  (found when reconciling)", out);
+	/* what it is, then its file (an [anon:NAME] label is its path) */
+	if (ri && ri->label)
+		fprintf(out, "  %s", ri->label);
+	if (ri && ri->path && (!ri->label || strcmp(ri->label, ri->path)))
+		fprintf(out, "  %s", ri->path);
 	fputc('\n', out);
 }
 
@@ -175,10 +192,13 @@ int report_text_emit(FILE *out, const struct ml_result *r,
 		else
 			fprintf(out, ", resident n/a%s", exited ? " (target exited)" : "");
 		if (s->first_time == s->last_time)
-			fprintf(out, ", at +%.1fs\n", (double)s->first_time / 1e9);
+			fprintf(out, ", at +%.1fs", (double)s->first_time / 1e9);
 		else
-			fprintf(out, ", +%.1fs..+%.1fs\n", (double)s->first_time / 1e9,
+			fprintf(out, ", +%.1fs..+%.1fs", (double)s->first_time / 1e9,
 				(double)s->last_time / 1e9);
+		if (s->label)
+			fprintf(out, " \u2014 %s", s->label);
+		fputc('\n', out);
 		if (!s->nframes)
 			fprintf(out, "  (no stack recorded, stack id %u)\n", s->stack_id);
 		for (k = 0; k < s->nframes; k++)
@@ -189,7 +209,8 @@ int report_text_emit(FILE *out, const struct ml_result *r,
 		if (regions) {
 			fputs("  regions:\n", out);
 			for (k = 0; k < s->nregions; k++)
-				print_region(out, r, &s->regions[k]);
+				print_region(out, r, &s->regions[k],
+					     s->rinfo ? &s->rinfo[k] : NULL);
 		}
 	}
 
@@ -212,7 +233,8 @@ int report_text_emit(FILE *out, const struct ml_result *r,
 	if (regions && r->nbaseline) {
 		fputs("\nbaseline regions:\n", out);
 		for (i = 0; i < r->nbaseline; i++)
-			print_region(out, r, &r->baseline[i]);
+			print_region(out, r, &r->baseline[i],
+				     r->baseline_rinfo ? &r->baseline_rinfo[i] : NULL);
 	}
 	return report_finish(out);
 }

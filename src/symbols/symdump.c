@@ -81,13 +81,6 @@ struct msym {
 	char *name;		/* owned */
 };
 
-static int cmp_u64(const void *a, const void *b)
-{
-	u64 x = *(const u64 *)a, y = *(const u64 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* As name_native() in symtab.c: C++/Rust/D demangled, versions dropped. */
 static char *clean_name(const char *sym)
 {
@@ -98,12 +91,35 @@ static char *clean_name(const char *sym)
 	return dm ? dm : strndup(sym, strcspn(sym, "@"));
 }
 
-/* The distinct start addresses of the module's defined functions. */
-static int func_starts(Dwfl_Module *mod, u64 **out, size_t *n)
+/* A defined function of the module's symbol table (name borrowed). */
+struct fsym {
+	u64 addr;
+	u64 size;
+	const char *name;
+	int rank;		/* which of several names at one address wins */
+};
+
+static int cmp_fsym(const void *a, const void *b)
+{
+	const struct fsym *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return y->rank - x->rank;	/* best first */
+}
+
+/*
+ * The module's functions, one per start address, in ONE pass over its
+ * symbol table: dwfl_module_addrinfo() scans the whole table per call,
+ * so calling it per function is quadratic (minutes on libjvm.so). Of
+ * several names at one address, prefer what addrinfo would: global over
+ * weak over local, sized over unsized.
+ */
+static int module_funcs(Dwfl_Module *mod, struct fsym **out, size_t *n)
 {
 	int nsym = dwfl_module_getsymtab(mod);
-	u64 *v;
-	size_t k = 0;
+	struct fsym *v;
+	size_t k = 0, m = 0;
 
 	*out = NULL;
 	*n = 0;
@@ -119,18 +135,23 @@ static int func_starts(Dwfl_Module *mod, u64 **out, size_t *n)
 		const char *name = dwfl_module_getsym_info(mod, i, &s, &addr,
 							   &shndx, NULL, NULL);
 		int type = GELF_ST_TYPE(s.st_info);
+		int bind = GELF_ST_BIND(s.st_info);
 
 		if (!name || !name[0] || shndx == SHN_UNDEF || !addr ||
 		    (type != STT_FUNC && type != STT_GNU_IFUNC))
 			continue;
-		v[k++] = addr;
+		v[k++] = (struct fsym){
+			.addr = addr, .size = s.st_size, .name = name,
+			.rank = (bind == STB_GLOBAL ? 4 : bind == STB_WEAK ? 2 : 0) +
+				(s.st_size ? 1 : 0),
+		};
 	}
-	qsort(v, k, sizeof(*v), cmp_u64);
-	*n = 0;
+	qsort(v, k, sizeof(*v), cmp_fsym);
 	for (size_t i = 0; i < k; i++)
-		if (i == 0 || v[i] != v[i - 1])
-			v[(*n)++] = v[i];
+		if (m == 0 || v[i].addr != v[m - 1].addr)
+			v[m++] = v[i];
 	*out = v;
+	*n = m;
 	return 0;
 }
 
@@ -139,15 +160,15 @@ static int dump_module(struct dump *d, Dwfl_Module *mod)
 	struct ml_rec_modsyms m = { 0 };
 	Dwarf_Addr lo, hi, bias = 0;
 	const char *modname;
-	u64 *starts = NULL;
-	size_t nstarts = 0, i = 0;
+	struct fsym *funcs = NULL;
+	size_t nfuncs = 0, i = 0;
 	struct ml_rec_sym *e = NULL;
 	int rc;
 
 	modname = dwfl_module_info(mod, NULL, &lo, &hi, NULL, NULL, NULL, NULL);
 	if (!modname || !dwfl_module_getelf(mod, &bias))
 		return 0;
-	rc = func_starts(mod, &starts, &nstarts);
+	rc = module_funcs(mod, &funcs, &nfuncs);
 	if (rc)
 		return rc;
 	m.lo = lo;
@@ -156,8 +177,8 @@ static int dump_module(struct dump *d, Dwfl_Module *mod)
 	m.module = (char *)modname;
 	if (!charge(d, modname))
 		goto out;
-	if (nstarts) {
-		e = calloc(nstarts < SYMDUMP_CHUNK ? nstarts : SYMDUMP_CHUNK,
+	if (nfuncs) {
+		e = calloc(nfuncs < SYMDUMP_CHUNK ? nfuncs : SYMDUMP_CHUNK,
 			   sizeof(*e));
 		if (!e) {
 			rc = -ENOMEM;
@@ -169,38 +190,31 @@ static int dump_module(struct dump *d, Dwfl_Module *mod)
 	do {
 		m.e = e;
 		m.n = 0;
-		while (m.n < SYMDUMP_CHUNK && i < nstarts) {
-			GElf_Off off = 0;
-			GElf_Sym s;
-			const char *name = dwfl_module_addrinfo(mod, starts[i], &off,
-							       &s, NULL, NULL, NULL);
-			char *clean;
+		while (m.n < SYMDUMP_CHUNK && i < nfuncs) {
+			char *clean = clean_name(funcs[i].name);
 
-			i++;
-			if (!name || off != 0)
-				continue;	/* inside a larger preferred symbol */
-			clean = clean_name(name);
 			if (!clean) {
 				rc = -ENOMEM;
 				break;
 			}
 			if (!charge(d, clean)) {
 				free(clean);
-				i = nstarts;
+				i = nfuncs;
 				break;
 			}
-			e[m.n++] = (struct ml_rec_sym){ starts[i - 1] - bias,
-							s.st_size, clean };
+			e[m.n++] = (struct ml_rec_sym){ funcs[i].addr - bias,
+							funcs[i].size, clean };
+			i++;
 		}
 		if (rc == 0)
 			rc = rec_put_modsyms(d->w, d->time, &m);
 		d->stats->syms += m.n;
 		for (size_t k = 0; k < m.n; k++)
 			free(e[k].name);
-	} while (rc == 0 && i < nstarts);
+	} while (rc == 0 && i < nfuncs);
 out:
 	free(e);
-	free(starts);
+	free(funcs);
 	return rc;
 }
 

@@ -71,6 +71,12 @@ TIERING_OUT := $(FIX)/dotnet/Tiering
 TIERING_APP := $(TIERING_OUT)/Tiering.dll
 TIERING_SRC := $(wildcard $(TIERING_DIR)/*.cs $(TIERING_DIR)/*.csproj \
                           $(TIERING_DIR)/nuget.config)
+# The app that keeps compiling methods (t0310-dotnet-ondemand.sh).
+CHURN_DIR   := tests/fixtures/dotnet/JitChurn
+CHURN_OUT   := $(FIX)/dotnet/JitChurn
+CHURN_APP   := $(CHURN_OUT)/JitChurn.dll
+CHURN_SRC   := $(wildcard $(CHURN_DIR)/*.cs $(CHURN_DIR)/*.csproj \
+                          $(CHURN_DIR)/nuget.config)
 DOTNET_ENV  := DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 \
                DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 \
                DOTNET_CLI_USE_MSBUILD_SERVER=0 MSBUILDDISABLENODEREUSE=1
@@ -79,7 +85,7 @@ ifeq ($(shell command -v $(DOTNET) 2>/dev/null),)
 fixtures-dotnet:
 	@echo "  SKIP     $(DOTNET_APP): '$(DOTNET)' not found, the .NET test will skip"
 else
-fixtures-dotnet: $(DOTNET_APP) $(TIERING_APP)
+fixtures-dotnet: $(DOTNET_APP) $(TIERING_APP) $(CHURN_APP)
 
 $(DOTNET_APP): $(DOTNET_SRC)
 	@mkdir -p $(FIX)/dotnet
@@ -101,6 +107,17 @@ $(TIERING_APP): $(TIERING_SRC)
 		-nodeReuse:false -p:UseSharedCompilation=false \
 		>$(FIX)/dotnet/build-tiering.log 2>&1 || \
 		{ cat $(FIX)/dotnet/build-tiering.log; exit 1; }
+	$(Q)touch $@
+
+$(CHURN_APP): $(CHURN_SRC)
+	@mkdir -p $(FIX)/dotnet
+	$(call msg,DOTNET,$@)
+	$(Q)$(DOTNET_ENV) $(DOTNET) build $(CHURN_DIR)/JitChurn.csproj \
+		-c Release -o $(CHURN_OUT) \
+		--artifacts-path $(FIX)/dotnet/artifacts \
+		-nodeReuse:false -p:UseSharedCompilation=false \
+		>$(FIX)/dotnet/build-churn.log 2>&1 || \
+		{ cat $(FIX)/dotnet/build-churn.log; exit 1; }
 	$(Q)touch $@
 endif
 

@@ -480,7 +480,7 @@ static void test_text(void)
 	T_CHECK("text: site 1 header", has(out, "#1  4.0 MiB in 4 mappings, resident 3.5 MiB, +0.1s..+3.4s\n"));
 	T_CHECK("text: native frame", has(out, "  #0 mmap_allocation (libExample_18_1_5.so) Example.c:17\n"));
 	T_CHECK("text: stub frame", has(out, "  #1 IL_STUB_PInvoke [stub]\n"));
-	T_CHECK("text: jit frame", has(out, "  #2 MyConsoleApp.Program::MyTest() [MyConsoleApp, QuickJitted]\n"));
+	T_CHECK("text: jit frame", has(out, "  #2 MyConsoleApp.Program::MyTest() [jit QuickJitted, MyConsoleApp]\n"));
 	T_CHECK("text: unknown frame in memfd", has(out, "  #3 0x7f3000004000 [unknown] (in /memfd:doublemapper)\n"));
 	T_CHECK("text: unknown frame", has(out, "  #4 0x7f4000005000 [unknown]\n"));
 	T_CHECK("text: site 2 truncated", has(out, "#2  24.0 KiB in 2 mappings, resident 20.0 KiB, at +0.6s\n") &&
