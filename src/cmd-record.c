@@ -1199,9 +1199,9 @@ int cmd_record(int argc, char **argv)
 	aspace_foreach(r->as, totals_cb, &tot);
 	free(tot.seen);
 	fprintf(stderr, "mapleak: %" PRIu64 " events (%" PRIu64 " lost) in %.1f s; "
-		"%s live in %" PRIu64 " mappings from %u stacks; %s '%s'\n",
+		"%s live from %u stacks; %s '%s'\n",
 		r->events, r->lost, (double)(end.end_time - r->start_time) / 1e9,
-		report_human_size(tot.bytes, sz, sizeof(sz)), tot.regions, tot.nsites,
+		report_human_size(tot.bytes, sz, sizeof(sz)), tot.nsites,
 		status ? "could not write" : "wrote", r->output);
 	if (alive_at_end && (chk.missing_pages || chk.extra_pages))
 		warning("live set differs from /proc/%d/maps: %" PRIu64 " pages missing, %"
