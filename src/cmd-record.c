@@ -502,11 +502,29 @@ static bool final_snapshot(struct recorder *r, struct aspace_check *chk)
 	if (r->exited || !proc_alive(r->pid))
 		return false;
 	rc.fd = resident_open(r->pid);
-	if (procmaps_read(r->pid, &e, &n)) {
-		if (rc.fd >= 0)
-			close(rc.fd);
-		return false;
+	/*
+	 * A busy target keeps mapping while we look: take a snapshot that no
+	 * event came after (the ring was drained before it, and is still
+	 * empty after it), or the check would compare two different moments.
+	 */
+	for (int tries = 0;; tries++) {
+		u64 before = r->events;
+
+		if (procmaps_read(r->pid, &e, &n)) {
+			if (rc.fd >= 0)
+				close(rc.fd);
+			return false;
+		}
+		while (collector_poll(r->col, 0, on_event, r) > 0)
+			;
+		drain_ready(r, true);
+		if (r->events == before || tries == 9)
+			break;
+		procmaps_free(e, n);
+		e = NULL;
+		n = 0;
 	}
+	t = now_ns(CLOCK_MONOTONIC);
 	m.purpose = ML_MAPS_FINAL;
 	m.n = n;
 	m.e = e;
