@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "util.h"
 #include "collect/collect.h"
 #include "record/record.h"
 #include "symbols/dotnet.h"
@@ -133,31 +134,6 @@ static void note_err(struct recorder *r, int err)
 		r->write_err = err;
 }
 
-static char *read_small_file(const char *path, size_t max, size_t *len)
-{
-	char *buf = malloc(max + 1);
-	ssize_t n;
-	int fd;
-
-	if (!buf)
-		return NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		free(buf);
-		return NULL;
-	}
-	n = read(fd, buf, max);
-	close(fd);
-	if (n < 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	if (len)
-		*len = (size_t)n;
-	return buf;
-}
-
 /* The command line with NULs turned into spaces. */
 static char *proc_cmdline(pid_t pid)
 {
@@ -166,7 +142,7 @@ static char *proc_cmdline(pid_t pid)
 	char *s;
 
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-	s = read_small_file(path, 4096, &len);
+	s = ml_read_file(path, 4096, &len);
 	if (!s)
 		return NULL;
 	while (len && s[len - 1] == '\0')
@@ -184,7 +160,7 @@ static char *proc_comm(pid_t pid)
 	char *s;
 
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	s = read_small_file(path, 64, NULL);
+	s = ml_read_file(path, 64, NULL);
 	if (s)
 		s[strcspn(s, "\n")] = '\0';
 	return s;
@@ -198,7 +174,7 @@ static u32 proc_nspid(pid_t pid)
 	u32 nspid = (u32)pid;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	s = read_small_file(path, 8192, NULL);
+	s = ml_read_file(path, 8192, NULL);
 	if (!s)
 		return nspid;
 	line = strstr(s, "\nNSpid:");
@@ -230,7 +206,7 @@ static u64 proc_start_brk(pid_t pid)
 	u64 v = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	s = read_small_file(path, 4096, NULL);
+	s = ml_read_file(path, 4096, NULL);
 	if (!s)
 		return 0;
 	p = strrchr(s, ')');
@@ -254,7 +230,7 @@ static bool proc_alive(pid_t pid)
 	bool alive;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	s = read_small_file(path, 4096, NULL);
+	s = ml_read_file(path, 4096, NULL);
 	if (!s)
 		return false;
 	p = strrchr(s, ')');
@@ -843,19 +819,6 @@ static int parse_buffer_size(const char *s, size_t *out)
 	return 0;
 }
 
-static int parse_pid(const char *s, pid_t *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v <= 0 || v > INT_MAX)
-		return -EINVAL;
-	*out = (pid_t)v;
-	return 0;
-}
-
 static const char *collector_error(int err)
 {
 	switch (err) {
@@ -1015,7 +978,7 @@ int cmd_record(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+p:o:d:s:b:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (parse_pid(optarg, &r->pid))
+			if (ml_parse_pid(optarg, &r->pid))
 				return usage_error(record_usage, "-p takes a process id, not '%s'",
 						   optarg);
 			have_pid = true;

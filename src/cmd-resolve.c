@@ -16,6 +16,8 @@
 #include <jansson.h>
 
 #include "cmd.h"
+#include "report/report.h"
+#include "util.h"
 #include "symbols/dotnet.h"
 #include "symbols/recsyms.h"
 #include "symbols/symtab.h"
@@ -83,31 +85,6 @@ static int parse_address(const char *s, u64 *out)
 	return 0;
 }
 
-static int parse_pid(const char *s, pid_t *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v <= 0 || v > INT_MAX)
-		return -EINVAL;
-	*out = (pid_t)v;
-	return 0;
-}
-
-static const char *kind_name(u32 kind)
-{
-	switch (kind) {
-	case ML_FK_NATIVE:	return "native";
-	case ML_FK_JIT:		return "jit";
-	case ML_FK_R2R:		return "r2r";
-	case ML_FK_STUB:	return "stub";
-	case ML_FK_KERNEL:	return "kernel";
-	default:		return "unknown";
-	}
-}
-
 /* Managed code: JIT-compiled or precompiled methods (not runtime stubs). */
 static bool is_managed(u32 kind)
 {
@@ -141,7 +118,7 @@ static void print_text(FILE *out, const struct ml_frame *f)
 	fputs("  [", out);
 	if (is_managed(f->kind))
 		fputs("managed ", out);
-	fputs(kind_name(f->kind), out);
+	fputs(report_frame_kind_name(f->kind), out);
 	if (f->tier)
 		fprintf(out, " %s", f->tier);
 	if (f->module) {
@@ -176,7 +153,7 @@ static json_t *frame_json(const struct ml_frame *f)
 	bad |= json_object_set_new(o, "symbol", j_str(f->symbol));
 	bad |= json_object_set_new(o, "offset", f->symbol || f->offset ?
 				   json_integer((json_int_t)f->offset) : json_null());
-	bad |= json_object_set_new(o, "kind", json_string(kind_name(f->kind)));
+	bad |= json_object_set_new(o, "kind", json_string(report_frame_kind_name(f->kind)));
 	bad |= json_object_set_new(o, "tier", j_str(f->tier));
 	bad |= json_object_set_new(o, "file", j_str(f->file));
 	bad |= json_object_set_new(o, "line", f->line ?
@@ -435,7 +412,7 @@ int cmd_resolve(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":p:i:f:rh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (parse_pid(optarg, &o.pid))
+			if (ml_parse_pid(optarg, &o.pid))
 				return usage_error(resolve_usage,
 						   "-p takes a process id, not '%s'", optarg);
 			have_pid = true;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "symbols/runtimes.h"
+#include "util.h"
 #include "symbols/symtab.h"
 
 #define RT_MAPS_MAX (256u << 20)
@@ -56,45 +57,6 @@ static bool has_suffix_n(const char *s, size_t n, const char *suf)
 }
 
 /* Reads a whole (procfs) file, at most max bytes, NUL-terminated. */
-static char *read_file(const char *path, size_t max, size_t *len)
-{
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap + 1), *nb;
-	int fd;
-
-	if (!buf)
-		return NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		free(buf);
-		return NULL;
-	}
-	for (;;) {
-		ssize_t r;
-
-		if (n == cap) {
-			if (cap >= max)
-				break;
-			nb = realloc(buf, cap * 2 + 1);
-			if (!nb)
-				break;
-			buf = nb;
-			cap *= 2;
-		}
-		r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = '\0';
-	if (len)
-		*len = n;
-	return buf;
-}
-
 static void add_note(struct runtimes *rt, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -120,7 +82,7 @@ static void read_ids(struct runtimes *rt)
 
 	rt->nspid = rt->pid;
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)rt->pid);
-	s = read_file(path, RT_SMALL_MAX, NULL);
+	s = ml_read_file(path, RT_SMALL_MAX, NULL);
 	if (!s)
 		return;
 	for (line = strtok_r(s, "\n", &save); line;
@@ -154,7 +116,7 @@ static bool catches_sigquit(pid_t pid)
 	bool ret = false;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	s = read_file(path, RT_SMALL_MAX, NULL);
+	s = ml_read_file(path, RT_SMALL_MAX, NULL);
 	if (!s)
 		return false;
 	p = strstr(s, "\nSigCgt:");
@@ -177,7 +139,7 @@ static bool proc_text_has(pid_t pid, const char *file, const char *word)
 	bool ret;
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	s = read_file(path, RT_SMALL_MAX, &len);
+	s = ml_read_file(path, RT_SMALL_MAX, &len);
 	if (!s)
 		return false;
 	ret = nul_text_has(s, len, word);
@@ -266,9 +228,9 @@ static unsigned detect(pid_t pid)
 	unsigned k;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	maps = read_file(path, RT_MAPS_MAX, &len);
+	maps = ml_read_file(path, RT_MAPS_MAX, &len);
 	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	comm = read_file(path, 64, NULL);
+	comm = ml_read_file(path, 64, NULL);
 	if (comm)
 		comm[strcspn(comm, "\n")] = '\0';
 	k = runtimes_detect_maps(maps ? maps : "", maps ? len : 0, comm);
@@ -289,7 +251,7 @@ static char *find_jcmd(pid_t pid)
 	if (n != 1 || root[0] != '/')
 		return strdup("jcmd");
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	maps = read_file(path, RT_MAPS_MAX, NULL);
+	maps = ml_read_file(path, RT_MAPS_MAX, NULL);
 	p = maps ? strstr(maps, "/libjvm.so\n") : NULL;
 	if (p) {
 		char *lib, *start = p;
