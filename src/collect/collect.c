@@ -144,6 +144,8 @@ int collector_open(struct collector **out, const struct collect_opts *o)
 		/* NULL on failure: events then fall back to enter/exit times. */
 		c->skel->links.ml_mmap_lock =
 			bpf_program__attach(c->skel->progs.ml_mmap_lock);
+	if (c->skel->links.ml_mmap_lock)
+		c->skel->bss->lock_hook_on = 1;
 
 	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_sample, c,
 				 NULL);
