@@ -162,6 +162,116 @@ static void print_header(FILE *out, const struct ml_result *r)
 	}
 }
 
+/* libc and the dynamic loader: the syscall wrappers and allocator innards
+ * that every stack starts with, skipped in the one-line summary. */
+static bool is_libc(const struct ml_frame *f)
+{
+	const char *m = report_basename(f->module);
+
+	return m && (!strncmp(m, "libc.so", 7) || !strncmp(m, "ld-linux", 8));
+}
+
+/* The syscall wrappers every stack starts with: the summary starts below. */
+static bool is_wrapper(const struct ml_frame *f)
+{
+	static const char *const w[] = {
+		"__mmap", "mmap", "mmap64", "__mmap64", "munmap", "__munmap",
+		"mremap", "__mremap", "mprotect", "__mprotect", "pkey_mprotect",
+		"brk", "__brk", "sbrk", "__sbrk", "syscall", "shmat",
+	};
+
+	for (size_t i = 0; f->symbol && i < ARRAY_SIZE(w); i++)
+		if (!strcmp(f->symbol, w[i]))
+			return true;
+	return false;
+}
+
+/* Where a thread starts: the summary stops there. */
+static bool is_entry(const struct ml_frame *f)
+{
+	static const char *const e[] = {
+		"__libc_start_call_main", "__libc_start_main", "_start",
+		"start_thread", "__clone3", "clone3", "__clone", "clone",
+	};
+
+	for (size_t i = 0; f->symbol && i < ARRAY_SIZE(e); i++)
+		if (!strcmp(f->symbol, e[i]))
+			return true;
+	return false;
+}
+
+/* One frame, short: "sym (module, file:line)", "sym" for managed code. */
+static void print_short_frame(FILE *out, const struct ml_frame *f)
+{
+	const char *mod = report_basename(f->module);
+
+	if (!f->symbol) {
+		if (mod && f->offset)
+			fprintf(out, "%s+0x%" PRIx64, mod, f->offset);
+		else
+			fprintf(out, "0x%" PRIx64, f->pc);
+		return;
+	}
+	fputs(f->symbol, out);
+	if (f->kind != ML_FK_NATIVE)
+		return;
+	if (mod && f->file && f->line)
+		fprintf(out, " (%s, %s:%u)", mod, report_basename(f->file), f->line);
+	else if (mod)
+		fprintf(out, " (%s)", mod);
+}
+
+#define SUMMARY_SITES	5
+#define SUMMARY_FRAMES	4
+
+/*
+ * The answer first: one line per top site, "SIZE in N mappings, held by
+ * caller <- its caller <- ...", starting at the first frame outside libc
+ * (keeping the allocator call that led there), so the leak reads at a
+ * glance; the full stacks follow.
+ */
+static void print_summary(FILE *out, const struct ml_result *r, size_t shown)
+{
+	char a[HS];
+
+	if (!shown)
+		return;
+	fputc('\n', out);
+	for (size_t i = 0; i < shown && i < SUMMARY_SITES; i++) {
+		const struct ml_site *s = &r->sites[i];
+		u32 k = 0, n = 0;
+
+		/* Skip libc's innards, but keep the libc function the program
+		 * called ("malloc <- f", "printf <- main"), unless it is just
+		 * the syscall wrapper. */
+		while (k < s->nframes && is_libc(&s->frames[k]))
+			k++;
+		if (k == s->nframes)
+			k = 0;	/* all in libc/ld.so: from the top */
+		else if (k > 0 && !is_wrapper(&s->frames[k - 1]))
+			k--;
+		while (k + 1 < s->nframes && is_wrapper(&s->frames[k]))
+			k++;
+		fprintf(out, "#%zu %s in %llu mapping%s, held by ", i + 1,
+			report_human_size(s->bytes - s->reserved_bytes, a, sizeof(a)),
+			(unsigned long long)s->mappings, s->mappings == 1 ? "" : "s");
+		if (s->nframes == 0)
+			fputs("(no stack)", out);
+		for (; k < s->nframes && n < SUMMARY_FRAMES; k++, n++) {
+			if (n && is_entry(&s->frames[k]))
+				break;
+			if (n)
+				fputs(" <- ", out);
+			print_short_frame(out, &s->frames[k]);
+		}
+		if (k < s->nframes && n == SUMMARY_FRAMES && !is_entry(&s->frames[k]))
+			fputs(" <- ...", out);
+		if (s->label)
+			fprintf(out, "  [%s]", s->label);
+		fputc('\n', out);
+	}
+}
+
 int report_text_emit(FILE *out, const struct ml_result *r,
 		     const struct report_opts *o)
 {
@@ -174,6 +284,7 @@ int report_text_emit(FILE *out, const struct ml_result *r,
 	print_header(out, r);
 	for (i = 0; i < r->nnotes; i++)
 		fprintf(out, "note:     %s\n", r->notes[i]);
+	print_summary(out, r, shown);
 
 	if (!r->nsites)
 		fputs("\nno live mappings: everything mapped since tracing began was unmapped\n", out);
