@@ -56,8 +56,9 @@ const char record_usage[] =
 	"                         reconciles with /proc/PID/maps\n"
 	"      --no-runtime-symbols\n"
 	"                         leave runtimes as they are: no .NET perf map\n"
-	"                         enabled over the diagnostics socket (-p), no\n"
-	"                         DOTNET_PerfMapEnabled=3 (launch)\n"
+	"                         enabled over the diagnostics socket, no jcmd\n"
+	"                         for a JVM (-p); no DOTNET_PerfMapEnabled=3,\n"
+	"                         JAVA_TOOL_OPTIONS or NODE_OPTIONS (launch)\n"
 	"  -h, --help             show this help\n"
 	"\n"
 	"Then: mapleak report [-i FILE]\n";
@@ -739,7 +740,8 @@ static pid_t launch(struct recorder *r)
 			if (!r->no_runtime_symbols && !getenv("DOTNET_PerfMapEnabled") &&
 			    !getenv("COMPlus_PerfMapEnabled"))
 				setenv("DOTNET_PerfMapEnabled", "3", 0);
-			runtimes_launch_env();
+			if (!r->no_runtime_symbols)
+				runtimes_launch_env();
 			execvp(r->command[0], r->command);
 		}
 		e = errno;
@@ -1128,7 +1130,8 @@ int cmd_record(int argc, char **argv)
 	symtab_update_jit(r->st);
 	if (dotnet_start(r))
 		symtab_update_jit(r->st);	/* the replay of compiled methods */
-	if (runtimes_start(&r->rt, r->pid, r->launched, r->st) == 0)
+	if (!r->no_runtime_symbols &&
+	    runtimes_start(&r->rt, r->pid, r->launched, r->st) == 0)
 		runtime_notes(r);
 	fprintf(stderr, "mapleak: recording pid %d (%s), Ctrl-C to stop\n", r->pid,
 		tg.comm ? tg.comm : "?");
