@@ -120,9 +120,22 @@ static void print_header(FILE *out, const struct ml_result *r)
 		fprintf(out, " + %s reserved (PROT_NONE)",
 			report_human_size(r->live_reserved_bytes, b, sizeof(b)));
 	fputs(", mapped since tracing began and never unmapped\n", out);
-	fprintf(out, "baseline: %s in %llu mappings, mapped before tracing began\n",
-		report_human_size(r->baseline_bytes, a, sizeof(a)),
-		(unsigned long long)r->baseline_mappings);
+	{
+		/* Runtimes reserve address space by the tens of GiB: say how
+		 * much of the baseline is only reserved, or it looks alarming. */
+		u64 reserved = 0;
+
+		for (size_t i = 0; i < r->nbaseline; i++)
+			if (r->baseline[i].prot == 0)
+				reserved += r->baseline[i].end - r->baseline[i].start;
+		fprintf(out, "baseline: %s in %llu mappings",
+			report_human_size(r->baseline_bytes - reserved, a, sizeof(a)),
+			(unsigned long long)r->baseline_mappings);
+		if (reserved)
+			fprintf(out, " + %s reserved (PROT_NONE)",
+				report_human_size(reserved, a, sizeof(a)));
+		fputs(", mapped before tracing began\n", out);
+	}
 
 	if (!r->have_check)
 		fprintf(out, "check:    not done%s\n",
