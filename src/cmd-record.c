@@ -1043,9 +1043,6 @@ int cmd_record(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (geteuid() != 0)
-		warning("not running as root: BPF tracing will probably be refused");
-
 	co.stack_size = r->stack_size;
 	err = collector_open(&r->col, &co);
 	if (err) {
