@@ -108,6 +108,7 @@ struct recorder {
 	u64 ops;
 	u64 reconciles;
 	u64 reconciled_pages;
+	u32 children;		/* processes the target started */
 	u64 unwind_errors;
 	u64 mm;
 	bool exited;		/* the whole thread group is gone */
@@ -365,6 +366,24 @@ static void remember_time(struct recorder *r, u32 id, u64 time)
 	r->stack_time[id] = time;
 }
 
+#define CHILD_NOTES 3
+
+/* mapleak follows one process: say so when it starts others, whose
+ * mappings are not in this recording (`-- sh -c ...`, `dotnet run`). */
+static void note_child(struct recorder *r, pid_t child)
+{
+	char note[200];
+
+	if (++r->children > CHILD_NOTES)
+		return;
+	snprintf(note, sizeof(note),
+		 "pid %d started process %d, which is not traced (mapleak "
+		 "follows one process; to see its mappings: mapleak record -p %d)",
+		 r->pid, child, child);
+	fprintf(stderr, "mapleak: note: %s\n", note);
+	note_err(r, rec_put_note(r->w, now_ns(CLOCK_MONOTONIC), note));
+}
+
 static int on_event(void *ctx, const struct ml_event_hdr *ev,
 		    const void *stack, size_t size)
 {
@@ -378,6 +397,10 @@ static int on_event(void *ctx, const struct ml_event_hdr *ev,
 	r->events++;
 	if (ev->kind == ML_OP_EXIT) {
 		r->exited = true;
+		return 0;
+	}
+	if (ev->kind == ML_OP_FORK) {
+		note_child(r, (pid_t)ev->aux);
 		return 0;
 	}
 	if (maps_code(ev))
@@ -1145,6 +1168,15 @@ int cmd_record(int argc, char **argv)
 	dotnet_finish(r, alive_at_end);	/* after the map was read for the last time */
 	end_child(r);
 
+	if (r->children > CHILD_NOTES) {
+		char note[160];
+
+		snprintf(note, sizeof(note),
+			 "pid %d started %u processes in all, none of them traced",
+			 r->pid, r->children);
+		fprintf(stderr, "mapleak: note: %s\n", note);
+		note_err(r, rec_put_note(r->w, now_ns(CLOCK_MONOTONIC), note));
+	}
 	if (r->lost) {
 		char note[240];
 

@@ -134,6 +134,8 @@ int collector_open(struct collector **out, const struct collect_opts *o)
 	c->skel->links.ml_sys_enter = bpf_program__attach(c->skel->progs.ml_sys_enter);
 	c->skel->links.ml_sys_exit = bpf_program__attach(c->skel->progs.ml_sys_exit);
 	c->skel->links.ml_exec = bpf_program__attach(c->skel->progs.ml_exec);
+	/* optional: only tells the user about child processes */
+	c->skel->links.ml_fork = bpf_program__attach(c->skel->progs.ml_fork);
 	c->skel->links.ml_exit = bpf_program__attach(c->skel->progs.ml_exit);
 	if (!c->skel->links.ml_sys_enter || !c->skel->links.ml_sys_exit ||
 	    !c->skel->links.ml_exec || !c->skel->links.ml_exit) {

@@ -22,6 +22,7 @@ enum ml_op_kind {
 	ML_OP_SHMDT = 7,	/* args: addr; aux = bytes detached (0: unknown) */
 	ML_OP_EXEC = 8,		/* a new address space; aux = start_brk */
 	ML_OP_EXIT = 9,		/* the whole thread group exited */
+	ML_OP_FORK = 10,	/* it started a new process (not traced); aux = its pid */
 	ML_OP_MAX
 };
 

@@ -497,6 +497,20 @@ static __always_inline void emit_simple(struct task_struct *task, __u32 kind,
 	bpf_ringbuf_submit(h, BPF_RB_FORCE_WAKEUP);
 }
 
+/* A traced process starting another process: not traced (one process
+ * per recording), but the user must hear of it (`-- sh -c`, `dotnet run`). */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(ml_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 tgid = parent->tgid;
+
+	if (child->tgid == parent->tgid ||
+	    !bpf_map_lookup_elem(&targets, &tgid))
+		return 0;	/* a thread, or not ours */
+	emit_simple(parent, ML_OP_FORK, child->tgid);
+	return 0;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(ml_exec, struct task_struct *task, pid_t old_pid,
 	     struct linux_binprm *bprm)
