@@ -93,7 +93,7 @@ check: deps
 	$(Q)./tests/run-all.sh $(UNIT_BIN) $(FUZZ_TESTS) $(E2E_TESTS)
 
 demo: deps
-	$(Q)$(MAKE) --no-print-directory all fixtures
+	$(Q)$(MAKE) --no-print-directory all $(O)/fixtures/seed-fp
 	$(Q)./scripts/demo.sh
 
 clean:
