@@ -114,8 +114,20 @@ u64 symtab_jit_epoch(struct symtab *st, u64 pc, bool return_address, u64 time)
 {
 	u64 addr = return_address && pc > 0 ? pc - 1 : pc;
 	const struct jitdump_entry *e = st_jitdump_lookup(st, addr, time);
+	u64 h = 0xcbf29ce484222325ull;
 
-	return e ? e->serial : 0;
+	if (!e)
+		return 0;
+	/*
+	 * What the frame will be named by, not which record said it: a
+	 * runtime may log the same code twice (stub blocks, replays), and
+	 * two records of one method at one place must not split a site.
+	 */
+	h = (h ^ e->start) * 0x100000001b3ull;
+	h = (h ^ e->size) * 0x100000001b3ull;
+	for (const char *c = e->name; c && *c; c++)
+		h = (h ^ (u8)*c) * 0x100000001b3ull;
+	return h ? h : 1;
 }
 
 u32 symtab_jit_epochs(struct symtab *st, const u64 *pcs, u32 n, u64 time,

@@ -67,8 +67,9 @@ int symtab_name(struct symtab *st, u64 pc, bool return_address,
 int symtab_name_at(struct symtab *st, u64 pc, bool return_address, u64 time,
 		   struct ml_frame *out);
 
-/* Which jitdump entry (a serial number, never 0) held pc at time; 0 when
- * the jitdump does not know pc. Equal epochs: the same method. */
+/* Which code held pc at time per the jitdump, as a nonzero hash of its
+ * start, size and name (records logging the same code twice are one);
+ * 0 when the jitdump does not know pc. Equal epochs: the same method. */
 u64 symtab_jit_epoch(struct symtab *st, u64 pc, bool return_address, u64 time);
 
 /* symtab_jit_epoch() of every pc of a stack (pcs[i] for i > 0 is a return
