@@ -29,7 +29,11 @@
 #define RT_NOTES_MAX 8
 
 #define PFP "-XX:+PreserveFramePointer"
-#define NODE_FLAGS "--perf-basic-prof --interpreted-frames-native-stack"
+/* Only functions: plain --perf-basic-prof also turns on V8's code log,
+ * which leaves an isolate-*-v8.log in the target's working directory (and
+ * NODE_OPTIONS may not carry --logfile to redirect it). Functions are what
+ * the report names; builtins and stubs show as unknown JIT code. */
+#define NODE_FLAGS "--perf-basic-prof-only-functions --interpreted-frames-native-stack"
 
 struct runtimes {
 	pid_t pid;

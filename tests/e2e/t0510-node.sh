@@ -84,4 +84,11 @@ if i is not None:
     check(isinstance(fr.get("tier"), str), "leakBuffer has a V8 tier",
           "a tier", fr.get("tier"))
 PY
+# --perf-basic-prof would also make V8 write isolate-*-v8.log into the
+# working directory: mapleak must not litter the user's folder.
+if ls isolate-*-v8.log >/dev/null 2>&1; then
+	not_ok "no isolate-*-v8.log left in the working directory ($PWD)"
+else
+	ok "no isolate-*-v8.log left in the working directory"
+fi
 finish
