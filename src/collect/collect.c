@@ -35,6 +35,8 @@ struct collector {
  * message for collector_last_error(). */
 static char last_msg[512];
 
+/* libbpf's print callback: fmt is libbpf's own, a vprintf format. */
+__attribute__((format(printf, 2, 0)))
 static int keep_print(enum libbpf_print_level level, const char *fmt,
 		      va_list ap)
 {

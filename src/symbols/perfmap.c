@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
 #include "symbols/perfmap.h"
 
 /* Names longer than this are truncated: no runtime writes such names. */
@@ -93,17 +94,6 @@ const struct perfmap_entry *perfmap_entry_at(const struct perfmap *pm, size_t i)
 	return i < pm->n ? &pm->ent[i] : NULL;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* "(0x)?HEX" then one space; advances *p. False on junk or overflow. */
 static bool take_num(const char **p, const char *end, u64 *out)
 {
@@ -113,9 +103,9 @@ static bool take_num(const char **p, const char *end, u64 *out)
 	int d;
 
 	if (end - s >= 3 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') &&
-	    hexval(s[2]) >= 0)
+	    ml_hexval(s[2]) >= 0)
 		s += 2;
-	while (s < end && (d = hexval(*s)) >= 0) {
+	while (s < end && (d = ml_hexval(*s)) >= 0) {
 		if (++nd > PM_NUM_MAX || v >> 60)
 			return false;
 		v = (v << 4) | (u64)d;

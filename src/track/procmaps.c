@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "util.h"
 #include "track/procmaps.h"
 
 /* PATH_MAX plus " (deleted)" and escapes; a longer path is not the kernel's. */
@@ -27,17 +28,6 @@ struct cursor {
 	const char *end;
 };
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* At most maxdigits hex digits; rejects an empty field. */
 static bool take_hex(struct cursor *c, unsigned maxdigits, u64 *out)
 {
@@ -45,7 +35,7 @@ static bool take_hex(struct cursor *c, unsigned maxdigits, u64 *out)
 	unsigned nd = 0;
 	int d;
 
-	while (c->p < c->end && (d = hexval(*c->p)) >= 0) {
+	while (c->p < c->end && (d = ml_hexval(*c->p)) >= 0) {
 		if (++nd > maxdigits)
 			return false;
 		v = (v << 4) | (u64)d;
