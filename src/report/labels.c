@@ -10,6 +10,7 @@
  *   anonymous and executable                -> JIT code
  * a site: its regions' common label, else its frames, innermost first:
  *   allocate_stack, pthread_create          -> thread stacks
+ *   _dl_map_object_from_fd, _dl_map_segments -> shared library (ld.so)
  *   new_heap, alloc_new_heap, grow_heap,
  *   _int_new_arena, arena_get2              -> glibc malloc arena
  *   sysmalloc, mremap_chunk, malloc family  -> large malloc (mmap)
@@ -91,6 +92,9 @@ static const char *frame_label(const char *sym, u64 reserved_bytes)
 
 	if (!strcmp(sym, "allocate_stack") || strstr(sym, "pthread_create"))
 		return LABEL_THREAD_STACKS;
+	/* The dynamic loader mapping a library's segments (and its .bss). */
+	if (!strcmp(sym, "_dl_map_object_from_fd") || !strcmp(sym, "_dl_map_segments"))
+		return LABEL_LIBRARY;
 	if (is_any(sym, arena, ARRAY_SIZE(arena)))
 		return LABEL_MALLOC_ARENA;
 	if (is_any(sym, big_malloc, ARRAY_SIZE(big_malloc)))

@@ -17,6 +17,7 @@
 #define LABEL_JITDUMP_MARKER	"jitdump marker"
 #define LABEL_BRK_HEAP		"malloc heap (brk)"
 #define LABEL_THREAD_STACKS	"thread stacks"
+#define LABEL_LIBRARY		"shared library (ld.so)"
 #define LABEL_MALLOC_ARENA	"glibc malloc arena"
 #define LABEL_LARGE_MALLOC	"large malloc (mmap)"
 #define LABEL_GC_RESERVE	".NET GC reservation"

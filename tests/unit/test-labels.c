@@ -88,6 +88,11 @@ static const struct site_case cases[] = {
 	{ "jitdump marker (not a site)", PG, RX, true, "/tmp/jit-4242.dump",
 	  { { "__mmap", "libc.so.6" }, { NULL, "libcoreclr.so" } },
 	  NULL },
+	{ "a library's data mapped by the dynamic loader", 2 * MiB, RW, false, NULL,
+	  { { "__mmap", "ld-linux-x86-64.so.2" },
+	    { "_dl_map_object_from_fd", "ld-linux-x86-64.so.2" },
+	    { "_dl_map_object", "ld-linux-x86-64.so.2" }, { "dlopen", "libc.so.6" } },
+	  LABEL_LIBRARY },
 };
 #define MARKER_CASE 9
 
@@ -285,7 +290,7 @@ static void check_json(const struct ml_result *r)
 			threads++;
 	}
 	T_CHECK("json: every site and region has \"label\" (and \"path\")", all_keys);
-	T_CHECKF("json: labeled sites", labeled == 7 && threads == 1,
+	T_CHECKF("json: labeled sites", labeled == 8 && threads == 1,
 		 "labeled %zu, thread stacks %zu", labeled, threads);
 	v = json_array_get(json_object_get(doc, "baseline_regions"), 1);
 	T_CHECK("json: a baseline region keeps its [anon:NAME]",
