@@ -2,7 +2,8 @@
 # Lost events are never silent: with a ring buffer far too small for a
 # target that maps and unmaps flat out, mapleak counts the losses, says
 # so in both report formats, reconciles the live set with
-# /proc/PID/maps, and still finds the leak made before the flood.
+# /proc/PID/maps, and still finds the leak made before the flood (the
+# looper pauses after it, so its event is in before the ring overflows).
 . "$(dirname "$0")/lib.sh"
 
 require_root
@@ -14,7 +15,7 @@ require_fixture looper
 LEAK_PAGES=256
 
 start_bg rec /dev/null "$MAPLEAK" record --buffer-size 64K -o "$T/lost.data" -- \
-	"$FIX/looper" --leak "$LEAK_PAGES" --exit-after 2
+	"$FIX/looper" --leak "$LEAK_PAGES" --pause-ms 500 --exit-after 2.5
 REC=$BG_PID
 if wait_exit "$REC" 60; then
 	check_rc "mapleak record --buffer-size 64K (flooded)" 0 "$EXIT_STATUS" "$T/rec.err"
