@@ -235,7 +235,7 @@ static void print_short_frame(FILE *out, const struct ml_frame *f)
 }
 
 #define SUMMARY_SITES	5
-#define SUMMARY_FRAMES	4
+#define SUMMARY_FRAMES	6
 
 /*
  * The answer first: one line per top site, "SIZE in N mappings, held by
@@ -271,13 +271,16 @@ static void print_summary(FILE *out, const struct ml_result *r, size_t shown)
 		if (s->nframes == 0)
 			fputs("(no stack)", out);
 		for (; k < s->nframes && n < SUMMARY_FRAMES; k++, n++) {
-			if (n && is_entry(&s->frames[k]))
+			/* The program's own frames end where the runtime's
+			 * unnamed internals or the thread's entry begin. */
+			if (n && (is_entry(&s->frames[k]) || !s->frames[k].symbol))
 				break;
 			if (n)
 				fputs(" <- ", out);
 			print_short_frame(out, &s->frames[k]);
 		}
-		if (k < s->nframes && n == SUMMARY_FRAMES && !is_entry(&s->frames[k]))
+		if (k < s->nframes && n == SUMMARY_FRAMES && !is_entry(&s->frames[k]) &&
+		    s->frames[k].symbol)
 			fputs(" <- ...", out);
 		if (s->label)
 			fprintf(out, "  [%s]", s->label);

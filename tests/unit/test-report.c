@@ -480,7 +480,7 @@ static void test_text(void)
 	T_CHECK("text: one-line summary of the top site",
 		has(out, "#1 4.0 MiB in 4 mappings, held by mmap_allocation "
 			 "(libExample_18_1_5.so, Example.c:17) <- IL_STUB_PInvoke <- "
-			 "MyConsoleApp.Program::MyTest() <- 0x7f3000004000 <- ...\n"));
+			 "MyConsoleApp.Program::MyTest()\n"));
 	T_CHECK("text: site 1 header", has(out, "#1  4.0 MiB in 4 mappings, resident 3.5 MiB, +0.1s..+3.4s\n"));
 	T_CHECK("text: native frame", has(out, "  #0 mmap_allocation (libExample_18_1_5.so) Example.c:17\n"));
 	T_CHECK("text: stub frame", has(out, "  #1 IL_STUB_PInvoke [stub]\n"));
