@@ -105,11 +105,9 @@ struct recorder {
 	u64 start_time;
 	u64 events;
 	u64 lost;
-	u64 ops;
 	u64 reconciles;
 	u64 reconciled_pages;
 	u32 children;		/* processes the target started */
-	u64 unwind_errors;
 	u64 mm;
 	bool exited;		/* the whole thread group is gone */
 	int exit_status;	/* launch mode: wait status */
@@ -302,7 +300,6 @@ static int apply_op(struct recorder *r, const struct ml_op *op)
 	if (err)
 		return err;
 	note_err(r, rec_put_op(r->w, op));
-	r->ops++;
 	if (op->kind == ML_OP_EXEC) {
 		/* A new image: its first mappings were made by the kernel. */
 		symtab_reset(r->st);
@@ -414,9 +411,9 @@ static int on_event(void *ctx, const struct ml_event_hdr *ev,
 	op.ret = ev->ret;
 	op.aux = ev->aux;
 
-	if (ev->stack_len || ev->kind == ML_OP_MMAP || ev->kind == ML_OP_MREMAP ||
-	    ev->kind == ML_OP_MPROTECT || ev->kind == ML_OP_SHMAT ||
-	    (ev->kind == ML_OP_BRK && ev->regs[ML_REG_IP])) {
+	/* Only what maps memory gets an origin: no unwinding for brk(0)
+	 * queries, shrinks or unmaps. */
+	if (ml_op_maps_memory(ev->kind, ev->ret, ev->aux)) {
 		bool is_new = false;
 		u32 len = ev->stack_len <= size ? ev->stack_len : (u32)size;
 
@@ -424,7 +421,6 @@ static int on_event(void *ctx, const struct ml_event_hdr *ev,
 		err = symtab_unwind(r->st, ev->tid, (const u64 *)ev->regs, stack, len, ev->flags,
 				    r->pcs, ML_STACK_MAX_FRAMES, &n, &sflags);
 		if (err || n == 0) {
-			r->unwind_errors++;
 			/* Keep at least the interrupted pc. */
 			r->pcs[0] = ev->regs[ML_REG_IP];
 			n = r->pcs[0] ? 1 : 0;
@@ -720,7 +716,7 @@ static void write_frames(struct recorder *r)
 }
 
 struct totals {
-	u64 bytes, regions;
+	u64 bytes;
 	u32 nsites;
 	u32 nbits;
 	u8 *seen;		/* one byte per stack id */
@@ -733,7 +729,6 @@ static int totals_cb(void *ctx, const struct ml_region *reg)
 	if (reg->flags & ML_RF_BASELINE)
 		return 0;
 	t->bytes += reg->end - reg->start;
-	t->regions++;
 	if (t->seen && reg->stack_id < t->nbits && !t->seen[reg->stack_id]) {
 		t->seen[reg->stack_id] = 1;
 		t->nsites++;
@@ -864,7 +859,7 @@ static const char *collector_error(int err)
 static int record_loop(struct recorder *r, u64 deadline)
 {
 	u64 next_periodic = now_ns(CLOCK_MONOTONIC) + PERIODIC_NS;
-	u64 next_check = 0;
+	u64 next_check = 0, lost;
 	int stopped_by = 0;
 
 	for (;;) {
@@ -892,8 +887,9 @@ static int record_loop(struct recorder *r, u64 deadline)
 		if (t < next_check)
 			continue;
 		next_check = t + CHECK_NS;
-		if (collector_lost(r->col) != r->lost) {
-			r->lost = collector_lost(r->col);
+		lost = collector_lost(r->col);
+		if (lost != r->lost) {
+			r->lost = lost;
 			note_err(r, rec_put_lost(r->w, t, r->lost));
 			reconcile(r);
 		}
@@ -923,8 +919,9 @@ static int record_loop(struct recorder *r, u64 deadline)
 	while (collector_poll(r->col, 0, on_event, r) > 0)
 		;
 	drain_ready(r, true);
-	if (collector_lost(r->col) != r->lost) {
-		r->lost = collector_lost(r->col);
+	lost = collector_lost(r->col);
+	if (lost != r->lost) {
+		r->lost = lost;
 		note_err(r, rec_put_lost(r->w, now_ns(CLOCK_MONOTONIC), r->lost));
 		if (!r->exited)
 			reconcile(r);

@@ -7,43 +7,61 @@
 
 #include "util.h"
 
-char *ml_read_file(const char *path, size_t max, size_t *len)
+int ml_read_fd(int fd, size_t max, bool truncate, char **out, size_t *len)
 {
-	size_t cap = 4096, n = 0;
+	size_t cap = max < 4096 ? max : 4096, n = 0;
 	char *buf = malloc(cap + 1), *nb;
-	int fd;
 
 	if (!buf)
-		return NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		free(buf);
-		return NULL;
-	}
-	/* procfs files have no size: read until the end, growing */
+		return -ENOMEM;
 	for (;;) {
 		ssize_t r;
 
 		if (n == cap) {
-			if (cap >= max)
-				break;
-			nb = realloc(buf, cap * 2 + 1);
-			if (!nb)
-				break;
+			if (cap >= max) {
+				if (truncate)
+					break;
+				free(buf);
+				return -EFBIG;
+			}
+			cap = cap * 2 < max ? cap * 2 : max;
+			nb = realloc(buf, cap + 1);
+			if (!nb) {
+				free(buf);
+				return -ENOMEM;
+			}
 			buf = nb;
-			cap *= 2;
 		}
 		r = read(fd, buf + n, cap - n);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
+		if (r < 0) {
+			int err = errno;
+
+			free(buf);
+			return -err;
+		}
+		if (r == 0)
 			break;
 		n += (size_t)r;
 	}
-	close(fd);
 	buf[n] = '\0';
+	*out = buf;
 	if (len)
 		*len = n;
+	return 0;
+}
+
+char *ml_read_file(const char *path, size_t max, size_t *len)
+{
+	char *buf = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	if (ml_read_fd(fd, max, true, &buf, len))
+		buf = NULL;
+	close(fd);
 	return buf;
 }
 

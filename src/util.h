@@ -3,11 +3,19 @@
 #ifndef MAPLEAK_UTIL_H
 #define MAPLEAK_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Reads a whole (procfs) file, about max bytes at most, NUL-terminated;
- * *len (may be NULL) gets its length. NULL when it cannot be opened. */
+/*
+ * Reads fd to its end (procfs files have no size: st_size is 0), at most
+ * max bytes, into a NUL-terminated buffer. A file longer than max gives
+ * -EFBIG, or with truncate its first max bytes. 0 or -errno.
+ */
+int ml_read_fd(int fd, size_t max, bool truncate, char **out, size_t *len);
+
+/* ml_read_fd() of path, truncating; *len (may be NULL) gets its length.
+ * NULL when it cannot be opened or read. */
 char *ml_read_file(const char *path, size_t max, size_t *len);
 
 /* The value of a hex digit, or -1. */

@@ -26,6 +26,23 @@ enum ml_op_kind {
 	ML_OP_MAX
 };
 
+/*
+ * Does this successful call map memory (so that the event carries a stack
+ * and the change gets an origin)? One answer for the BPF program, which
+ * copies the stack, and user space, which unwinds it. aux: brk before.
+ */
+static inline int ml_op_maps_memory(__u32 kind, __s64 ret, __u64 aux)
+{
+	switch (kind) {
+	case ML_OP_MMAP: case ML_OP_MREMAP: case ML_OP_MPROTECT:
+	case ML_OP_SHMAT:
+		return 1;
+	case ML_OP_BRK:
+		return (__u64)ret > aux;	/* grew */
+	}
+	return 0;
+}
+
 /* ml_event_hdr.flags */
 #define ML_EVF_STACK_TRUNCATED	0x1	/* stack copy stopped before stack_size */
 #define ML_EVF_STACK_FAULT	0x2	/* a chunk of the stack could not be read */

@@ -302,18 +302,6 @@ static __always_inline __u32 copy_stack(__u8 *buf, __u64 sp, __u32 len,
 	return off;
 }
 
-static __always_inline int maps_memory(__u32 kind, __s64 ret, __u64 aux)
-{
-	switch (kind) {
-	case ML_OP_MMAP: case ML_OP_MREMAP: case ML_OP_MPROTECT:
-	case ML_OP_SHMAT:
-		return 1;
-	case ML_OP_BRK:
-		return (__u64)ret > aux;
-	}
-	return 0;
-}
-
 static __always_inline void fill_regs(struct ml_event_hdr *h,
 				      struct pt_regs *regs)
 {
@@ -407,7 +395,7 @@ int BPF_PROG(ml_sys_exit, struct pt_regs *regs, long ret)
 	now = (p->flags & ML_EVF_ORDER_LOCK) ? p->t_order : bpf_ktime_get_ns();
 
 	flags = p->flags;
-	if (maps_memory(kind, ret, p->aux)) {
+	if (ml_op_maps_memory(kind, ret, p->aux)) {
 		want = stack_size;
 		if (want > ML_STACK_MAX)
 			want = ML_STACK_MAX;

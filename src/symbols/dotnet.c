@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util.h"
 #include "symbols/dotnet.h"
 #include "track/procmaps.h"
 
@@ -413,32 +414,9 @@ int dotnet_stat_starttime(const char *buf, size_t len, u64 *out)
 static char *read_proc(pid_t pid, const char *what, size_t max, size_t *len)
 {
 	char path[64];
-	char *buf;
-	size_t off = 0;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	buf = malloc(max + 1);
-	if (!buf) {
-		close(fd);
-		return NULL;
-	}
-	while (off < max) {
-		ssize_t r = read(fd, buf + off, max - off);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		off += (size_t)r;
-	}
-	close(fd);
-	buf[off] = '\0';
-	*len = off;
-	return buf;
+	return ml_read_file(path, max, len);
 }
 
 static u32 read_nspid(pid_t pid)

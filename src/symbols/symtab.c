@@ -25,6 +25,7 @@
 /* libiberty.h defines its own ARRAY_SIZE; mapleak.h's is the same. */
 #undef ARRAY_SIZE
 
+#include "util.h"
 #include "symbols/runtimes.h"
 #include "symbols/symtab-int.h"
 
@@ -92,54 +93,13 @@ static bool has_suffix(const char *s, const char *suf)
 static int read_procfile(int dirfd, const char *name, size_t max,
 			 char **out, size_t *outlen)
 {
-	size_t cap = 16 * 1024, len = 0;
-	char *buf, *nb;
-	int fd, err = 0;
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC), err;
 
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? -ESRCH : -errno;
-	buf = malloc(cap + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	for (;;) {
-		ssize_t r;
-
-		if (len == cap) {
-			if (cap >= max) {
-				err = -EFBIG;
-				break;
-			}
-			nb = realloc(buf, cap * 2 + 1);
-			if (!nb) {
-				err = -ENOMEM;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		r = read(fd, buf + len, cap - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err = -errno;
-			break;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
+	err = ml_read_fd(fd, max, false, out, outlen);
 	close(fd);
-	if (err) {
-		free(buf);
-		return err;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	*outlen = len;
-	return 0;
+	return err;
 }
 
 /* Uid and NSpid lines of /proc/PID/status. */

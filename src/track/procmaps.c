@@ -202,48 +202,6 @@ void procmaps_free(struct maps_entry *e, size_t n)
 	free(e);
 }
 
-/* Reads a whole /proc file; its size is unknown in advance (st_size is 0). */
-static int read_all(int fd, char **out, size_t *outlen)
-{
-	size_t cap = 64 * 1024, len = 0;
-	char *buf = malloc(cap), *nb;
-
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t r;
-
-		if (len == cap) {
-			if (cap >= PM_MAX_FILE) {
-				free(buf);
-				return -EFBIG;
-			}
-			nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		r = read(fd, buf + len, cap - len);
-		if (r < 0) {
-			int err = errno;
-
-			if (err == EINTR)
-				continue;
-			free(buf);
-			return -err;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	*out = buf;
-	*outlen = len;
-	return 0;
-}
-
 int procmaps_read(pid_t pid, struct maps_entry **out, size_t *n)
 {
 	char path[64];
@@ -260,7 +218,7 @@ int procmaps_read(pid_t pid, struct maps_entry **out, size_t *n)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	ret = read_all(fd, &buf, &len);
+	ret = ml_read_fd(fd, PM_MAX_FILE, false, &buf, &len);
 	close(fd);
 	if (ret < 0)
 		return ret;
