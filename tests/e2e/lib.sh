@@ -255,6 +255,7 @@ _cleanup() {
 		stop_pid "$pid"
 	done
 	wait 2>/dev/null
+	[ "${#_SEC_USERS[@]}" -gt 0 ] && _sec_cleanup
 	for f in "${_FDS[@]}"; do
 		eval "exec $f>&-"
 	done
@@ -319,4 +320,42 @@ pycheck() {
 	if [ "$rc" != 0 ] && ! printf '%s\n' "$out" | grep -q '^not ok - '; then
 		not_ok "python check exited with status $rc"
 	fi
+}
+
+# ---- security suite (tests/e2e/t07NN-sec-*.sh) ----
+
+# sec_user: creates an unprivileged user for this test (no home, no
+# shell, unique name from the test number and pid) and removes it and its
+# processes at exit. Sets SEC_USER, SEC_UID, SEC_GID. The user owns a
+# scratch folder $T/home. Needs root (require_root first).
+sec_user() {
+	command -v useradd >/dev/null 2>&1 || skip_all "useradd is not installed"
+	SEC_USER="mlsec$(printf '%s' "$TEST_NAME" | tr -dc 0-9 | cut -c1-4)$$"
+	SEC_USER=${SEC_USER:0:31}
+	useradd --no-create-home --shell /usr/sbin/nologin --user-group \
+		"$SEC_USER" 2>"$T/useradd.err" ||
+		bail "cannot create test user $SEC_USER: $(head -1 "$T/useradd.err")"
+	_SEC_USERS+=("$SEC_USER")
+	SEC_UID=$(id -u "$SEC_USER")
+	SEC_GID=$(id -g "$SEC_USER")
+	chmod 755 "$T"
+	mkdir -p "$T/home" && chown "$SEC_USER:$SEC_USER" "$T/home"
+}
+
+# as_user COMMAND [ARG...]: runs COMMAND as $SEC_USER (setpriv: no
+# supplementary groups, no new privileges), with a clean environment.
+as_user() {
+	setpriv --reuid="$SEC_UID" --regid="$SEC_GID" --clear-groups \
+		--no-new-privs env -i PATH=/usr/local/bin:/usr/bin:/bin \
+		HOME="$T/home" TMPDIR=/tmp "$@"
+}
+
+_SEC_USERS=()
+_sec_cleanup() {
+	local u
+	for u in "${_SEC_USERS[@]}"; do
+		pkill -KILL -u "$u" 2>/dev/null
+		sleep 0.1
+		userdel "$u" 2>/dev/null
+	done
 }
