@@ -3,12 +3,27 @@
 #   make check      install what is missing, build, run every test
 #   make demo       install, build, record a bundled leaking example, report
 #   make deps       install the Debian packages the build and tests need
+#   make install    install binary, man page and bash completion
+#                   (PREFIX=/usr/local, DESTDIR for staging); make uninstall
+#   make lint       static analysis (clang-tidy's clang-analyzer checks)
 #   V=1             show full commands; SANITIZE=address,undefined
 
 CC      ?= gcc
 CLANG   ?= clang
 BPFTOOL ?= bpftool
+LLVM_STRIP ?= llvm-strip
+PKG_CONFIG ?= pkg-config
+CLANG_TIDY ?= clang-tidy
 O       := build
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+INSTALL ?= install
+
+# A target half written by a failed recipe is not left to look up to date.
+.DELETE_ON_ERROR:
 
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
@@ -17,7 +32,15 @@ WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -I$(O) -MMD -MP \
                    -fno-omit-frame-pointer
-LDLIBS := -lbpf -ldw -lelf -lz -liberty -lbsd -ljansson -lpthread
+# Libraries through pkg-config; libiberty (C++ demangling) has no .pc file.
+PKGS   := libbpf libdw libelf zlib libbsd jansson
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+ifeq ($(PKG_LIBS),)
+PKG_LIBS   := -lbpf -ldw -lelf -lz -lbsd -ljansson
+endif
+override CFLAGS += $(filter-out -I/usr/include/bsd -DLIBBSD_OVERLAY,$(PKG_CFLAGS))
+LDLIBS := $(PKG_LIBS) -liberty -lpthread
 
 ifneq ($(SANITIZE),)
 override CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all
@@ -43,14 +66,27 @@ CMD_OBJ  := $(patsubst %.c,$(O)/%.o,$(CMD_SRC))
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps check unit fixtures fuzz-bins demo bench clean
+.PHONY: all deps check unit fixtures fuzz-bins demo bench clean install uninstall lint
 all: $(O)/mapleak
 
-$(O)/mapleak.bpf.o: $(BPF_SRC) src/collect/events.h src/collect/vmlinux_$(ARCH).h
+# vmlinux.h: from the running kernel's BTF when bpftool can dump it, else
+# the checked-in header of this architecture (CO-RE relocates either).
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+$(O)/vmlinux.h: src/collect/vmlinux_$(ARCH).h
+	@mkdir -p $(dir $@)
+	$(call msg,GEN,$@)
+	$(Q)if [ -r $(VMLINUX_BTF) ] && \
+	    $(BPFTOOL) btf dump file $(VMLINUX_BTF) format c >$@.tmp 2>/dev/null; \
+	then mv $@.tmp $@; else rm -f $@.tmp; cp $< $@; fi
+
+# Compiled with warnings, then stripped of DWARF (BTF is kept: CO-RE
+# needs it), as libbpf-tools do.
+$(O)/mapleak.bpf.o: $(BPF_SRC) src/collect/events.h $(O)/vmlinux.h
 	@mkdir -p $(dir $@)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Isrc/collect \
-		-include src/collect/vmlinux_$(ARCH).h -c $< -o $@
+	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
+		-Isrc/collect -include $(O)/vmlinux.h -c $< -o $@.full
+	$(Q)$(LLVM_STRIP) -g $@.full -o $@ && rm -f $@.full
 
 $(SKEL): $(O)/mapleak.bpf.o
 	$(call msg,GEN-SKEL,$@)
@@ -90,7 +126,27 @@ unit: $(UNIT_BIN)
 # FUZZ_TESTS (corpus replays) and FUZZ_BIN.
 check: deps
 	$(Q)$(MAKE) --no-print-directory all fixtures $(UNIT_BIN) fuzz-bins
-	$(Q)./tests/run-all.sh $(UNIT_BIN) $(FUZZ_TESTS) $(E2E_TESTS)
+	$(Q)./tests/run-all.sh $(UNIT_BIN) $(FUZZ_TESTS) $(E2E_TESTS) \
+		tests/lint.sh tests/install.sh
+
+# Static analysis: clang-tidy's path-sensitive analyzer over every C file
+# of the tool; any finding fails (tests/lint.sh wraps it for make check).
+TIDY_CHECKS := -*,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling
+lint: $(SKEL)
+	$(Q)$(CLANG_TIDY) --quiet --warnings-as-errors='*' -checks='$(TIDY_CHECKS)' \
+		$(ALL_SRC) -- -std=gnu11 -D_GNU_SOURCE -Isrc -I$(O)
+
+install: $(O)/mapleak
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(BASHCOMPDIR)
+	$(INSTALL) -m 0755 $(O)/mapleak $(DESTDIR)$(BINDIR)/mapleak
+	$(INSTALL) -m 0644 docs/mapleak.1 $(DESTDIR)$(MANDIR)/man1/mapleak.1
+	$(INSTALL) -m 0644 scripts/mapleak.bash-completion \
+		$(DESTDIR)$(BASHCOMPDIR)/mapleak
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/mapleak $(DESTDIR)$(MANDIR)/man1/mapleak.1 \
+		$(DESTDIR)$(BASHCOMPDIR)/mapleak
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all $(O)/fixtures/seed-fp
