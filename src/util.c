@@ -77,3 +77,11 @@ int ml_parse_pid(const char *s, pid_t *out)
 	*out = (pid_t)v;
 	return 0;
 }
+
+u64 ml_now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (u64)ts.tv_sec * 1000000000ull + (u64)ts.tv_nsec;
+}

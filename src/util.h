@@ -6,6 +6,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
+
+#include "mapleak.h"
 
 /*
  * Reads fd to its end (procfs files have no size: st_size is 0), at most
@@ -29,6 +32,9 @@ static inline int ml_hexval(char c)
 		return c - 'A' + 10;
 	return -1;
 }
+
+/* clk (CLOCK_MONOTONIC, CLOCK_REALTIME...) in nanoseconds. */
+u64 ml_now_ns(clockid_t clk);
 
 /* A process id: decimal, > 0. 0 or -EINVAL. */
 int ml_parse_pid(const char *s, pid_t *out);

@@ -143,7 +143,7 @@ start_jvm nofp -XX:-PreserveFramePointer
 DATA2=$T/nofp.data
 timeout 60 "$MAPLEAK" record -o "$DATA2" -p "$JPID" --duration 1 >"$T/rec2.out" 2>"$T/rec2.err"
 check_rc "mapleak record -p (JVM without frame pointers)" 0 $? "$T/rec2.err"
-if grep -q '^mapleak: JVM .*-XX:+PreserveFramePointer' "$T/rec2.err"; then
+if grep -Eq '^mapleak: (note: )?JVM .*-XX:\+PreserveFramePointer' "$T/rec2.err"; then
 	ok "mapleak says on stderr that the JVM runs without -XX:+PreserveFramePointer"
 else
 	not_ok "mapleak says on stderr that the JVM runs without -XX:+PreserveFramePointer"

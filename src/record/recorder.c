@@ -1,0 +1,977 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The recorder (recorder.h): one recording session. collect -> unwind ->
+ * track -> record. The command (cmd-record.c) parses options, prints
+ * what the recorder says and the summary.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "collect/collect.h"
+#include "record/record.h"
+#include "record/recorder.h"
+#include "symbols/dotnet.h"
+#include "symbols/runtimes.h"
+#include "symbols/symdump.h"
+#include "symbols/symtab.h"
+#include "target/proc.h"
+#include "track/aspace.h"
+#include "track/procmaps.h"
+#include "track/reorder.h"
+#include "track/resident.h"
+#include "track/stacks.h"
+
+#define REORDER_WINDOW_NS	(50ull * 1000 * 1000)
+#define POLL_MS			50
+#define CHECK_NS		(100ull * 1000 * 1000)
+#define PERIODIC_NS		(1000ull * 1000 * 1000)
+/*
+ * A stack with JIT code is interned with the jitdump entries its pcs were
+ * in at the event (symtab_jit_epochs): the same pcs later may be another
+ * method (tiering, unloading), so another stack. Each such combination
+ * gets a number, kept in stack flag bits that are never written out.
+ */
+#define SF_VARIANT_SHIFT	12
+#define SF_VARIANT_MAX		((1u << (32 - SF_VARIANT_SHIFT)) - 1)
+#define SF_WRITTEN		((1u << SF_VARIANT_SHIFT) - 1)
+
+struct recorder {
+	struct recorder_opts o;
+	pid_t pid;
+	bool launched;
+
+	struct collector *col;
+	struct symtab *st;
+	struct runtimes *rt;	/* JVM, Node: symbols/runtimes.c */
+	struct dotnet_perfmap *dotnet;	/* a .NET perf map we enabled */
+	struct stackdb *stacks;
+	struct aspace *as;
+	struct reorder *ro;
+	struct rec_writer *w;
+	char *comm;		/* the target's, at attach */
+
+	u64 start_time;
+	u64 events;
+	u64 lost;
+	u64 reconciles;
+	u64 reconciled_pages;
+	u32 children;		/* processes the target started */
+	u64 mm;
+	bool exited;		/* the whole thread group is gone */
+	int exit_status;	/* launch mode: wait status */
+	bool reaped;
+	int write_err;
+	u64 rejected;		/* ops the live set refused */
+	int rejected_err;	/* the first reason */
+	int exec_baseline_err;	/* maps unreadable after an exec */
+	u64 pcs[ML_STACK_MAX_FRAMES];
+	u64 jitkey[2 * ML_STACK_MAX_FRAMES];	/* pcs, then their epochs */
+	struct stackdb *jitkeys;	/* (pcs, epochs) combinations seen */
+	u64 *stack_time;	/* by stack id: when it was first seen */
+	u32 stack_time_cap;
+};
+
+static void note_err(struct recorder *r, int err)
+{
+	if (err < 0 && !r->write_err)
+		r->write_err = err;
+}
+
+/* The one way the recorder talks to the user: a note is also recorded,
+ * so the report shows it too. */
+static void rec_say(struct recorder *r, enum rec_say level, const char *text)
+{
+	if (level == REC_SAY_NOTE && r->w)
+		note_err(r, rec_put_note(r->w, ml_now_ns(CLOCK_MONOTONIC), text));
+	if (r->o.say)
+		r->o.say(r->o.say_ctx, level, text);
+}
+
+__attribute__((format(printf, 3, 4)))
+static void rec_sayf(struct recorder *r, enum rec_say level, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	rec_say(r, level, buf);
+}
+
+static int apply_op(struct recorder *r, const struct ml_op *op);
+
+/* An op the live set refused (-EINVAL: malformed; -ENOMEM) is counted,
+ * and the report says so: the live set may then differ from the kernel's,
+ * which the final check measures. */
+static void count_rejected(struct recorder *r, int err)
+{
+	if (err < 0) {
+		r->rejected++;
+		if (!r->rejected_err)
+			r->rejected_err = err;
+	}
+}
+
+/* Takes /proc/PID/maps as the starting point of a (new) address space. */
+static int take_baseline(struct recorder *r, u32 purpose, u64 time)
+{
+	struct maps_entry *e = NULL;
+	struct ml_rec_maps m;
+	struct ml_rec_brk b = { 0 };
+	size_t n = 0;
+	int err;
+
+	err = procmaps_read(r->pid, &e, &n);
+	if (err)
+		return err;
+	m.purpose = purpose;
+	m.n = n;
+	m.e = e;
+	err = aspace_add_baseline(r->as, e, n);
+	note_err(r, rec_put_maps(r->w, time, &m));
+	b.start_brk = proc_start_brk(r->pid);
+	b.brk = b.start_brk;
+	for (size_t i = 0; i < n; i++)
+		if (e[i].path && !strcmp(e[i].path, "[heap]"))
+			b.brk = e[i].end;
+	aspace_set_brk(r->as, b.start_brk, b.brk);
+	note_err(r, rec_put_brk(r->w, time, &b));
+	procmaps_free(e, n);
+	return err;
+}
+
+/* After lost events: the kernel's view wins; the recording says so. */
+static void reconcile(struct recorder *r)
+{
+	struct maps_entry *e = NULL;
+	struct ml_rec_maps m;
+	struct ml_op op;
+	size_t n = 0;
+	u64 changed = 0;
+
+	while (reorder_pop(r->ro, &op, true) == 1)
+		count_rejected(r, apply_op(r, &op));
+	if (procmaps_read(r->pid, &e, &n))
+		return;
+	m.purpose = ML_MAPS_RECONCILE;
+	m.n = n;
+	m.e = e;
+	note_err(r, rec_put_maps(r->w, ml_now_ns(CLOCK_MONOTONIC), &m));
+	aspace_reconcile(r->as, e, n, &changed);
+	procmaps_free(e, n);
+	r->reconciles++;
+	r->reconciled_pages += changed;
+}
+
+static int apply_op(struct recorder *r, const struct ml_op *op)
+{
+	int err;
+
+	err = aspace_apply(r->as, op);
+	if (err)
+		return err;
+	note_err(r, rec_put_op(r->w, op));
+	if (op->kind == ML_OP_EXEC) {
+		/* A new image: its first mappings were made by the kernel. */
+		symtab_reset(r->st);
+		err = take_baseline(r, ML_MAPS_EXEC, op->time);
+		if (err && !r->exec_baseline_err)
+			r->exec_baseline_err = err;
+	}
+	return 0;
+}
+
+/* Can this change bring a new module (code) that unwinding must know?
+ * Only executable mappings do; re-reading maps for every munmap would
+ * cost the target its mmap_lock and us a maps read per event. */
+static bool maps_code(const struct ml_event_hdr *ev)
+{
+	switch (ev->kind) {
+	case ML_OP_MMAP:
+	case ML_OP_MPROTECT:
+		return ev->args[2] & PROT_EXEC;
+	case ML_OP_MREMAP:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The SF_VARIANT bits for r->pcs[0..n) at time: 0 without JIT code the
+ * jitdump knows. */
+static u32 jit_variant(struct recorder *r, u32 n, u64 time)
+{
+	u32 kid = 0;
+
+	if (!symtab_jit_epochs(r->st, r->pcs, n, time, r->jitkey + n))
+		return 0;
+	if (!r->jitkeys && stackdb_new(&r->jitkeys))
+		return 0;
+	memcpy(r->jitkey, r->pcs, n * sizeof(*r->pcs));
+	if (stackdb_intern(r->jitkeys, r->jitkey, 2 * n, 0, &kid, NULL) ||
+	    kid > SF_VARIANT_MAX)
+		return 0;	/* named as of the end: the latest method */
+	return kid << SF_VARIANT_SHIFT;
+}
+
+/* When stack id was first seen: its JIT frames are named as of then. */
+static void remember_time(struct recorder *r, u32 id, u64 time)
+{
+	if (id >= r->stack_time_cap) {
+		u32 cap = r->stack_time_cap ? r->stack_time_cap : 1024;
+		u64 *p;
+
+		while (cap <= id && cap < UINT32_MAX / 2)
+			cap *= 2;
+		if (cap <= id)
+			return;
+		p = reallocarray(r->stack_time, cap, sizeof(*p));
+		if (!p)
+			return;
+		memset(p + r->stack_time_cap, 0,
+		       (size_t)(cap - r->stack_time_cap) * sizeof(*p));
+		r->stack_time = p;
+		r->stack_time_cap = cap;
+	}
+	r->stack_time[id] = time;
+}
+
+#define CHILD_NOTES 3
+
+/* mapleak follows one process: say so when it starts others, whose
+ * mappings are not in this recording (`-- sh -c ...`, `dotnet run`). */
+static void note_child(struct recorder *r, pid_t child)
+{
+	char note[200];
+
+	if (++r->children > CHILD_NOTES)
+		return;
+	snprintf(note, sizeof(note),
+		 "pid %d started process %d, which is not traced (mapleak "
+		 "follows one process; to see its mappings: mapleak record -p %d)",
+		 r->pid, child, child);
+	rec_say(r, REC_SAY_NOTE, note);
+}
+
+static int on_event(void *ctx, const struct ml_event_hdr *ev,
+		    const void *stack, size_t size)
+{
+	struct recorder *r = ctx;
+	struct ml_op op = { 0 };
+	u32 n = 0, sflags = 0;
+	int err;
+
+	if (ev->tgid != (u32)r->pid)
+		return 0;
+	r->events++;
+	if (ev->kind == ML_OP_EXIT) {
+		r->exited = true;
+		return 0;
+	}
+	if (ev->kind == ML_OP_FORK) {
+		note_child(r, (pid_t)ev->aux);
+		return 0;
+	}
+	if (maps_code(ev))
+		symtab_maps_changed(r->st);
+
+	op.kind = ev->kind;
+	op.time = ev->t_order ? ev->t_order : ev->t_exit;
+	op.tid = ev->tid;
+	op.flags = ev->flags;
+	memcpy(op.args, ev->args, sizeof(op.args));
+	op.ret = ev->ret;
+	op.aux = ev->aux;
+
+	/* Only what maps memory gets an origin: no unwinding for brk(0)
+	 * queries, shrinks or unmaps. */
+	if (ml_op_maps_memory(ev->kind, ev->ret, ev->aux)) {
+		bool is_new = false;
+		u32 len = ev->stack_len <= size ? ev->stack_len : (u32)size;
+
+		symtab_refresh(r->st);
+		err = symtab_unwind(r->st, ev->tid, (const u64 *)ev->regs, stack, len, ev->flags,
+				    r->pcs, ML_STACK_MAX_FRAMES, &n, &sflags);
+		if (err || n == 0) {
+			/* Keep at least the interrupted pc. */
+			r->pcs[0] = ev->regs[ML_REG_IP];
+			n = r->pcs[0] ? 1 : 0;
+			sflags |= ML_SF_UNWIND_ERR;
+		}
+		if (n) {
+			err = stackdb_intern(r->stacks, r->pcs, n,
+					     sflags | jit_variant(r, n, op.time),
+					     &op.stack_id, &is_new);
+			if (err)
+				return err;
+			if (is_new) {
+				struct ml_rec_stack s = {
+					.id = op.stack_id, .flags = sflags & SF_WRITTEN,
+					.n = n, .pcs = r->pcs,
+				};
+				note_err(r, rec_put_stack(r->w, op.time, &s));
+				remember_time(r, op.stack_id, op.time);
+			}
+		}
+	}
+	return reorder_push(r->ro, &op, ev->t_exit);
+}
+
+static void drain_ready(struct recorder *r, bool flush)
+{
+	struct ml_op op;
+
+	while (reorder_pop(r->ro, &op, flush) == 1)
+		count_rejected(r, apply_op(r, &op));
+}
+
+struct resident_ctx {
+	int fd;
+	size_t n, cap;
+	struct ml_rec_resident_entry *e;
+};
+
+static int resident_cb(void *ctx, const struct ml_region *reg)
+{
+	struct resident_ctx *rc = ctx;
+	struct ml_rec_resident_entry *e;
+	u64 res = 0, swp = 0;
+
+	if (rc->n == rc->cap) {
+		size_t cap = rc->cap ? rc->cap * 2 : 1024;
+		void *p = realloc(rc->e, cap * sizeof(*rc->e));
+
+		if (!p)
+			return -ENOMEM;
+		rc->e = p;
+		rc->cap = cap;
+	}
+	if (resident_measure(rc->fd, reg->start, reg->end, &res, &swp))
+		return 0;
+	e = &rc->e[rc->n++];
+	e->start = reg->start;
+	e->end = reg->end;
+	e->resident = res;
+	e->swapped = swp;
+	return 0;
+}
+
+/* While the target is still alive: check against the kernel, measure RAM. */
+static bool final_snapshot(struct recorder *r, struct aspace_check *chk)
+{
+	struct maps_entry *e = NULL;
+	struct resident_ctx rc = { .fd = -1 };
+	struct ml_rec_resident res;
+	struct ml_rec_check c = { 0 };
+	struct ml_rec_maps m;
+	size_t n = 0;
+	u64 t = ml_now_ns(CLOCK_MONOTONIC);
+
+	if (r->exited || !proc_alive(r->pid))
+		return false;
+	rc.fd = resident_open(r->pid);
+	/*
+	 * A busy target keeps mapping while we look: take a snapshot that no
+	 * event came after (the ring was drained before it, and is still
+	 * empty after it), or the check would compare two different moments.
+	 */
+	for (int tries = 0;; tries++) {
+		u64 before = r->events;
+
+		if (procmaps_read(r->pid, &e, &n)) {
+			if (rc.fd >= 0)
+				close(rc.fd);
+			return false;
+		}
+		while (collector_poll(r->col, 0, on_event, r) > 0)
+			;
+		drain_ready(r, true);
+		if (r->events == before || tries == 9)
+			break;
+		procmaps_free(e, n);
+		e = NULL;
+		n = 0;
+	}
+	t = ml_now_ns(CLOCK_MONOTONIC);
+	m.purpose = ML_MAPS_FINAL;
+	m.n = n;
+	m.e = e;
+	note_err(r, rec_put_maps(r->w, t, &m));
+	if (!aspace_check(r->as, e, n, chk)) {
+		c.kernel_pages = chk->kernel_pages;
+		c.model_pages = chk->model_pages;
+		c.missing_pages = chk->missing_pages;
+		c.extra_pages = chk->extra_pages;
+		c.prot_mismatch_pages = chk->prot_mismatch_pages;
+		c.first_missing = chk->first_missing;
+		c.first_extra = chk->first_extra;
+		c.reconciled = (u32)r->reconciles;
+		note_err(r, rec_put_check(r->w, t, &c));
+	}
+	procmaps_free(e, n);
+	if (rc.fd >= 0) {
+		aspace_foreach(r->as, resident_cb, &rc);
+		res.n = rc.n;
+		res.e = rc.e;
+		note_err(r, rec_put_resident(r->w, t, &res));
+		free(rc.e);
+		close(rc.fd);
+	}
+	return true;
+}
+
+/* Why a runtime's frames may stay unnamed: on stderr and in the report. */
+static void runtime_notes(struct recorder *r)
+{
+	size_t n = 0;
+	const char *const *notes = runtimes_new_notes(r->rt, &n);
+
+	for (size_t i = 0; i < n; i++)
+		rec_say(r, REC_SAY_NOTE, notes[i]);
+}
+
+#define DOTNET_IPC_TIMEOUT_MS	5000
+
+/* The fallback the user always has, in one line: stderr and the report. */
+static void dotnet_note(struct recorder *r, const char *why)
+{
+	char note[512];
+
+	snprintf(note, sizeof(note), "cannot enable the .NET perf map (%s): managed "
+		 "frames stay unnamed; restart the process with DOTNET_PerfMapEnabled=3",
+		 why);
+	rec_say(r, REC_SAY_NOTE, note);
+}
+
+/* -p on a .NET process whose settings make no perf map: turn it on over the
+ * diagnostics socket (the runtime replays what it compiled so far). Returns
+ * true when it was turned on. */
+static bool dotnet_start(struct recorder *r)
+{
+	struct dotnet_probe p;
+	char why[300];
+	u32 hr = 0;
+	int err;
+
+	if (r->launched || r->o.no_runtime_symbols || dotnet_probe(r->pid, &p) ||
+	    !p.coreclr || dotnet_perfmap_preset(&p))
+		return false;
+	if (p.env.diag_off[0]) {
+		dotnet_note(r, p.env.diag_off);
+		return false;
+	}
+	err = dotnet_perfmap_enable(r->pid, &p, DOTNET_IPC_TIMEOUT_MS, &r->dotnet, &hr);
+	switch (err) {
+	case 0:
+		rec_say(r, REC_SAY_INFO, ".NET runtime: perf map enabled over the "
+			"diagnostics socket (will be disabled at the end)");
+		return true;
+	case -EOPNOTSUPP:
+		snprintf(why, sizeof(why), "the runtime is older than .NET 8");
+		break;
+	case -EPROTO:
+		snprintf(why, sizeof(why), "the runtime answered HRESULT 0x%08x", hr);
+		break;
+	case -ENOENT:
+		snprintf(why, sizeof(why), "no diagnostics socket dotnet-diagnostic-%u-*-socket "
+			 "in %.200s", p.nspid, p.env.tmpdir[0] ? p.env.tmpdir : "/tmp");
+		break;
+	case -ECONNREFUSED:
+		snprintf(why, sizeof(why), "its diagnostics socket refuses connections");
+		break;
+	case -EACCES:
+	case -EPERM:
+		snprintf(why, sizeof(why), "permission denied on its diagnostics socket");
+		break;
+	case -ETIMEDOUT:
+		snprintf(why, sizeof(why), "no answer on its diagnostics socket within %d s",
+			 DOTNET_IPC_TIMEOUT_MS / 1000);
+		break;
+	default:
+		snprintf(why, sizeof(why), "diagnostics socket: %s", strerror(-err));
+		break;
+	}
+	dotnet_note(r, why);
+	return false;
+}
+
+/* Turns off what dotnet_start() turned on and removes the map file it made. */
+static void dotnet_finish(struct recorder *r, bool alive)
+{
+	u32 hr = 0;
+	int err;
+
+	if (!r->dotnet)
+		return;
+	err = dotnet_perfmap_undo(r->dotnet, DOTNET_IPC_TIMEOUT_MS, &hr, NULL);
+	r->dotnet = NULL;
+	/* A target that is gone has nothing left to disable. */
+	if (err == -EPROTO)
+		rec_sayf(r, REC_SAY_WARN, "cannot disable the .NET perf map: the "
+			 "runtime answered HRESULT 0x%08x", hr);
+	else if (err && (alive || (err != -ECONNREFUSED && err != -ENOENT)))
+		rec_sayf(r, REC_SAY_WARN, "cannot disable the .NET perf map or "
+			 "remove its file: %s", strerror(-err));
+}
+
+/*
+ * JIT frames of stack id whose method at the stack's time is not the one
+ * the pc's generic FRAME names (its address was re-used since): a FRAME
+ * scoped to this stack.
+ */
+static void write_timed_frames(struct recorder *r, u32 id, const u64 *pcs,
+			       u32 n, u64 t)
+{
+	u64 when = id < r->stack_time_cap ? r->stack_time[id] : 0;
+
+	for (u32 i = 0; when && i < n; i++) {
+		struct ml_rec_frame f = { 0 };
+		u64 then = symtab_jit_epoch(r->st, pcs[i], i > 0, when);
+
+		if (!then || then == symtab_jit_epoch(r->st, pcs[i], i > 0,
+						      UINT64_MAX))
+			continue;
+		if (symtab_name_at(r->st, pcs[i], i > 0, when, &f.f))
+			continue;
+		f.f.pc = pcs[i];
+		f.return_address = i > 0;
+		f.stack_id = id;
+		note_err(r, rec_put_frame(r->w, t, &f));
+		ml_frame_release(&f.f);
+	}
+}
+
+/* Names every distinct pc of every stack, once; and JIT pcs re-used by
+ * another method per stack, as of when the stack was seen. */
+static void write_frames(struct recorder *r)
+{
+	u32 count = stackdb_count(r->stacks);
+	struct stackdb *seen = NULL;
+	struct symdump_stats sds;
+	u64 t = ml_now_ns(CLOCK_MONOTONIC);
+
+	/* A stackdb doubles as a set of (pc, is-return) keys. */
+	if (stackdb_new(&seen))
+		return;
+	symtab_update_jit(r->st);
+	for (u32 id = 1; id <= count; id++) {
+		u32 n = 0, fl = 0;
+		const u64 *pcs = stackdb_get(r->stacks, id, &n, &fl);
+
+		for (u32 i = 0; pcs && i < n; i++) {
+			u64 key[2] = { pcs[i], i > 0 };
+			struct ml_rec_frame f = { 0 };
+			bool is_new = false;
+			u32 kid;
+
+			if (stackdb_intern(seen, key, 2, 0, &kid, &is_new) || !is_new)
+				continue;
+			if (symtab_name(r->st, pcs[i], i > 0, &f.f))
+				continue;
+			f.f.pc = pcs[i];
+			f.return_address = i > 0;
+			note_err(r, rec_put_frame(r->w, t, &f));
+			ml_frame_release(&f.f);
+		}
+		write_timed_frames(r, id, pcs, n, t);
+	}
+	stackdb_free(seen);
+	/* What resolve -i needs for addresses that are in no stack. */
+	if (symdump_write(r->w, t, r->st, r->stacks, &sds) == -ENOMEM ||
+	    sds.cut)
+		note_err(r, rec_put_note(r->w, t, "symbol tables incomplete (out of "
+					 "memory or over 64 MiB): resolve -i may not "
+					 "name addresses outside the stacks"));
+}
+
+struct totals {
+	u64 bytes;
+	u32 nsites;
+	u32 nbits;
+	u8 *seen;		/* one byte per stack id */
+};
+
+static int totals_cb(void *ctx, const struct ml_region *reg)
+{
+	struct totals *t = ctx;
+
+	if (reg->flags & ML_RF_BASELINE)
+		return 0;
+	t->bytes += reg->end - reg->start;
+	if (t->seen && reg->stack_id < t->nbits && !t->seen[reg->stack_id]) {
+		t->seen[reg->stack_id] = 1;
+		t->nsites++;
+	}
+	return 0;
+}
+
+static pid_t launch(struct recorder *r, char **command)
+{
+	int pfd[2];
+	pid_t pid;
+	int st, child_errno = 0;
+
+	if (pipe2(pfd, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int e;
+
+		close(pfd[0]);
+		signal(SIGPIPE, SIG_DFL);
+		/* Stop at the exec so the kernel-made mappings become the baseline
+		 * before the program runs a single instruction. */
+		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0) {
+			if (!r->o.no_runtime_symbols && !getenv("DOTNET_PerfMapEnabled") &&
+			    !getenv("COMPlus_PerfMapEnabled"))
+				setenv("DOTNET_PerfMapEnabled", "3", 0);
+			if (!r->o.no_runtime_symbols)
+				runtimes_launch_env();
+			execvp(command[0], command);
+		}
+		e = errno;
+		if (write(pfd[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(pfd[1]);
+	if (waitpid(pid, &st, 0) < 0) {
+		close(pfd[0]);
+		return -errno;
+	}
+	if (read(pfd[0], &child_errno, sizeof(child_errno)) == sizeof(child_errno)) {
+		close(pfd[0]);
+		if (!WIFEXITED(st))
+			waitpid(pid, &st, 0);
+		return -child_errno;
+	}
+	close(pfd[0]);
+	if (!WIFSTOPPED(st)) {
+		return -ECHILD;
+	}
+	return pid;
+}
+
+int recorder_run(struct recorder *r, u64 deadline, const volatile sig_atomic_t *stop)
+{
+	u64 next_periodic = ml_now_ns(CLOCK_MONOTONIC) + PERIODIC_NS;
+	u64 next_check = 0, lost;
+	int stopped_by = 0;
+
+	for (;;) {
+		int n = collector_poll(r->col, POLL_MS, on_event, r);
+		u64 t = ml_now_ns(CLOCK_MONOTONIC);
+
+		if (n < 0 && n != -EINTR)
+			return n;
+		drain_ready(r, false);
+		if (stop && *stop) {
+			stopped_by = ML_STOP_SIGNAL;
+			break;
+		}
+		if (r->exited) {
+			stopped_by = ML_STOP_EXIT;
+			break;
+		}
+		if (deadline && t >= deadline) {
+			stopped_by = ML_STOP_DURATION;
+			break;
+		}
+		/* Slower checks: a few times a second, not per batch. */
+		if (t < next_check)
+			continue;
+		next_check = t + CHECK_NS;
+		lost = collector_lost(r->col);
+		if (lost != r->lost) {
+			r->lost = lost;
+			note_err(r, rec_put_lost(r->w, t, r->lost));
+			reconcile(r);
+		}
+		if (t >= next_periodic) {
+			symtab_update_jit(r->st);
+			note_err(r, rec_writer_flush(r->w));
+			next_periodic = t + PERIODIC_NS;
+		}
+		if (r->launched) {
+			int st;
+
+			if (waitpid(r->pid, &st, WNOHANG) == r->pid &&
+			    (WIFEXITED(st) || WIFSIGNALED(st))) {
+				r->reaped = true;
+				r->exit_status = st;
+				r->exited = true;
+				stopped_by = ML_STOP_EXIT;
+				break;
+			}
+		} else if (!proc_alive(r->pid)) {
+			r->exited = true;
+			stopped_by = ML_STOP_EXIT;
+			break;
+		}
+	}
+	/* What is still in the ring belongs to the recording. */
+	while (collector_poll(r->col, 0, on_event, r) > 0)
+		;
+	drain_ready(r, true);
+	lost = collector_lost(r->col);
+	if (lost != r->lost) {
+		r->lost = lost;
+		note_err(r, rec_put_lost(r->w, ml_now_ns(CLOCK_MONOTONIC), r->lost));
+		if (!r->exited)
+			reconcile(r);
+	}
+	return stopped_by;
+}
+
+/* Launch mode: stopping the recording ends the command, as timeout(1) does. */
+static void end_child(struct recorder *r)
+{
+	int st;
+
+	if (!r->launched || r->reaped)
+		return;
+	if (!r->exited)
+		kill(r->pid, SIGTERM);
+	for (int i = 0; i < 100; i++) {
+		if (waitpid(r->pid, &st, WNOHANG) == r->pid) {
+			r->reaped = true;
+			r->exit_status = st;
+			return;
+		}
+		usleep(50000);
+	}
+	kill(r->pid, SIGKILL);
+	if (waitpid(r->pid, &st, 0) == r->pid) {
+		r->reaped = true;
+		r->exit_status = st;
+	}
+}
+
+
+/* ---- the session ---- */
+
+int recorder_new(struct recorder **out, const struct recorder_opts *o)
+{
+	struct recorder *r = calloc(1, sizeof(*r));
+	int err;
+
+	if (!r)
+		return -ENOMEM;
+	r->o = *o;
+	if (!r->o.stack_size)
+		r->o.stack_size = ML_STACK_DEFAULT;
+	r->exit_status = -1;
+	if (!o->no_collector) {
+		struct collect_opts co = {
+			.stack_size = r->o.stack_size,
+			.ringbuf_size = o->ringbuf_size,
+		};
+
+		err = collector_open(&r->col, &co);
+		if (err) {
+			free(r);
+			return err;
+		}
+	}
+	if (stackdb_new(&r->stacks) || aspace_new(&r->as) ||
+	    reorder_new(&r->ro, REORDER_WINDOW_NS)) {
+		recorder_free(r);
+		return -ENOMEM;
+	}
+	*out = r;
+	return 0;
+}
+
+int recorder_launch(struct recorder *r, char **command)
+{
+	pid_t pid = launch(r, command);
+
+	if (pid < 0)
+		return (int)pid;
+	r->pid = pid;
+	r->launched = true;
+	return 0;
+}
+
+int recorder_open_output(struct recorder *r)
+{
+	int err = rec_writer_open(&r->w, r->o.output);
+
+	if (err && r->launched) {
+		/* Nothing will trace it: let it go, then end it. */
+		ptrace(PTRACE_DETACH, r->pid, NULL, NULL);
+		end_child(r);
+	}
+	return err;
+}
+
+int recorder_attach(struct recorder *r, pid_t pid)
+{
+	struct ml_rec_target tg = { 0 };
+	int err = 0;
+
+	if (!r->launched)
+		r->pid = pid;
+	/* Trace first, then read the baseline: nothing falls between the two
+	 * (a change seen both ways is applied over the baseline). */
+	if (r->col)
+		err = collector_add_tgid(r->col, r->pid);
+	if (!err)
+		err = symtab_open(&r->st, r->pid);
+	r->start_time = ml_now_ns(CLOCK_MONOTONIC);
+	if (!err) {
+		tg.pid = (u32)r->pid;
+		tg.nspid = proc_nspid(r->pid);
+		tg.launched = r->launched;
+		tg.stack_size = r->o.stack_size;
+		tg.start_time = r->start_time;
+		tg.start_realtime = ml_now_ns(CLOCK_REALTIME);
+		tg.command = proc_cmdline(r->pid);
+		tg.comm = proc_comm(r->pid);
+		note_err(r, rec_put_target(r->w, r->start_time, &tg));
+		err = take_baseline(r, ML_MAPS_BASELINE, r->start_time);
+	}
+	if (r->launched)
+		ptrace(PTRACE_DETACH, r->pid, NULL, NULL);
+	free(tg.command);
+	r->comm = tg.comm;
+	if (err) {
+		rec_writer_abort(r->w);
+		r->w = NULL;
+		end_child(r);
+	}
+	return err;
+}
+
+void recorder_start_runtimes(struct recorder *r)
+{
+	symtab_update_jit(r->st);
+	if (dotnet_start(r))
+		symtab_update_jit(r->st);	/* the replay of compiled methods */
+	if (!r->o.no_runtime_symbols &&
+	    runtimes_start(&r->rt, r->pid, r->launched, r->st) == 0)
+		runtime_notes(r);
+}
+
+int recorder_feed(struct recorder *r, const struct ml_event_hdr *ev,
+		  const void *stack, size_t size)
+{
+	return on_event(r, ev, stack, size);
+}
+
+void recorder_drain(struct recorder *r, bool flush)
+{
+	drain_ready(r, flush);
+}
+
+int recorder_finish(struct recorder *r, u32 stopped_by, struct recorder_summary *s)
+{
+	struct ml_rec_end end = { 0 };
+	struct totals tot;
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->alive_at_end = final_snapshot(r, &s->chk);
+	s->checked = s->alive_at_end;
+	symtab_update_jit(r->st);
+	runtimes_finish(r->rt, r->st, s->alive_at_end);
+	runtime_notes(r);
+	write_frames(r);
+	dotnet_finish(r, s->alive_at_end);	/* after the map was read for the last time */
+	end_child(r);
+
+	if (r->rejected)
+		rec_sayf(r, REC_SAY_NOTE, "%" PRIu64 " changes could not be applied "
+			 "to the live set (%s); the check against /proc/%d/maps "
+			 "measures the effect", r->rejected, strerror(-r->rejected_err),
+			 r->pid);
+	if (r->exec_baseline_err)
+		rec_sayf(r, REC_SAY_NOTE, "cannot read /proc/%d/maps after the "
+			 "process's exec (%s): its new image has no baseline",
+			 r->pid, strerror(-r->exec_baseline_err));
+	if (r->children > CHILD_NOTES)
+		rec_sayf(r, REC_SAY_NOTE, "pid %d started %u processes in all, none "
+			 "of them traced", r->pid, r->children);
+	if (r->lost) {
+		char note[240];
+
+		/* One line for the report, not one per reconciliation. */
+		snprintf(note, sizeof(note),
+			 "%" PRIu64 " events lost (ring buffer full; a larger "
+			 "--buffer-size helps): live set reconciled with /proc/%d/maps %"
+			 PRIu64 " times, %" PRIu64 " pages corrected (origin unknown)",
+			 r->lost, r->pid, r->reconciles, r->reconciled_pages);
+		note_err(r, rec_put_note(r->w, ml_now_ns(CLOCK_MONOTONIC), note));
+	}
+	end.stopped_by = stopped_by;
+	end.target_alive = s->alive_at_end;
+	end.end_time = ml_now_ns(CLOCK_MONOTONIC);
+	end.events = r->events;
+	end.lost = r->lost;
+	end.exit_status = r->launched && r->reaped ? r->exit_status : -1;
+	note_err(r, rec_put_end(r->w, end.end_time, &end));
+	err = rec_writer_close(r->w);
+	r->w = NULL;
+	note_err(r, err);
+
+	memset(&tot, 0, sizeof(tot));
+	tot.nbits = stackdb_count(r->stacks) + 1;
+	tot.seen = calloc(tot.nbits, 1);
+	aspace_foreach(r->as, totals_cb, &tot);
+	free(tot.seen);
+	s->stopped_by = stopped_by;
+	s->events = r->events;
+	s->lost = r->lost;
+	s->seconds = (double)(end.end_time - r->start_time) / 1e9;
+	s->live_bytes = tot.bytes;
+	s->live_sites = tot.nsites;
+	s->write_err = r->write_err;
+	s->rejected = r->rejected;
+	return r->write_err;
+}
+
+pid_t recorder_pid(const struct recorder *r)
+{
+	return r->pid;
+}
+
+const char *recorder_comm(const struct recorder *r)
+{
+	return r->comm;
+}
+
+void recorder_free(struct recorder *r)
+{
+	if (!r)
+		return;
+	if (r->w)
+		rec_writer_abort(r->w);
+	collector_close(r->col);
+	symtab_close(r->st);
+	stackdb_free(r->jitkeys);
+	free(r->stack_time);
+	runtimes_free(r->rt);
+	dotnet_perfmap_undo(r->dotnet, DOTNET_IPC_TIMEOUT_MS, NULL, NULL);
+	stackdb_free(r->stacks);
+	aspace_free(r->as);
+	reorder_free(r->ro);
+	free(r->comm);
+	free(r);
+}
