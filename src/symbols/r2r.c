@@ -213,9 +213,14 @@ static int read_funcs(struct r2r *r, u64 off, u32 size)
 			r->f[i].end = r->f[i + 1].begin;
 		r->f[r->nf - 1].end = r->f[r->nf - 1].begin + 1;
 	}
-	for (u32 i = 0; i < r->nf; i++)
+	/* Damaged ends: each function stops where the next begins, so that
+	 * one RVA is one function's. */
+	for (u32 i = 0; i < r->nf; i++) {
 		if (r->f[i].end < r->f[i].begin)
 			r->f[i].end = r->f[i].begin;
+		if (i + 1 < r->nf && r->f[i].end > r->f[i + 1].begin)
+			r->f[i].end = r->f[i + 1].begin;
+	}
 	return 0;
 }
 

@@ -63,6 +63,9 @@ static int dump(const char *path)
 		return 1;
 	}
 	r2r_get_stats(r, &st);
+	fprintf(stderr, "# %s: R2R %u.%u, %u runtime functions, %u methods "
+		"(%u generic instances), %u entries skipped\n", path, st.major,
+		st.minor, st.funcs, st.methods, st.instance, st.skipped);
 	for (u32 i = 0; i < st.methods; i++) {
 		const char *name;
 		u32 s, e;
