@@ -553,25 +553,32 @@ static const char *const prim_type[] = {
 	[0x19] = "System.UIntPtr", [0x1C] = "System.Object",
 };
 
-/* Skips a method signature after its calling convention (a function
- * pointer type): written "method". */
-static int skip_method_sig(const struct meta *m, struct meta_sig *s, u8 cc,
-			   int depth)
+/* A function pointer's method signature, after its calling convention,
+ * as the runtime writes it: "method [unmanaged ]RET *(ARGS)". */
+static int put_fnptr(const struct meta *m, struct meta_sig *s, u8 cc, bool r2r,
+		     int depth, struct meta_str *b)
 {
-	struct meta_str junk = { 0 };
 	u32 n, gen;
-	int ret = 0;
+	int ret;
+	u8 kind = cc & 0x0F;
 
 	if ((cc & 0x10) && meta_sig_uint(s, &gen) < 0)
 		return -EBADMSG;
 	if (meta_sig_uint(s, &n) < 0 || n > (u32)(s->end - s->p))
 		return -EBADMSG;
-	for (u32 i = 0; i <= n && ret == 0; i++) {
+	/* C, stdcall, thiscall, fastcall, unmanaged (II.23.2.3) */
+	meta_str_puts(b, (kind >= 1 && kind <= 4) || kind == 9 ?
+		      "method unmanaged " : "method ");
+	ret = sig_type(m, s, META_STYLE_SIG, r2r, depth + 1, b);
+	meta_str_puts(b, " *(");
+	for (u32 i = 0; i < n && ret == 0; i++) {
 		if (s->p < s->end && *s->p == 0x41)	/* SENTINEL */
 			s->p++;
-		ret = sig_type(m, s, META_STYLE_SIG, false, depth + 1, &junk);
+		if (i)
+			meta_str_put(b, ",", 1);
+		ret = sig_type(m, s, META_STYLE_SIG, r2r, depth + 1, b);
 	}
-	free(junk.s);
+	meta_str_put(b, ")", 1);
 	return ret;
 }
 
@@ -648,8 +655,7 @@ static int sig_type(const struct meta *m, struct meta_sig *s, int style,
 	case 0x1B:	/* FNPTR */
 		if (sig_byte(s, &et2) < 0)
 			return -EBADMSG;
-		meta_str_puts(b, "method");
-		return skip_method_sig(m, s, et2, depth);
+		return put_fnptr(m, s, et2, r2r, depth, b);
 	case 0x1D:	/* SZARRAY */
 		ret = sig_type(m, s, style, r2r, depth + 1, b);
 		meta_str_put(b, "[]", 2);
