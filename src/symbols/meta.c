@@ -143,6 +143,18 @@ static u32 rd32(const unsigned char *p)
 
 /* ---- opening ---- */
 
+/* A coded index is 2 bytes while every table it names fits in the bits
+ * its tag leaves (II.24.2.6). */
+static u8 coded_size(const struct meta *m, unsigned k)
+{
+	u32 max = 0;
+
+	for (unsigned i = 0; i < coded[k].n; i++)
+		if (coded[k].t[i] != X && m->t[coded[k].t[i]].rows > max)
+			max = m->t[coded[k].t[i]].rows;
+	return max < (1u << (16 - coded[k].bits)) ? 2 : 4;
+}
+
 static u8 col_size(const struct meta *m, u16 col, u8 heap_sizes)
 {
 	switch (col) {
@@ -154,15 +166,7 @@ static u8 col_size(const struct meta *m, u16 col, u8 heap_sizes)
 	}
 	if (col & C_IDX)
 		return m->t[col & 0xFF].rows < 0x10000 ? 2 : 4;
-	{
-		unsigned k = col & 0xFF;
-		u32 max = 0;
-
-		for (unsigned i = 0; i < coded[k].n; i++)
-			if (coded[k].t[i] != X && m->t[coded[k].t[i]].rows > max)
-				max = m->t[coded[k].t[i]].rows;
-		return max < (1u << (16 - coded[k].bits)) ? 2 : 4;
-	}
+	return coded_size(m, col & 0xFF);
 }
 
 /* A string of the #Strings heap, NUL-terminated inside it, or NULL. */

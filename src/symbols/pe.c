@@ -71,6 +71,20 @@ static int headers_size(const unsigned char *b, size_t len, u64 *need)
 	return *need > PE_HEADERS_MAX ? -ENOEXEC : 0;
 }
 
+/* The CLI header's data directory, when the optional header (optsz
+ * bytes, inside the buffer) holds it. */
+static void read_clr_dir(struct pe_image *pe, const unsigned char *opt,
+			 u32 optsz)
+{
+	u32 ndir_at = pe->pe32plus ? 108 : 92;
+
+	if (optsz < ndir_at + 4 + (DIR_CLR + 1) * 8 ||
+	    rd32(opt + ndir_at) <= DIR_CLR)
+		return;
+	pe->clr_rva = rd32(opt + ndir_at + 4 + DIR_CLR * 8);
+	pe->clr_size = rd32(opt + ndir_at + 8 + DIR_CLR * 8);
+}
+
 int pe_parse(const void *buf, size_t len, struct pe_image **out)
 {
 	const unsigned char *b = buf, *coff, *opt, *sh;
@@ -96,16 +110,7 @@ int pe_parse(const void *buf, size_t len, struct pe_image **out)
 	pe->image_base = pe->pe32plus ? rd64(opt + 24) : rd32(opt + 28);
 	pe->size_of_headers = rd32(opt + 60);
 	pe->nsections = rd16(coff + 2);
-	{
-		/* The data directories, when the optional header holds them. */
-		u32 ndir_at = pe->pe32plus ? 108 : 92, optsz = rd16(coff + 16);
-
-		if (optsz >= ndir_at + 4 && rd32(opt + ndir_at) > DIR_CLR &&
-		    optsz >= ndir_at + 4 + (DIR_CLR + 1) * 8) {
-			pe->clr_rva = rd32(opt + ndir_at + 4 + DIR_CLR * 8);
-			pe->clr_size = rd32(opt + ndir_at + 8 + DIR_CLR * 8);
-		}
-	}
+	read_clr_dir(pe, opt, rd16(coff + 16));
 	if (pe->nsections) {
 		pe->sections = calloc(pe->nsections, sizeof(*pe->sections));
 		if (!pe->sections) {

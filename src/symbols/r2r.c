@@ -287,7 +287,8 @@ static int read_instance(struct r2r *r, u64 off)
 {
 	struct meta_sig s = { r->b, r->b + r->len };
 	struct meta_str owner = { 0 }, junk = { 0 };
-	u32 flags, rid, n;
+	u32 flags, rid, n, rf;
+	bool oom;
 
 	if (off >= r->len)
 		goto skip;
@@ -310,29 +311,24 @@ static int read_instance(struct r2r *r, u64 off)
 	if ((flags & SIG_CONSTRAINED) &&
 	    meta_sig_type(r->meta, &s, META_STYLE_TYPE, true, &junk) < 0)
 		goto skip;
+	if (owner.oom || junk.oom || entry_rf(r, (u64)(s.p - r->b), &rf) < 0)
+		goto skip;
 	free(junk.s);
-	if (owner.oom)
-		return -ENOMEM;
-	{
-		u32 rf;
-
-		if (entry_rf(r, (u64)(s.p - r->b), &rf) < 0)
-			goto skip;
-		/* An owner with another module's types: the open type's name. */
-		if (owner.s && strchr(owner.s, '?')) {
-			free(owner.s);
-			owner.s = NULL;
-		}
-		r->st.instance++;
-		return add_method(r, ((flags & SIG_MEMBERREF ? META_MEMBERREF :
-				       META_METHODDEF) << 24) | (rid & 0xFFFFFF),
-				  rf, owner.s);
+	/* An owner with another module's types: the open type's name. */
+	if (owner.s && strchr(owner.s, '?')) {
+		free(owner.s);
+		owner.s = NULL;
 	}
+	r->st.instance++;
+	return add_method(r, ((flags & SIG_MEMBERREF ? META_MEMBERREF :
+			       META_METHODDEF) << 24) | (rid & 0xFFFFFF),
+			  rf, owner.s);
 skip:
+	oom = owner.oom || junk.oom;
 	free(owner.s);
 	free(junk.s);
 	r->st.skipped++;
-	return owner.oom || junk.oom ? -ENOMEM : 0;
+	return oom ? -ENOMEM : 0;
 }
 
 /* InstanceMethodEntryPoints: a NativeHashtable; every entry of every
