@@ -11,6 +11,7 @@
  *                            says)
  */
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -77,12 +78,12 @@ static int dump(const char *path)
 	return 0;
 }
 
-/* The newest framework folder, or NULL (no runtime: tests skip). */
-static char *framework(void)
+/* The newest version folder under root, or NULL. */
+static char *newest(const char *root)
 {
-	DIR *d = opendir(FW_ROOT);
+	DIR *d = opendir(root);
 	struct dirent *e;
-	char *best = NULL;
+	char *best = NULL, *p = NULL;
 
 	if (!d)
 		return NULL;
@@ -95,15 +96,43 @@ static char *framework(void)
 		}
 	}
 	closedir(d);
-	if (best) {
-		char *p;
+	if (best && asprintf(&p, "%s/%s", root, best) < 0)
+		p = NULL;
+	free(best);
+	return p;
+}
 
-		if (asprintf(&p, "%s/%s", FW_ROOT, best) < 0)
-			p = NULL;
-		free(best);
-		return p;
+/* The newest framework folder: $DOTNET_ROOT, beside the dotnet in PATH,
+ * or FW_ROOT; NULL (no runtime: the tests skip). */
+static char *framework(void)
+{
+	const char *env = getenv("DOTNET_ROOT");
+	char *path = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+	char *fw = NULL, *root, *save = NULL;
+
+	if (env && asprintf(&root, "%s/shared/Microsoft.NETCore.App", env) >= 0) {
+		fw = newest(root);
+		free(root);
 	}
-	return NULL;
+	for (char *dir = path ? strtok_r(path, ":", &save) : NULL; dir && !fw;
+	     dir = strtok_r(NULL, ":", &save)) {
+		char *exe, *real;
+
+		if (asprintf(&exe, "%s/dotnet", dir) < 0)
+			break;
+		real = realpath(exe, NULL);
+		free(exe);
+		if (real && strrchr(real, '/')) {
+			*strrchr(real, '/') = '\0';
+			if (asprintf(&root, "%s/shared/Microsoft.NETCore.App", real) >= 0) {
+				fw = newest(root);
+				free(root);
+			}
+		}
+		free(real);
+	}
+	free(path);
+	return fw ? fw : newest(FW_ROOT);
 }
 
 static bool has_method(struct r2r *r, const char *want, u32 *start)
