@@ -337,7 +337,7 @@ const char *meta_assembly_name(const struct meta *m)
 
 void meta_str_put(struct meta_str *b, const char *s, size_t n)
 {
-	if (b->oom || b->len >= META_NAME_MAX)
+	if (!b || b->oom || b->len >= META_NAME_MAX)
 		return;
 	if (b->len + n > META_NAME_MAX)
 		n = META_NAME_MAX - b->len;	/* cut: bounded, still a name */
@@ -362,7 +362,8 @@ void meta_str_put(struct meta_str *b, const char *s, size_t n)
 
 void meta_str_puts(struct meta_str *b, const char *s)
 {
-	meta_str_put(b, s, strlen(s));
+	if (b)
+		meta_str_put(b, s, strlen(s));
 }
 
 static void put_uint(struct meta_str *b, u32 v)

@@ -55,7 +55,8 @@ int meta_method_name(const struct meta *m, u32 tok, const char *owner,
 
 /* ---- signatures (II.23.2), shared with the ReadyToRun reader ---- */
 
-/* A growing, bounded string: oom or a cut are remembered, not fatal. */
+/* A growing, bounded string: oom or a cut are remembered, not fatal.
+ * A NULL string takes nothing (to skip a signature). */
 struct meta_str {
 	char *s;
 	size_t len, cap;
@@ -78,7 +79,7 @@ int meta_sig_uint(struct meta_sig *s, u32 *v);
  * parameter list ("valuetype System.ReadOnlySpan`1<char>"); style
  * META_STYLE_TYPE: as a type name ("System.Nullable`1[System.Int32]").
  * r2r: accept the ReadyToRun extensions (System.__Canon; another module's
- * type is written "?"). 0 or -EBADMSG.
+ * type is written "?"). out NULL: only skipped. 0 or -EBADMSG.
  */
 #define META_STYLE_SIG	0
 #define META_STYLE_TYPE	1

@@ -43,7 +43,8 @@ struct rfunc {
 struct rmethod {
 	u32 tok;		/* MethodDef or MemberRef token */
 	u32 first, last;	/* runtime functions [first, last) */
-	char *owner;		/* instantiated owning type, or NULL */
+	u64 owner_sig;		/* file offset of its instantiated owning
+				 * type's signature; 0: none */
 	char *name;		/* made when first asked for */
 	bool tried;		/* naming failed once: not again */
 };
@@ -140,10 +141,9 @@ static int entry_rf(const struct r2r *r, u64 off, u32 *rf)
 
 /* ---- building the table ---- */
 
-static int add_method(struct r2r *r, u32 tok, u32 rf, char *owner)
+static int add_method(struct r2r *r, u32 tok, u32 rf, u64 owner_sig)
 {
 	if (rf >= r->nf) {
-		free(owner);
 		r->st.skipped++;
 		return 0;
 	}
@@ -154,19 +154,17 @@ static int add_method(struct r2r *r, u32 tok, u32 rf, char *owner)
 		if (nc > r->nf + 1)
 			nc = r->nf + 1;
 		if (r->nm >= nc) {	/* more entries than functions: ignore */
-			free(owner);
 			r->st.skipped++;
 			return 0;
 		}
 		nm = reallocarray(r->m, nc, sizeof(*nm));
-		if (!nm) {
-			free(owner);
+		if (!nm)
 			return -ENOMEM;
-		}
 		r->m = nm;
 		r->capm = nc;
 	}
-	r->m[r->nm++] = (struct rmethod){ .tok = tok, .first = rf, .owner = owner };
+	r->m[r->nm++] = (struct rmethod){ .tok = tok, .first = rf,
+					  .owner_sig = owner_sig };
 	return 0;
 }
 
@@ -273,7 +271,7 @@ static int read_methoddefs(struct r2r *r, u64 off)
 			r->st.skipped++;
 			continue;
 		}
-		ret = add_method(r, (META_METHODDEF << 24) | (idx + 1), rf, NULL);
+		ret = add_method(r, (META_METHODDEF << 24) | (idx + 1), rf, 0);
 		if (ret)
 			return ret;
 	}
@@ -286,9 +284,8 @@ static int read_methoddefs(struct r2r *r, u64 off)
 static int read_instance(struct r2r *r, u64 off)
 {
 	struct meta_sig s = { r->b, r->b + r->len };
-	struct meta_str owner = { 0 }, junk = { 0 };
 	u32 flags, rid, n, rf;
-	bool oom;
+	u64 owner = 0;
 
 	if (off >= r->len)
 		goto skip;
@@ -296,8 +293,10 @@ static int read_instance(struct r2r *r, u64 off)
 	if (meta_sig_uint(&s, &flags) < 0 ||
 	    (flags & (SIG_UPDATE_CONTEXT | SIG_SLOT)))
 		goto skip;	/* another module's token, or a vtable slot */
+	/* Types are only skipped here: the owner is written when named. */
+	owner = flags & SIG_OWNER_TYPE ? (u64)(s.p - r->b) : 0;
 	if ((flags & SIG_OWNER_TYPE) &&
-	    meta_sig_type(r->meta, &s, META_STYLE_TYPE, true, &owner) < 0)
+	    meta_sig_type(r->meta, &s, META_STYLE_TYPE, true, NULL) < 0)
 		goto skip;
 	if (meta_sig_uint(&s, &rid) < 0)
 		goto skip;
@@ -305,30 +304,21 @@ static int read_instance(struct r2r *r, u64 off)
 		if (meta_sig_uint(&s, &n) < 0 || n > (u32)(s.end - s.p))
 			goto skip;
 		for (u32 i = 0; i < n; i++)
-			if (meta_sig_type(r->meta, &s, META_STYLE_TYPE, true, &junk) < 0)
+			if (meta_sig_type(r->meta, &s, META_STYLE_TYPE, true, NULL) < 0)
 				goto skip;
 	}
 	if ((flags & SIG_CONSTRAINED) &&
-	    meta_sig_type(r->meta, &s, META_STYLE_TYPE, true, &junk) < 0)
+	    meta_sig_type(r->meta, &s, META_STYLE_TYPE, true, NULL) < 0)
 		goto skip;
-	if (owner.oom || junk.oom || entry_rf(r, (u64)(s.p - r->b), &rf) < 0)
+	if (entry_rf(r, (u64)(s.p - r->b), &rf) < 0)
 		goto skip;
-	free(junk.s);
-	/* An owner with another module's types: the open type's name. */
-	if (owner.s && strchr(owner.s, '?')) {
-		free(owner.s);
-		owner.s = NULL;
-	}
 	r->st.instance++;
 	return add_method(r, ((flags & SIG_MEMBERREF ? META_MEMBERREF :
 			       META_METHODDEF) << 24) | (rid & 0xFFFFFF),
-			  rf, owner.s);
+			  rf, owner);
 skip:
-	oom = owner.oom || junk.oom;
-	free(owner.s);
-	free(junk.s);
 	r->st.skipped++;
-	return oom ? -ENOMEM : 0;
+	return 0;
 }
 
 /* InstanceMethodEntryPoints: a NativeHashtable; every entry of every
@@ -395,10 +385,8 @@ static void assign(struct r2r *r)
 	if (r->nm > 1)
 		qsort(r->m, r->nm, sizeof(*r->m), cmp_method);
 	for (u32 i = 0; i < r->nm; i++) {
-		if (k && r->m[k - 1].first == r->m[i].first) {
-			free(r->m[i].owner);	/* shared code: one name */
-			continue;
-		}
+		if (k && r->m[k - 1].first == r->m[i].first)
+			continue;	/* shared code: one name */
 		r->m[k++] = r->m[i];
 	}
 	r->nm = k;
@@ -503,10 +491,8 @@ void r2r_free(struct r2r *r)
 {
 	if (!r)
 		return;
-	for (u32 i = 0; i < r->nm; i++) {
-		free(r->m[i].owner);
+	for (u32 i = 0; i < r->nm; i++)
 		free(r->m[i].name);
-	}
 	free(r->m);
 	free(r->f);
 	meta_free(r->meta);
@@ -524,17 +510,44 @@ const char *r2r_assembly(const struct r2r *r)
 	return meta_assembly_name(r->meta);
 }
 
+/* The instantiated owning type ("List`1[System.__Canon]"), or NULL when
+ * there is none or it has another module's types (then the open type's
+ * name is used). -ENOMEM only. */
+static int owner_name(const struct r2r *r, const struct rmethod *m, char **out)
+{
+	struct meta_sig s = { r->b + m->owner_sig, r->b + r->len };
+	struct meta_str b = { 0 };
+
+	*out = NULL;
+	if (!m->owner_sig)
+		return 0;
+	if (meta_sig_type(r->meta, &s, META_STYLE_TYPE, true, &b) < 0 ||
+	    (b.s && strchr(b.s, '?'))) {
+		free(b.s);
+		return b.oom ? -ENOMEM : 0;
+	}
+	if (b.oom) {
+		free(b.s);
+		return -ENOMEM;
+	}
+	*out = b.s;
+	return 0;
+}
+
 static int method_name(struct r2r *r, struct rmethod *m, const char **name)
 {
+	char *owner;
 	int ret;
 
 	if (!m->name && !m->tried) {
-		m->tried = true;
-		ret = meta_method_name(r->meta, m->tok, m->owner, &m->name);
-		if (ret == -ENOMEM) {
-			m->tried = false;
+		ret = owner_name(r, m, &owner);
+		if (ret)
 			return ret;
-		}
+		ret = meta_method_name(r->meta, m->tok, owner, &m->name);
+		free(owner);
+		if (ret == -ENOMEM)
+			return ret;
+		m->tried = true;
 	}
 	*name = m->name;
 	return m->name ? 0 : -ENOENT;
