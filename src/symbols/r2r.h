@@ -28,7 +28,7 @@ struct r2r;
 struct r2r_stats {
 	u32 funcs;		/* runtime functions */
 	u32 methods;		/* methods with code */
-	u32 instance;		/* of which from InstanceMethodEntryPoints */
+	u32 instance;		/* InstanceMethodEntryPoints entries read */
 	u32 skipped;		/* entries whose signature was not understood */
 	u16 major, minor;	/* READYTORUN_HEADER version */
 };
