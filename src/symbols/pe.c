@@ -6,7 +6,9 @@
  * optional header magic 0x10b (PE32) or 0x20b (PE32+), ImageBase at 28
  * (u32) or 24 (u64), SizeOfHeaders at 60 in both; 40-byte section headers
  * (VirtualSize 8, VirtualAddress 12, SizeOfRawData 16, PointerToRawData
- * 20, Characteristics 36).
+ * 20, Characteristics 36); NumberOfRvaAndSizes at 92 (PE32) or 108
+ * (PE32+), the data directories (RVA, size) right after it, the CLI
+ * header the 15th (index 14).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 #define SEC_HDR_SIZE	40u
 #define PE32_MAGIC	0x10bu
 #define PE32P_MAGIC	0x20bu
+#define DIR_CLR		14u
 
 static u16 rd16(const unsigned char *p)
 {
@@ -68,6 +71,20 @@ static int headers_size(const unsigned char *b, size_t len, u64 *need)
 	return *need > PE_HEADERS_MAX ? -ENOEXEC : 0;
 }
 
+/* The CLI header's data directory, when the optional header (optsz
+ * bytes, inside the buffer) holds it. */
+static void read_clr_dir(struct pe_image *pe, const unsigned char *opt,
+			 u32 optsz)
+{
+	u32 ndir_at = pe->pe32plus ? 108 : 92;
+
+	if (optsz < ndir_at + 4 + (DIR_CLR + 1) * 8 ||
+	    rd32(opt + ndir_at) <= DIR_CLR)
+		return;
+	pe->clr_rva = rd32(opt + ndir_at + 4 + DIR_CLR * 8);
+	pe->clr_size = rd32(opt + ndir_at + 8 + DIR_CLR * 8);
+}
+
 int pe_parse(const void *buf, size_t len, struct pe_image **out)
 {
 	const unsigned char *b = buf, *coff, *opt, *sh;
@@ -93,6 +110,7 @@ int pe_parse(const void *buf, size_t len, struct pe_image **out)
 	pe->image_base = pe->pe32plus ? rd64(opt + 24) : rd32(opt + 28);
 	pe->size_of_headers = rd32(opt + 60);
 	pe->nsections = rd16(coff + 2);
+	read_clr_dir(pe, opt, rd16(coff + 16));
 	if (pe->nsections) {
 		pe->sections = calloc(pe->nsections, sizeof(*pe->sections));
 		if (!pe->sections) {
@@ -191,5 +209,19 @@ int pe_offset_to_rva(const struct pe_image *pe, u64 off, u32 *rva,
 	}
 	/* Not the headers either: they hold no code, and where they are
 	 * mapped depends on the loader. */
+	return -ENOENT;
+}
+
+int pe_rva_to_offset(const struct pe_image *pe, u32 rva, u32 len, u64 *off)
+{
+	for (u32 i = 0; i < pe->nsections; i++) {
+		const struct pe_section *s = &pe->sections[i];
+
+		if (rva < s->vaddr || rva - s->vaddr >= s->raw_size ||
+		    (u64)(rva - s->vaddr) + len > s->raw_size)
+			continue;
+		*off = (u64)s->raw_off + (rva - s->vaddr);
+		return 0;
+	}
 	return -ENOENT;
 }

@@ -28,6 +28,7 @@ struct pe_image {
 	bool pe32plus;		/* optional header magic 0x20b (else 0x10b) */
 	u64 image_base;
 	u32 size_of_headers;
+	u32 clr_rva, clr_size;	/* data directory 14: the CLI header (0: none) */
 	u32 nsections;
 	struct pe_section *sections;
 };
@@ -53,5 +54,12 @@ void pe_free(struct pe_image *pe);	/* NULL is a no-op */
  */
 int pe_offset_to_rva(const struct pe_image *pe, u64 off, u32 *rva,
 		     const struct pe_section **sec);
+
+/*
+ * The file offset of [rva, rva + len): the section whose raw data holds
+ * all of it. 0, or -ENOENT (not in one section's raw data: past its
+ * SizeOfRawData, or in no section).
+ */
+int pe_rva_to_offset(const struct pe_image *pe, u32 rva, u32 len, u64 *off);
 
 #endif

@@ -402,14 +402,34 @@ static int set_module(struct ml_frame *out, const char *path)
 	return out->module ? 0 : -ENOMEM;
 }
 
+static bool ends_with_ci(const char *s, const char *suf);
+
 static int name_module(const struct rmod *md, u64 pc, u64 addr,
 		       struct ml_frame *out)
 {
 	const struct ml_rec_sym *s = find_sym(md, addr - md->bias);
+	/* A .dll's table holds ReadyToRun methods by RVA (symdump.c). */
+	bool r2r = ends_with_ci(md->module, ".dll");
 
-	out->kind = ML_FK_NATIVE;
+	out->kind = r2r ? ML_FK_R2R : ML_FK_NATIVE;
 	if (set_module(out, md->module))
 		return -ENOMEM;
+	if (!s && r2r) {
+		/* as symtab-r2r.c: code no method holds, by RVA */
+		const char *b = strrchr(md->module, '/');
+		size_t n;
+
+		b = b ? b + 1 : md->module;
+		n = strlen(b);
+		if (n > strlen(DELETED) && !strcmp(b + n - strlen(DELETED), DELETED))
+			n -= strlen(DELETED);
+		if (asprintf(&out->symbol, "[%.*s]+0x%" PRIx64, (int)n, b,
+			     pc - md->bias) < 0) {
+			out->symbol = NULL;
+			return -ENOMEM;
+		}
+		return 0;
+	}
 	if (!s) {
 		/* as symtab.c: the file address, for a lookup in debug files */
 		out->offset = pc - md->bias;

@@ -11,11 +11,14 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
 
 #include <libiberty/demangle.h>
 /* libiberty.h defines its own ARRAY_SIZE; mapleak.h's is the same. */
 #undef ARRAY_SIZE
 
+#include "symbols/r2r.h"
 #include "symbols/symdump.h"
 #include "symbols/symtab-int.h"
 
@@ -218,6 +221,121 @@ out:
 	return rc;
 }
 
+/* ---- ReadyToRun code (.dll mappings) ---- */
+
+/* The maps entry holding addr in st's latest snapshot, or NULL. */
+static const struct maps_entry *dll_map(const struct symtab *st, u64 addr)
+{
+	size_t lo = 0, hi = st->nmaps;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (st->maps[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == st->nmaps || addr < st->maps[lo].start)
+		return NULL;
+	return &st->maps[lo];
+}
+
+/*
+ * The methods of a .dll code mapping, as a MODSYMS table: starts are
+ * RVAs, bias the address of RVA 0 there (resolve -i tells them from ELF
+ * modules by the ".dll" path).
+ */
+static int dump_r2r(struct dump *d, struct symtab *st, const struct maps_entry *m)
+{
+	struct ml_rec_modsyms t = { .lo = m->start, .hi = m->end,
+				    .module = m->path };
+	struct ml_rec_sym *e;
+	struct r2r_stats rs;
+	struct r2r *r;
+	u64 bias = 0;
+	u32 i = 0;
+	int rc = st_r2r_methods(st, m, &r, &bias);
+
+	if (rc || !r || !charge(d, m->path))
+		return rc;
+	r2r_get_stats(r, &rs);
+	e = calloc(SYMDUMP_CHUNK, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	t.bias = bias;
+	d->stats->modules++;
+	do {
+		t.e = e;
+		t.n = 0;
+		for (; t.n < SYMDUMP_CHUNK && i < rs.methods && rc == 0; i++) {
+			const char *name;
+			u32 s, end;
+
+			rc = r2r_method(r, i, &name, &s, &end);
+			if (rc == -ENOENT) {
+				rc = 0;
+				continue;
+			}
+			/* only what this mapping holds */
+			if (rc || bias + s < m->start || bias + end > m->end)
+				continue;
+			if (!charge(d, name)) {
+				i = rs.methods;
+				break;
+			}
+			e[t.n++] = (struct ml_rec_sym){ s, end - s, (char *)name };
+		}
+		if (rc == 0 && t.n)
+			rc = rec_put_modsyms(d->w, d->time, &t);
+		d->stats->syms += t.n;
+	} while (rc == 0 && i < rs.methods && d->budget);
+	free(e);
+	return rc;
+}
+
+static bool is_dll_path(const char *path)
+{
+	size_t n = path ? strlen(path) : 0;
+
+	if (n > 10 && !strcmp(path + n - 10, " (deleted)"))
+		n -= 10;
+	return n > 4 && !strncasecmp(path + n - 4, ".dll", 4);
+}
+
+/* Every .dll code mapping that holds a pc of a stack, once each. */
+static int dump_dlls(struct dump *d, struct symtab *st,
+		     const struct stackdb *stacks)
+{
+	u32 count = stackdb_count(stacks);
+	bool *done;
+	int rc = 0;
+
+	if (!st->nmaps)
+		return 0;
+	done = calloc(st->nmaps, sizeof(*done));
+	if (!done)
+		return -ENOMEM;
+	for (u32 id = 1; id <= count && rc == 0 && d->budget; id++) {
+		u32 n = 0, fl = 0;
+		const u64 *pcs = stackdb_get(stacks, id, &n, &fl);
+
+		for (u32 k = 0; pcs && k < n && rc == 0; k++) {
+			u64 addr = k > 0 && pcs[k] ? pcs[k] - 1 : pcs[k];
+			const struct maps_entry *m = dll_map(st, addr);
+
+			if (!m || done[m - st->maps] || !(m->prot & PROT_EXEC) ||
+			    !is_dll_path(m->path) ||
+			    (st->dwfl && dwfl_addrmodule(st->dwfl, addr)))
+				continue;
+			done[m - st->maps] = true;
+			rc = dump_r2r(d, st, m);
+		}
+	}
+	free(done);
+	return rc;
+}
+
 int symdump_write(struct rec_writer *w, u64 time, struct symtab *st,
 		  const struct stackdb *stacks, struct symdump_stats *stats)
 {
@@ -263,5 +381,7 @@ int symdump_write(struct rec_writer *w, u64 time, struct symtab *st,
 	for (size_t j = 0; j < nmods && rc == 0 && d.budget; j++)
 		rc = dump_module(&d, mods[j]);
 	free(mods);
+	if (rc == 0 && d.budget)
+		rc = dump_dlls(&d, st, stacks);
 	return rc;
 }

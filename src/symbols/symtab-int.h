@@ -106,6 +106,11 @@ void st_r2r_free(struct symtab *st);
 /* Names pc (found at addr) in .dll mapping m; 0 or -ENOMEM. */
 int st_r2r_name(struct symtab *st, const struct maps_entry *m, u64 pc,
 		u64 addr, u64 time, struct ml_frame *out);
+/* The ReadyToRun reader of .dll mapping m, or *r = NULL; *bias: the
+ * address of RVA 0 for the code in m. 0 or -ENOMEM. */
+struct r2r;
+int st_r2r_methods(struct symtab *st, const struct maps_entry *m,
+		   struct r2r **r, u64 *bias);
 /* The file behind mapping m (map_files, then /proc/PID/root): fd or -errno. */
 int st_open_mapping(const struct symtab *st, const struct maps_entry *m);
 

@@ -2,26 +2,33 @@
 /*
  * ReadyToRun code: methods precompiled into a .NET assembly (such as
  * System.Private.CoreLib.dll) run from an r-xp mapping of the .dll and are
- * never in perf-PID.map. A jitdump [PreJIT] entry names them when the
- * runtime wrote one; otherwise the frame is "[System.Private.CoreLib.dll]
- * +0xRVA", the address as .NET tools (and an R2R map) know it: file
- * offset = pc - map start + map offset, RVA from the PE section holding it.
+ * never in perf-PID.map. They are named from the assembly itself
+ * (symbols/r2r.c: its ReadyToRun tables and metadata), as
+ * "Ns.Type::Method(args)"; a jitdump [PreJIT] entry wins when the runtime
+ * wrote one. Code no method holds (or an image we cannot read) is
+ * "[System.Private.CoreLib.dll]+0xRVA", the address as .NET tools know it:
+ * file offset = pc - map start + map offset, RVA from the PE section
+ * holding it.
  *
- * Each .dll's section table is read once, when its mapping is first seen
- * (through /proc/PID/map_files, as ELF modules are), so frames are still
- * named after the target exited.
+ * Each .dll's section table is read, and the file mapped read-only, when
+ * its mapping is first seen (through /proc/PID/map_files, as ELF modules
+ * are), so frames are still named after the target exited; its
+ * ReadyToRun tables are read when a frame first needs them.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "symbols/pe.h"
+#include "symbols/r2r.h"
 #include "symbols/symtab-int.h"
 
 #define ST_DELETED " (deleted)"
+#define ST_DLL_MAX (2ull << 30)	/* larger files are not mapped to be read */
 
 /* One .dll file, by device and inode (path when there is no inode). */
 struct st_pe {
@@ -29,6 +36,10 @@ struct st_pe {
 	u32 dev_major, dev_minor;
 	char *path;
 	struct pe_image *pe;	/* NULL: unreadable, or not a PE */
+	void *map;		/* the file, read-only; NULL: not mapped */
+	size_t maplen;
+	struct r2r *r2r;	/* its ReadyToRun names, read when first asked */
+	bool r2r_tried;
 };
 
 static bool same_file(const struct st_pe *p, const struct maps_entry *m)
@@ -77,8 +88,39 @@ int st_r2r_note(struct symtab *st, const struct maps_entry *m)
 	if (fd < 0)
 		return 0;
 	ret = pe_read_fd(fd, &p->pe);
+	if (ret == 0 && p->pe->clr_rva) {
+		struct stat sb;
+
+		/* Mapped now, while the file can be opened: its ReadyToRun
+		 * tables may be needed after the target exited. */
+		if (fstat(fd, &sb) == 0 && sb.st_size > 0 &&
+		    (u64)sb.st_size <= ST_DLL_MAX) {
+			p->map = mmap(NULL, (size_t)sb.st_size, PROT_READ,
+				      MAP_PRIVATE, fd, 0);
+			if (p->map == MAP_FAILED)
+				p->map = NULL;
+			else
+				p->maplen = (size_t)sb.st_size;
+		}
+	}
 	close(fd);
 	return ret == -ENOMEM ? ret : 0;
+}
+
+/* The ReadyToRun reader of p, read the first time; NULL if none. */
+static struct r2r *pe_r2r(struct st_pe *p, int *err)
+{
+	int ret;
+
+	if (!p->r2r_tried && p->map) {
+		p->r2r_tried = true;
+		ret = r2r_open(p->map, p->maplen, &p->r2r);
+		if (ret == -ENOMEM) {
+			p->r2r_tried = false;
+			*err = ret;
+		}
+	}
+	return p->r2r;
 }
 
 void st_r2r_free(struct symtab *st)
@@ -86,6 +128,9 @@ void st_r2r_free(struct symtab *st)
 	for (size_t i = 0; i < st->npes; i++) {
 		free(st->pes[i].path);
 		pe_free(st->pes[i].pe);
+		r2r_free(st->pes[i].r2r);
+		if (st->pes[i].map)
+			munmap(st->pes[i].map, st->pes[i].maplen);
 	}
 	free(st->pes);
 	st->pes = NULL;
@@ -111,10 +156,11 @@ int st_r2r_name(struct symtab *st, const struct maps_entry *m, u64 pc,
 		u64 addr, u64 time, struct ml_frame *out)
 {
 	const struct jitdump_entry *j;
-	const struct st_pe *p;
+	struct st_pe *p;
+	struct r2r *r;
 	const char *name;
-	u32 rva;
-	int len, ret;
+	u32 rva, arva, start;
+	int len, ret = 0;
 
 	/* A jitdump [PreJIT] entry (method name, assembly) wins. */
 	j = st_jitdump_lookup(st, addr, time);
@@ -139,10 +185,52 @@ int st_r2r_name(struct symtab *st, const struct maps_entry *m, u64 pc,
 	if (!p || !p->pe || pc < m->start ||
 	    pe_offset_to_rva(p->pe, pc - m->start + m->offset, &rva, NULL) < 0)
 		return 0;	/* kind r2r, module known: no name to give */
+	/* The method: the one holding addr (the call, for a return address). */
+	r = pe_r2r(p, &ret);
+	if (ret < 0)
+		return ret;
+	if (r && addr >= m->start &&
+	    pe_offset_to_rva(p->pe, addr - m->start + m->offset, &arva, NULL) == 0) {
+		ret = r2r_lookup(r, arva, &name, &start);
+		if (ret == -ENOMEM)
+			return ret;
+		if (ret == 0 && rva >= start) {
+			out->symbol = strdup(name);
+			out->offset = rva - start;
+			return out->symbol ? 0 : -ENOMEM;
+		}
+	}
 	dll_name(m->path, &name, &len);
 	if (asprintf(&out->symbol, "[%.*s]+0x%x", len, name, rva) < 0) {
 		out->symbol = NULL;
 		return -ENOMEM;
 	}
+	return 0;
+}
+
+int st_r2r_methods(struct symtab *st, const struct maps_entry *m,
+		   struct r2r **r, u64 *bias)
+{
+	struct st_pe *p = pe_find(st, m);
+	const struct pe_section *sec;
+	u32 rva;
+	int err = 0;
+
+	*r = NULL;
+	if (!p || !p->pe)
+		return 0;
+	*r = pe_r2r(p, &err);
+	if (err)
+		return err;
+	/* One section per code mapping: address = bias + RVA. */
+	if (*r && pe_offset_to_rva(p->pe, m->offset, &rva, &sec) == 0)
+		*bias = m->start - rva;
+	else if (*r && m->offset < p->pe->size_of_headers && p->pe->nsections &&
+		 pe_offset_to_rva(p->pe, p->pe->sections[0].raw_off, &rva, &sec) == 0)
+		/* the mapping starts with the headers: the first section
+		 * decides where RVAs land */
+		*bias = m->start + (sec->raw_off - m->offset) - rva;
+	else
+		*r = NULL;
 	return 0;
 }

@@ -77,6 +77,12 @@ CHURN_OUT   := $(FIX)/dotnet/JitChurn
 CHURN_APP   := $(CHURN_OUT)/JitChurn.dll
 CHURN_SRC   := $(wildcard $(CHURN_DIR)/*.cs $(CHURN_DIR)/*.csproj \
                           $(CHURN_DIR)/nuget.config)
+# The app leaking MemoryMappedFile views (t0370-dotnet-r2r.sh).
+MMF_DIR     := tests/fixtures/dotnet/MmfLeak
+MMF_OUT     := $(FIX)/dotnet/MmfLeak
+MMF_APP     := $(MMF_OUT)/MmfLeak.dll
+MMF_SRC     := $(wildcard $(MMF_DIR)/*.cs $(MMF_DIR)/*.csproj \
+                          $(MMF_DIR)/nuget.config)
 DOTNET_ENV  := DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 \
                DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 \
                DOTNET_CLI_USE_MSBUILD_SERVER=0 MSBUILDDISABLENODEREUSE=1
@@ -85,7 +91,7 @@ ifeq ($(shell command -v $(DOTNET) 2>/dev/null),)
 fixtures-dotnet:
 	@echo "  SKIP     $(DOTNET_APP): '$(DOTNET)' not found, the .NET test will skip"
 else
-fixtures-dotnet: $(DOTNET_APP) $(TIERING_APP) $(CHURN_APP)
+fixtures-dotnet: $(DOTNET_APP) $(TIERING_APP) $(CHURN_APP) $(MMF_APP)
 
 $(DOTNET_APP): $(DOTNET_SRC)
 	@mkdir -p $(FIX)/dotnet
@@ -118,6 +124,17 @@ $(CHURN_APP): $(CHURN_SRC)
 		-nodeReuse:false -p:UseSharedCompilation=false \
 		>$(FIX)/dotnet/build-churn.log 2>&1 || \
 		{ cat $(FIX)/dotnet/build-churn.log; exit 1; }
+	$(Q)touch $@
+
+$(MMF_APP): $(MMF_SRC)
+	@mkdir -p $(FIX)/dotnet
+	$(call msg,DOTNET,$@)
+	$(Q)$(DOTNET_ENV) $(DOTNET) build $(MMF_DIR)/MmfLeak.csproj \
+		-c Release -o $(MMF_OUT) \
+		--artifacts-path $(FIX)/dotnet/artifacts \
+		-nodeReuse:false -p:UseSharedCompilation=false \
+		>$(FIX)/dotnet/build-mmf.log 2>&1 || \
+		{ cat $(FIX)/dotnet/build-mmf.log; exit 1; }
 	$(Q)touch $@
 endif
 

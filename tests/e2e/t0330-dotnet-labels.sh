@@ -2,8 +2,10 @@
 # ReadyToRun frames, frame kinds and region labels on the .NET seed app
 # (started with DOTNET_PerfMapEnabled=1, W^X on, attached with -p):
 # - no frame whose address lies in a .dll mapping is of kind "unknown";
-#   ReadyToRun frames are "[X.dll]+0xRVA" of kind "r2r" (System.Private.
-#   CoreLib's code runs from its r-xp mapping, never in the perf map);
+#   ReadyToRun frames are of kind "r2r", named "Ns.Type::Method(args)"
+#   from the assembly (or "[X.dll]+0xRVA" for code no method holds):
+#   System.Private.CoreLib's code runs from its r-xp mapping, never in the
+#   perf map;
 # - every region of the W^X double mapping is labeled "JIT code";
 # - every region /proc/PID/maps names [anon:NAME] keeps that name;
 # - JSON parses, and the text shows the same.
@@ -69,6 +71,7 @@ for f in frames:
     if f.get("kind") == "r2r":
         r2r += 1
         if not re.fullmatch(r"\[[^/\]]+\.dll\]\+0x[0-9a-f]+", f.get("symbol") or "") \
+           and not re.fullmatch(r"[^ ]+::[^ (]+\(.*\)", f.get("symbol") or "") \
            and not (f.get("tier") or "").lower().startswith("prejit"):
             bad_r2r.append(frame_str(f))
     if path.lower().endswith(".dll"):
@@ -80,8 +83,8 @@ check(not unknown_dll, "no frame in a .dll mapping is of kind unknown",
       "none", ", ".join(unknown_dll[:5]))
 check(in_dll == 0 or r2r > 0, "frames in .dll mappings are of kind r2r",
       ">= 1 r2r frame", r2r)
-check(not bad_r2r, "r2r frames are named [X.dll]+0xRVA (or a PreJIT method)",
-      "[Name.dll]+0x...", "; ".join(bad_r2r[:5]))
+check(not bad_r2r, "r2r frames are named Type::Method(args) or [X.dll]+0xRVA",
+      "Ns.Type::Method(...) or [Name.dll]+0x...", "; ".join(bad_r2r[:5]))
 kinds = {f.get("kind") for f in frames}
 check(kinds <= {"native", "jit", "r2r", "stub", "unknown", "kernel"} and None not in kinds,
       "every frame has a kind", "native|jit|r2r|stub|unknown", sorted(map(str, kinds)))
@@ -113,11 +116,16 @@ PY
 
 timeout 60 "$MAPLEAK" report -i "$DATA" --top 0 --regions >"$T/report.txt" 2>"$T/report.txt.err"
 check_rc "mapleak report --top 0 --regions (text)" 0 $? "$T/report.txt.err"
-if grep -q '^  #[0-9]* \[[^]/]*\.dll\]+0x[0-9a-f]* \[r2r\]$' "$T/report.txt" ||
-   ! grep -q 'r2r' "$T/report.txt"; then
-	ok "text: ReadyToRun frames read '[X.dll]+0xRVA [r2r]'"
+# "Ns.Type::Method(args) [r2r, X.dll]" or "[X.dll]+0xRVA [r2r]", and no
+# r2r frame written any other way.
+if grep -q '\[r2r' "$T/report.txt" &&
+   ! grep '\[r2r' "$T/report.txt" | grep -v -e '^  #[0-9]* [^ ]*::[^ ]*(.*) \[r2r, [^]/]*\.dll\]$' \
+	-e '^  #[0-9]* \[[^]/]*\.dll\]+0x[0-9a-f]* \[r2r\]$' | grep -q .; then
+	ok "text: ReadyToRun frames read 'Ns.Type::Method(args) [r2r, X.dll]' (or '[X.dll]+0xRVA [r2r]')"
+elif ! grep -q 'r2r' "$T/report.txt"; then
+	ok "text: no ReadyToRun frame in this report"
 else
-	not_ok "text: ReadyToRun frames read '[X.dll]+0xRVA [r2r]'"
+	not_ok "text: ReadyToRun frames read 'Ns.Type::Method(args) [r2r, X.dll]' (or '[X.dll]+0xRVA [r2r]')"
 	grep -m3 'r2r' "$T/report.txt" | sed 's/^/#   /'
 fi
 if grep -q '\[jit [A-Za-z0-9]*, MyConsoleApp\]$' "$T/report.txt"; then

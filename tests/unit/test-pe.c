@@ -432,9 +432,45 @@ static void test_symtab_r2r(void)
 	symtab_close(st);
 }
 
+/* The CLI header's directory and RVA -> file offset (symbols/r2r.c). */
+static void test_clr_and_rva(void)
+{
+	static unsigned char img[IMG_SIZE];
+	struct pe_image *pe = NULL;
+	u64 off = 0;
+
+	build_pe(img, 0x80, true, corelib_like, 3);
+	/* PE32+: NumberOfRvaAndSizes at 108, directory 14 at 112 + 14 * 8 */
+	w32(img + 0x80 + 24 + 108, 16);
+	w32(img + 0x80 + 24 + 112 + 14 * 8, 0x10208);
+	w32(img + 0x80 + 24 + 112 + 14 * 8 + 4, 0x48);
+	T_CHECK("pe: the CLI header's directory is read",
+		pe_parse(img, IMG_SIZE, &pe) == 0 && pe->clr_rva == 0x10208 &&
+		pe->clr_size == 0x48);
+	if (!pe)
+		return;
+	T_CHECK("pe: RVA -> file offset in .text",
+		pe_rva_to_offset(pe, 0x10208, 0x48, &off) == 0 && off == 0x208);
+	T_CHECK("pe: RVA -> file offset, the last bytes of .text's raw data",
+		pe_rva_to_offset(pe, 0x10200 + 0x1e00 - 4, 4, &off) == 0 &&
+		off == 0x2000 - 4);
+	T_CHECK("pe: a range past a section's raw data is refused",
+		pe_rva_to_offset(pe, 0x10200 + 0x1e00 - 4, 8, &off) == -ENOENT);
+	T_CHECK("pe: an RVA in no section is refused",
+		pe_rva_to_offset(pe, 0x100, 4, &off) == -ENOENT &&
+		pe_rva_to_offset(pe, 0xfffffff0u, 0x20, &off) == -ENOENT);
+	pe_free(pe);
+	/* fewer directories than 15: no CLI header */
+	w32(img + 0x80 + 24 + 108, 14);
+	T_CHECK("pe: no CLI header when the directories stop before it",
+		pe_parse(img, IMG_SIZE, &pe) == 0 && pe->clr_rva == 0);
+	pe_free(pe);
+}
+
 int main(void)
 {
 	test_synthetic();
+	test_clr_and_rva();
 	test_damaged();
 	test_read_fd();
 	test_corelib();

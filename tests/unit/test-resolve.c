@@ -276,6 +276,7 @@ static void test_too_big(void)
 #define JIT_LO	0x7f0000000000ull
 #define JIT_HI	0x7f0000010000ull
 #define R2R_LO	0x7f2000000000ull
+#define R2R2_LO	0x7f5000000000ull	/* a .dll with a method table */
 
 static int write_sample(const char *path, bool tables)
 {
@@ -289,6 +290,8 @@ static int write_sample(const char *path, bool tables)
 		  (char *)"/usr/share/dotnet/System.Private.CoreLib.dll" },
 		{ 0x7f3000000000ull, 0x7f3000001000ull, 0, 79, PROT_READ | PROT_EXEC, 0, 8, 1,
 		  (char *)"/lib/libother.so" },
+		{ R2R2_LO, R2R2_LO + 0x1000, 0, 80, PROT_READ | PROT_EXEC, 0, 8, 1,
+		  (char *)"/fw/System.IO.MemoryMappedFiles.dll" },
 	};
 	struct ml_rec_target t = { .pid = 4242, .command = (char *)"app", .comm = (char *)"app" };
 	struct ml_rec_maps m = { .purpose = ML_MAPS_BASELINE, .n = ARRAY_SIZE(me), .e = me };
@@ -310,6 +313,13 @@ static int write_sample(const char *path, bool tables)
 	/* a module with no function symbols (a stripped executable) */
 	struct ml_rec_modsyms m3 = { .lo = 0x7f4000000000ull, .hi = 0x7f4000001000ull,
 				     .bias = 0x7f4000000000ull, .module = (char *)"/app/MyApp" };
+	/* ReadyToRun methods by RVA; RVA 0x10000 at R2R2_LO (symdump.c) */
+	struct ml_rec_sym r2r_e[] = {
+		{ 0x10200, 0x80, (char *)"Ns.C::M(int32)" },
+	};
+	struct ml_rec_modsyms m4 = { .lo = R2R2_LO, .hi = R2R2_LO + 0x1000,
+				     .bias = R2R2_LO - 0x10000, .n = 1, .e = r2r_e,
+				     .module = (char *)"/fw/System.IO.MemoryMappedFiles.dll" };
 	struct rec_writer *w;
 	int rc;
 
@@ -328,6 +338,7 @@ static int write_sample(const char *path, bool tables)
 		rec_put_modsyms(w, 3, &m1);
 		rec_put_modsyms(w, 3, &m2);
 		rec_put_modsyms(w, 3, &m3);
+		rec_put_modsyms(w, 3, &m4);
 	}
 	return rec_writer_close(w);
 }
@@ -398,6 +409,13 @@ static void test_resolver(void)
 		{ "resolver: ReadyToRun code",
 		  R2R_LO + 0x4242, false, ML_FK_R2R, NULL,
 		  "/usr/share/dotnet/System.Private.CoreLib.dll", NULL, NULL, 0, 0 },
+		{ "resolver: ReadyToRun code in a .dll's method table",
+		  R2R2_LO + 0x220, false, ML_FK_R2R, "Ns.C::M(int32)",
+		  "/fw/System.IO.MemoryMappedFiles.dll", NULL, NULL, 0x20, 0 },
+		{ "resolver: ReadyToRun code no method holds: by RVA",
+		  R2R2_LO + 0x900, false, ML_FK_R2R,
+		  "[System.IO.MemoryMappedFiles.dll]+0x10900",
+		  "/fw/System.IO.MemoryMappedFiles.dll", NULL, NULL, 0, 0 },
 		{ "resolver: JIT memory with no name is unknown",
 		  JIT_LO + 0x8000, false, ML_FK_UNKNOWN, NULL,
 		  "/memfd:doublemapper (deleted)", NULL, NULL, 0, 0 },
