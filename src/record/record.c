@@ -108,6 +108,8 @@ int rec_writer_flush(struct rec_writer *w)
 {
 	if (w->err)
 		return w->err;
+	if (w->fd < 0)		/* a discarding writer */
+		w->len = 0;
 	if (w->len > 0) {
 		int rc = write_all(w->fd, w->buf, w->len);
 
@@ -284,6 +286,17 @@ fail:
 	return rc;
 }
 
+int rec_writer_open_discard(struct rec_writer **out)
+{
+	struct rec_writer *w = calloc(1, sizeof(*w));
+
+	*out = w;
+	if (!w)
+		return -ENOMEM;
+	w->fd = -1;
+	return 0;
+}
+
 int rec_writer_close(struct rec_writer *w)
 {
 	int rc;
@@ -292,7 +305,7 @@ int rec_writer_close(struct rec_writer *w)
 		return 0;
 	rc = rec_writer_flush(w);
 	/* close() can report a delayed write error (NFS, quotas). */
-	if (close(w->fd) < 0 && rc == 0)
+	if (w->fd >= 0 && close(w->fd) < 0 && rc == 0)
 		rc = -errno;
 	writer_free(w);
 	return rc;
@@ -302,7 +315,8 @@ void rec_writer_abort(struct rec_writer *w)
 {
 	if (!w)
 		return;
-	close(w->fd);
+	if (w->fd >= 0)
+		close(w->fd);
 	if (w->created)
 		unlink(w->path);
 	if (w->rotated)

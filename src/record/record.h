@@ -134,6 +134,9 @@ struct rec_writer;
  * header. Records are written through a buffer; a recorder that is killed
  * leaves a file that reads up to its last rec_writer_flush(). */
 int rec_writer_open(struct rec_writer **out, const char *path);
+/* A writer that keeps nothing (mapleak top without -o): every record is
+ * encoded and dropped. 0 or -ENOMEM. */
+int rec_writer_open_discard(struct rec_writer **out);
 /* Flushes and closes. Frees w. Returns 0 or -errno (a write error seen
  * at any point, e.g. ENOSPC, is returned here). */
 int rec_writer_close(struct rec_writer *w);

@@ -83,6 +83,8 @@ struct recorder {
 	struct stackdb *jitkeys;	/* (pcs, epochs) combinations seen */
 	u64 *stack_time;	/* by stack id: when it was first seen */
 	u32 stack_time_cap;
+	u64 next_check;		/* recorder_step(): slower checks */
+	u64 next_periodic;
 };
 
 static void note_err(struct recorder *r, int err)
@@ -669,63 +671,56 @@ static pid_t launch(struct recorder *r, char **command)
 	return pid;
 }
 
-int recorder_run(struct recorder *r, u64 deadline, const volatile sig_atomic_t *stop)
+/* Is the target gone? Launch mode reaps it. */
+static bool target_gone(struct recorder *r)
 {
-	u64 next_periodic = ml_now_ns(CLOCK_MONOTONIC) + PERIODIC_NS;
-	u64 next_check = 0, lost;
-	int stopped_by = 0;
+	int st;
 
-	for (;;) {
-		int n = collector_poll(r->col, POLL_MS, on_event, r);
-		u64 t = ml_now_ns(CLOCK_MONOTONIC);
-
-		if (n < 0 && n != -EINTR)
-			return n;
-		drain_ready(r, false);
-		if (stop && *stop) {
-			stopped_by = ML_STOP_SIGNAL;
-			break;
-		}
-		if (r->exited) {
-			stopped_by = ML_STOP_EXIT;
-			break;
-		}
-		if (deadline && t >= deadline) {
-			stopped_by = ML_STOP_DURATION;
-			break;
-		}
-		/* Slower checks: a few times a second, not per batch. */
-		if (t < next_check)
-			continue;
-		next_check = t + CHECK_NS;
-		lost = collector_lost(r->col);
-		if (lost != r->lost) {
-			r->lost = lost;
-			note_err(r, rec_put_lost(r->w, t, r->lost));
-			reconcile(r);
-		}
-		if (t >= next_periodic) {
-			symtab_update_jit(r->st);
-			note_err(r, rec_writer_flush(r->w));
-			next_periodic = t + PERIODIC_NS;
-		}
-		if (r->launched) {
-			int st;
-
-			if (waitpid(r->pid, &st, WNOHANG) == r->pid &&
-			    (WIFEXITED(st) || WIFSIGNALED(st))) {
-				r->reaped = true;
-				r->exit_status = st;
-				r->exited = true;
-				stopped_by = ML_STOP_EXIT;
-				break;
-			}
-		} else if (!proc_alive(r->pid)) {
+	if (r->launched) {
+		if (waitpid(r->pid, &st, WNOHANG) == r->pid &&
+		    (WIFEXITED(st) || WIFSIGNALED(st))) {
+			r->reaped = true;
+			r->exit_status = st;
 			r->exited = true;
-			stopped_by = ML_STOP_EXIT;
-			break;
 		}
+	} else if (!proc_alive(r->pid)) {
+		r->exited = true;
 	}
+	return r->exited;
+}
+
+int recorder_step(struct recorder *r, int ms)
+{
+	int n = collector_poll(r->col, ms, on_event, r);
+	u64 t = ml_now_ns(CLOCK_MONOTONIC), lost;
+
+	if (n < 0 && n != -EINTR)
+		return n;
+	drain_ready(r, false);
+	if (r->exited)
+		return ML_STOP_EXIT;
+	/* Slower checks: a few times a second, not per batch. */
+	if (t < r->next_check)
+		return 0;
+	r->next_check = t + CHECK_NS;
+	lost = collector_lost(r->col);
+	if (lost != r->lost) {
+		r->lost = lost;
+		note_err(r, rec_put_lost(r->w, t, r->lost));
+		reconcile(r);
+	}
+	if (t >= r->next_periodic) {
+		symtab_update_jit(r->st);
+		note_err(r, rec_writer_flush(r->w));
+		r->next_periodic = t + PERIODIC_NS;
+	}
+	return target_gone(r) ? ML_STOP_EXIT : 0;
+}
+
+void recorder_end_run(struct recorder *r)
+{
+	u64 lost;
+
 	/* What is still in the ring belongs to the recording. */
 	while (collector_poll(r->col, 0, on_event, r) > 0)
 		;
@@ -737,6 +732,28 @@ int recorder_run(struct recorder *r, u64 deadline, const volatile sig_atomic_t *
 		if (!r->exited)
 			reconcile(r);
 	}
+}
+
+int recorder_run(struct recorder *r, u64 deadline, const volatile sig_atomic_t *stop)
+{
+	int stopped_by;
+
+	for (;;) {
+		stopped_by = recorder_step(r, POLL_MS);
+		if (stopped_by < 0)
+			return stopped_by;
+		if (stop && *stop) {
+			stopped_by = ML_STOP_SIGNAL;
+			break;
+		}
+		if (stopped_by)
+			break;
+		if (deadline && ml_now_ns(CLOCK_MONOTONIC) >= deadline) {
+			stopped_by = ML_STOP_DURATION;
+			break;
+		}
+	}
+	recorder_end_run(r);
 	return stopped_by;
 }
 
@@ -812,7 +829,8 @@ int recorder_launch(struct recorder *r, char **command)
 
 int recorder_open_output(struct recorder *r)
 {
-	int err = rec_writer_open(&r->w, r->o.output);
+	int err = r->o.output ? rec_writer_open(&r->w, r->o.output) :
+		  rec_writer_open_discard(&r->w);
 
 	if (err && r->launched) {
 		/* Nothing will trace it: let it go, then end it. */
@@ -836,6 +854,7 @@ int recorder_attach(struct recorder *r, pid_t pid)
 	if (!err)
 		err = symtab_open(&r->st, r->pid);
 	r->start_time = ml_now_ns(CLOCK_MONOTONIC);
+	r->next_periodic = r->start_time + PERIODIC_NS;
 	if (!err) {
 		tg.pid = (u32)r->pid;
 		tg.nspid = proc_nspid(r->pid);
@@ -893,7 +912,8 @@ int recorder_finish(struct recorder *r, u32 stopped_by, struct recorder_summary 
 	symtab_update_jit(r->st);
 	runtimes_finish(r->rt, r->st, s->alive_at_end);
 	runtime_notes(r);
-	write_frames(r);
+	if (r->o.output)	/* names nobody will read cost time */
+		write_frames(r);
 	dotnet_finish(r, s->alive_at_end);	/* after the map was read for the last time */
 	end_child(r);
 
@@ -974,4 +994,115 @@ void recorder_free(struct recorder *r)
 	reorder_free(r->ro);
 	free(r->comm);
 	free(r);
+}
+
+/* ---- the live view (mapleak top) ---- */
+
+struct sites_ctx {
+	struct recorder_site *v;	/* by stack id, then compacted */
+	struct ml_region *prev;		/* by stack id: its previous region */
+	u32 nids;
+};
+
+static int sites_cb(void *ctx, const struct ml_region *reg)
+{
+	struct sites_ctx *c = ctx;
+	struct recorder_site *s;
+	struct ml_region *p;
+	u64 len = reg->end - reg->start;
+
+	if (reg->flags & ML_RF_BASELINE || reg->stack_id >= c->nids)
+		return 0;
+	s = &c->v[reg->stack_id];
+	p = &c->prev[reg->stack_id];
+	/* Adjacent pieces of one call (mprotect splits) are one mapping, as
+	 * the report counts them (regions come in address order). */
+	if (!s->bytes || p->end != reg->start || p->time != reg->time)
+		s->mappings++;
+	if (!s->bytes || reg->time < s->oldest)
+		s->oldest = reg->time;
+	if (reg->time > s->newest)
+		s->newest = reg->time;
+	s->bytes += len;
+	if (reg->prot == PROT_NONE)
+		s->reserved_bytes += len;
+	*p = *reg;
+	return 0;
+}
+
+int recorder_sites(struct recorder *r, struct recorder_site **out, size_t *n)
+{
+	struct sites_ctx c = { 0 };
+	size_t k = 0;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	c.nids = stackdb_count(r->stacks) + 1;
+	c.v = calloc(c.nids, sizeof(*c.v));
+	c.prev = calloc(c.nids, sizeof(*c.prev));
+	if (!c.v || !c.prev) {
+		free(c.v);
+		free(c.prev);
+		return -ENOMEM;
+	}
+	err = aspace_foreach(r->as, sites_cb, &c);
+	free(c.prev);
+	if (err) {
+		free(c.v);
+		return err;
+	}
+	for (u32 id = 1; id < c.nids; id++) {
+		if (!c.v[id].bytes)
+			continue;
+		c.v[k] = c.v[id];
+		c.v[k].stack_id = id;
+		k++;
+	}
+	*out = c.v;
+	*n = k;
+	return 0;
+}
+
+int recorder_name_stack(struct recorder *r, u32 stack_id, struct ml_frame **out,
+			u32 *nframes)
+{
+	u32 n = 0, fl = 0;
+	const u64 *pcs = stackdb_get(r->stacks, stack_id, &n, &fl);
+	u64 when = stack_id < r->stack_time_cap ? r->stack_time[stack_id] : 0;
+	struct ml_frame *f;
+
+	*out = NULL;
+	*nframes = 0;
+	if (!pcs)
+		return -ENOENT;
+	f = calloc(n ? n : 1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	for (u32 i = 0; i < n; i++) {
+		/* JIT code as of when the stack was seen: its address may
+		 * hold another method by now. */
+		int err = when ? symtab_name_at(r->st, pcs[i], i > 0, when, &f[i]) :
+				 symtab_name(r->st, pcs[i], i > 0, &f[i]);
+
+		if (err) {
+			ml_frame_release(&f[i]);
+			memset(&f[i], 0, sizeof(f[i]));
+		}
+		f[i].pc = pcs[i];
+	}
+	*out = f;
+	*nframes = n;
+	return 0;
+}
+
+u64 recorder_start_time(const struct recorder *r)
+{
+	return r->start_time;
+}
+
+void recorder_counts(const struct recorder *r, u64 *events, u64 *lost)
+{
+	*events = r->events;
+	*lost = r->lost;
 }
