@@ -238,11 +238,43 @@ static void print_short_frame(FILE *out, const struct ml_frame *f)
 #define SUMMARY_FRAMES	6
 
 /*
- * The answer first: one line per top site, "SIZE in N mappings, held by
- * caller <- its caller <- ...", starting at the first frame outside libc
- * (keeping the allocator call that led there), so the leak reads at a
- * glance; the full stacks follow.
+ * Who holds a site, in one line: "caller <- its caller <- ...", starting at
+ * the first frame outside libc (keeping the allocator call that led
+ * there), so the leak reads at a glance.
  */
+void report_site_headline(FILE *out, const struct ml_frame *frames, u32 nframes)
+{
+	u32 k = 0, n = 0;
+
+	/* Skip libc's innards, but keep the libc function the program
+	 * called ("malloc <- f", "printf <- main"), unless it is just
+	 * the syscall wrapper. */
+	while (k < nframes && is_libc(&frames[k]))
+		k++;
+	if (k == nframes)
+		k = 0;	/* all in libc/ld.so: from the top */
+	else if (k > 0 && !is_wrapper(&frames[k - 1]))
+		k--;
+	while (k + 1 < nframes && is_wrapper(&frames[k]))
+		k++;
+	if (nframes == 0)
+		fputs("(no stack)", out);
+	for (; k < nframes && n < SUMMARY_FRAMES; k++, n++) {
+		/* The program's own frames end where the runtime's
+		 * unnamed internals or the thread's entry begin. */
+		if (n && (is_entry(&frames[k]) || !frames[k].symbol))
+			break;
+		if (n)
+			fputs(" <- ", out);
+		print_short_frame(out, &frames[k]);
+	}
+	if (k < nframes && n == SUMMARY_FRAMES && !is_entry(&frames[k]) &&
+	    frames[k].symbol)
+		fputs(" <- ...", out);
+}
+
+/* The answer first: one line per top site, "SIZE in N mappings, held by
+ * <headline>"; the full stacks follow. */
 static void print_summary(FILE *out, const struct ml_result *r, size_t shown)
 {
 	char a[HS];
@@ -252,36 +284,11 @@ static void print_summary(FILE *out, const struct ml_result *r, size_t shown)
 	fputc('\n', out);
 	for (size_t i = 0; i < shown && i < SUMMARY_SITES; i++) {
 		const struct ml_site *s = &r->sites[i];
-		u32 k = 0, n = 0;
 
-		/* Skip libc's innards, but keep the libc function the program
-		 * called ("malloc <- f", "printf <- main"), unless it is just
-		 * the syscall wrapper. */
-		while (k < s->nframes && is_libc(&s->frames[k]))
-			k++;
-		if (k == s->nframes)
-			k = 0;	/* all in libc/ld.so: from the top */
-		else if (k > 0 && !is_wrapper(&s->frames[k - 1]))
-			k--;
-		while (k + 1 < s->nframes && is_wrapper(&s->frames[k]))
-			k++;
 		fprintf(out, "#%zu %s in %llu mapping%s, held by ", i + 1,
 			report_human_size(s->bytes - s->reserved_bytes, a, sizeof(a)),
 			(unsigned long long)s->mappings, s->mappings == 1 ? "" : "s");
-		if (s->nframes == 0)
-			fputs("(no stack)", out);
-		for (; k < s->nframes && n < SUMMARY_FRAMES; k++, n++) {
-			/* The program's own frames end where the runtime's
-			 * unnamed internals or the thread's entry begin. */
-			if (n && (is_entry(&s->frames[k]) || !s->frames[k].symbol))
-				break;
-			if (n)
-				fputs(" <- ", out);
-			print_short_frame(out, &s->frames[k]);
-		}
-		if (k < s->nframes && n == SUMMARY_FRAMES && !is_entry(&s->frames[k]) &&
-		    s->frames[k].symbol)
-			fputs(" <- ...", out);
+		report_site_headline(out, s->frames, s->nframes);
 		if (s->label)
 			fprintf(out, "  [%s]", s->label);
 		fputc('\n', out);
