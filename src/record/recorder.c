@@ -696,6 +696,9 @@ int recorder_step(struct recorder *r, int ms)
 
 	if (n < 0 && n != -EINTR)
 		return n;
+	/* t was read after the ring was drained (fed events: no ring) */
+	if (r->col)
+		reorder_advance(r->ro, t);
 	drain_ready(r, false);
 	if (r->exited)
 		return ML_STOP_EXIT;

@@ -51,6 +51,33 @@ static void test_window(void)
 	reorder_free(NULL);
 }
 
+/* A target gone quiet: its last op leaves once the clock, not another
+ * event, is a window past it; the clock never goes back. */
+static void test_advance(void)
+{
+	struct reorder *r;
+	struct ml_op op, a = mk(100, 1), b = mk(200, 2);
+
+	if (reorder_new(&r, 50))
+		return;
+	reorder_push(r, &a, 110);
+	reorder_advance(r, 140);
+	T_CHECK("advance: not yet a window past the op",
+		reorder_pop(r, &op, false) == 0);
+	reorder_advance(r, 151);
+	T_CHECK("advance: a window past it, the op leaves without a new event",
+		reorder_pop(r, &op, false) == 1 && op.tid == 1);
+	reorder_push(r, &b, 205);
+	reorder_advance(r, 120);	/* an older clock changes nothing */
+	reorder_advance(r, 249);
+	T_CHECK("advance: an older clock does not hold back or release",
+		reorder_pop(r, &op, false) == 0);
+	reorder_advance(r, 251);
+	T_CHECK("advance: later, it does",
+		reorder_pop(r, &op, false) == 1 && op.tid == 2);
+	reorder_free(r);
+}
+
 static u64 rng = 7;
 
 static u64 rnd(void)
@@ -107,6 +134,7 @@ static void test_random(void)
 int main(void)
 {
 	test_window();
+	test_advance();
 	test_random();
 	T_END();
 }
