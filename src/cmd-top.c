@@ -321,21 +321,26 @@ static int collect(struct top *t, struct frame_data *d)
 	d->rows = calloc(n ? n : 1, sizeof(*d->rows));
 	if (!d->rows)
 		return -ENOMEM;
+	d->nrows = n;
 	err = growth_table_begin(t->gt, (double)d->elapsed / 1e9);
-	for (size_t i = 0; !err && i < n; i++) {
+	if (err) {
+		d->nrows = 0;
+		return err;
+	}
+	for (size_t i = 0; i < n; i++) {
 		struct row *w = &d->rows[i];
 
 		w->s = &d->sites[i];
 		w->live = w->s->bytes - w->s->reserved_bytes;
 		d->live += w->live;
 		d->reserved += w->s->reserved_bytes;
-		err = growth_table_set(t->gt, w->s->stack_id, (double)w->live);
+		if (!err)
+			err = growth_table_set(t->gt, w->s->stack_id, (double)w->live);
 	}
 	growth_table_end(t->gt);
 	for (size_t i = 0; i < n; i++)
 		d->rows[i].have_rate = growth_table_rate(t->gt, d->rows[i].s->stack_id,
 							 &d->rows[i].rate) == 0;
-	d->nrows = n;
 	sort_by = t->sort;
 	qsort(d->rows, n, sizeof(*d->rows), cmp_row);
 	t->refreshes++;
