@@ -117,8 +117,8 @@ static int make_attach_file(int tmpfd, const char *name,
 
 	if (fd < 0)
 		return -errno;
-	if (t->euid != (uid_t)-1 && fchown(fd, t->euid, t->egid) < 0)
-		err = 0;	/* root's file still triggers a JVM that sees root */
+	/* On failure root's file still triggers a JVM that sees root. */
+	(void)!fchown(fd, t->euid, t->egid);
 	if (fstat(fd, sb) < 0)
 		err = -errno;
 	close(fd);
@@ -220,6 +220,9 @@ int jvm_attach_jcmd(const struct jvm_target *t, const char *command,
 
 	out[0] = '\0';
 	*status = -1;
+	/* Without the JVM's user no socket can be checked: none is used. */
+	if (t->euid == (uid_t)-1 || t->egid == (gid_t)-1)
+		return -ESRCH;
 	n = jvm_attach_encode(req, sizeof(req), "jcmd", command);
 	if (n < 0)
 		return n;

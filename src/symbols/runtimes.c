@@ -344,6 +344,9 @@ static bool jvm_perfmap(struct runtimes *rt, bool check_flags, bool *pfp)
 		snprintf(reason, sizeof(reason), "refused its attach socket "
 			 "/tmp/.java_pid%d: not a socket of the JVM's user (uid %d) "
 			 "served by the JVM", (int)rt->nspid, (int)rt->euid);
+	else if (ret == -ENOTSOCK)
+		snprintf(reason, sizeof(reason), "refused /tmp/.java_pid%d: not a "
+			 "socket (a link or another file)", (int)rt->nspid);
 	else if (ret == -EINTR)
 		snprintf(reason, sizeof(reason), "interrupted");
 	else if (ret == -EBADMSG)

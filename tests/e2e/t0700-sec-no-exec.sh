@@ -6,7 +6,8 @@
 # jcmd from the libjvm.so path ran it with root's environment and
 # terminal). `mapleak record -p PID` as root must end cleanly, say that
 # it could not get the perf map, leave no marker and no attach file
-# behind, and leave the process running.
+# behind, and leave the process running. Ctrl-C while mapleak waits for
+# the (never coming) attach listener ends the wait at once.
 E2E_TIMEOUT=${E2E_TIMEOUT:-90}
 . "$(dirname "$0")/lib.sh"
 
@@ -81,5 +82,31 @@ if alive "$PID"; then
 	ok "the process still runs"
 else
 	not_ok "the process still runs"
+fi
+
+# Ctrl-C during the wait for the listener (up to 15 s otherwise).
+start_bg rec2 /dev/null "$MAPLEAK" record -o "$T/rec2.data" -p "$PID"
+REC=$BG_PID
+if wait_for 20 test -e "/tmp/.attach_pid$NSPID"; then
+	sleep 0.3
+	kill -INT "$REC"
+	if wait_exit "$REC" 3; then
+		check_rc "Ctrl-C while waiting for the JVM: mapleak ends within 3 s" 0 \
+			"$EXIT_STATUS" "$T/rec2.err"
+	else
+		not_ok "Ctrl-C while waiting for the JVM: mapleak ends within 3 s"
+		kill9 "$REC"
+	fi
+	if grep -q '^mapleak: cannot get the perf map of JVM .*interrupted' "$T/rec2.err"; then
+		ok "mapleak says the attach was interrupted"
+	else
+		not_ok "mapleak says the attach was interrupted"
+		show "$T/rec2.err"
+	fi
+	[ -e "/tmp/.attach_pid$NSPID" ] && rm -f "/tmp/.attach_pid$NSPID" &&
+		not_ok "the attach file is removed after Ctrl-C"
+else
+	not_ok "mapleak creates /tmp/.attach_pid$NSPID for the attach handshake"
+	show "$T/rec2.err"
 fi
 finish
