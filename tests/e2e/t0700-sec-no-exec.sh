@@ -84,6 +84,19 @@ else
 	not_ok "the process still runs"
 fi
 
+# The binary itself: the one exec is launch mode's execvp of the user's
+# command; no other way to run a program is linked in.
+if command -v nm >/dev/null 2>&1; then
+	EXECS=$(nm -D --undefined-only "$MAPLEAK" | awk '{print $2}' | sed 's/@.*//' |
+		grep -E '^(system|popen|posix_spawnp?|exec[a-z]*|fexecve)$' |
+		grep -vx execvp | tr '\n' ' ')
+	if [ -z "$EXECS" ]; then
+		ok "mapleak links no exec function but launch mode's execvp"
+	else
+		not_ok "mapleak links no exec function but launch mode's execvp: got $EXECS"
+	fi
+fi
+
 # Ctrl-C during the wait for the listener (up to 15 s otherwise).
 start_bg rec2 /dev/null "$MAPLEAK" record -o "$T/rec2.data" -p "$PID"
 REC=$BG_PID
