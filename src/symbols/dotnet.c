@@ -14,18 +14,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "util.h"
 #include "symbols/dotnet.h"
-#include "symbols/ipc.h"
 #include "track/procmaps.h"
 
 #define DN_ENVIRON_MAX	(256u * 1024)
@@ -111,17 +113,115 @@ int dotnet_ipc_parse_reply(const u8 *buf, size_t len, u32 *hresult)
 
 /* ---- one bounded IPC round trip ---- */
 
-/* Connects by name in dirfd, through /proc/self/fd/N/NAME: far below
- * sun_path's 108 bytes whatever the real path is. */
-static int sock_connect(int fd, int dirfd, const char *name,
-			const struct ipc_clock *c)
+static u64 mono_ms(void)
 {
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	int n = snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dirfd, name);
+	struct timespec ts;
 
-	if (n < 0 || (size_t)n >= sizeof(path))
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000;
+}
+
+/* Waits for events on fd until deadline. 0, -ETIMEDOUT or -errno. */
+static int wait_fd(int fd, short events, u64 deadline)
+{
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = events };
+		u64 now = mono_ms();
+		int n;
+
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		n = poll(&pfd, 1, (int)(deadline - now));
+		if (n < 0 && errno == EINTR)
+			continue;	/* Ctrl-C is handled by the caller's loop */
+		if (n < 0)
+			return -errno;
+		if (n > 0)
+			return 0;
+	}
+}
+
+static int sock_connect(int fd, int dirfd, const char *name, u64 deadline)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int n;
+
+	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s",
+		     dirfd, name);
+	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
-	return ipc_connect_path(fd, path, c);
+	for (;;) {
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		/* A full backlog: the server is busy or not accepting. */
+		if (errno == EAGAIN) {
+			if (mono_ms() + 10 >= deadline)
+				return -ETIMEDOUT;
+			usleep(10000);
+			continue;
+		}
+		if (errno != EINPROGRESS)
+			return -errno;
+		break;
+	}
+	n = wait_fd(fd, POLLOUT, deadline);
+	if (n == 0) {
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+			return -errno;
+		n = -soerr;
+	}
+	return n;
+}
+
+static int sock_send_all(int fd, const u8 *buf, size_t len, u64 deadline)
+{
+	while (len) {
+		ssize_t w = send(fd, buf, len, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			int err = wait_fd(fd, POLLOUT, deadline);
+
+			if (err)
+				return err;
+			continue;
+		}
+		if (w < 0)
+			return -errno;
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+static int sock_recv_all(int fd, u8 *buf, size_t len, u64 deadline)
+{
+	while (len) {
+		ssize_t r = recv(fd, buf, len, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN) {
+			int err = wait_fd(fd, POLLIN, deadline);
+
+			if (err)
+				return err;
+			continue;
+		}
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -ECONNRESET;	/* closed without a full answer */
+		buf += r;
+		len -= (size_t)r;
+	}
+	return 0;
 }
 
 int dotnet_ipc_call(int dirfd, const char *name, u8 set, u8 id,
@@ -129,12 +229,11 @@ int dotnet_ipc_call(int dirfd, const char *name, u8 set, u8 id,
 		    u32 *hresult, bool *sent)
 {
 	u8 req[64], rep[DN_REPLY_MAX];
-	struct ipc_clock c;
+	u64 deadline = mono_ms() + (u64)(timeout_ms > 0 ? timeout_ms : 1);
 	struct stat sb;
 	int fd, n, size, err;
 
 	*sent = false;
-	ipc_clock_start(&c, timeout_ms, NULL);
 	n = dotnet_ipc_encode(req, sizeof(req), set, id, payload, len);
 	if (n < 0)
 		return n;
@@ -146,13 +245,13 @@ int dotnet_ipc_call(int dirfd, const char *name, u8 set, u8 id,
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	err = sock_connect(fd, dirfd, name, &c);
+	err = sock_connect(fd, dirfd, name, deadline);
 	if (!err)
-		err = ipc_send_all(fd, req, (size_t)n, &c);
+		err = sock_send_all(fd, req, (size_t)n, deadline);
 	if (err)
 		goto out;
 	*sent = true;
-	err = ipc_recv_all(fd, rep, DOTNET_IPC_HDR_SIZE, &c);
+	err = sock_recv_all(fd, rep, DOTNET_IPC_HDR_SIZE, deadline);
 	if (err)
 		goto out;
 	size = dotnet_ipc_reply_size(rep, DOTNET_IPC_HDR_SIZE);
@@ -160,8 +259,8 @@ int dotnet_ipc_call(int dirfd, const char *name, u8 set, u8 id,
 		err = -EBADMSG;
 		goto out;
 	}
-	err = ipc_recv_all(fd, rep + DOTNET_IPC_HDR_SIZE,
-			   (size_t)size - DOTNET_IPC_HDR_SIZE, &c);
+	err = sock_recv_all(fd, rep + DOTNET_IPC_HDR_SIZE,
+			    (size_t)size - DOTNET_IPC_HDR_SIZE, deadline);
 	if (!err)
 		err = dotnet_ipc_parse_reply(rep, (size_t)size, hresult);
 out:
@@ -471,6 +570,24 @@ struct dotnet_perfmap {
 	struct dn_file files[2];	/* perf-<nspid>.map, perfinfo-<nspid>.map */
 };
 
+/* Opens DIR (absolute, as the target sees it) inside the target's root. */
+static int open_in_root(int rootfd, const char *dir)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, rootfd, dir, &how, sizeof(how));
+
+	if (fd < 0 && errno == ENOSYS) {
+		while (*dir == '/')
+			dir++;
+		fd = openat(rootfd, *dir ? dir : ".",
+			    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	return fd < 0 ? -errno : fd;
+}
+
 struct dn_cand {
 	char name[DN_NAME_MAX];
 	s64 mtime;
@@ -596,6 +713,7 @@ int dotnet_perfmap_enable(pid_t pid, const struct dotnet_probe *p,
 	const u8 type[4] = { DOTNET_PERFMAP_ONLY, 0, 0, 0 };
 	struct dn_cand cand[DN_CANDIDATES];
 	struct dotnet_perfmap *dp;
+	char root[64];
 	size_t n;
 	bool sent = false;
 	int rootfd, err = -ENOENT;
@@ -606,14 +724,15 @@ int dotnet_perfmap_enable(pid_t pid, const struct dotnet_probe *p,
 	if (!dp)
 		return -ENOMEM;
 	dp->sockdir = dp->mapdir = -1;
-	rootfd = ipc_open_root(pid);
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0) {
-		err = rootfd;
+		err = -errno;
 		goto fail;
 	}
-	dp->sockdir = ipc_open_dir(rootfd, p->env.tmpdir[0] ? p->env.tmpdir : "/tmp");
+	dp->sockdir = open_in_root(rootfd, p->env.tmpdir[0] ? p->env.tmpdir : "/tmp");
 	/* Since .NET 8 the map ignores TMPDIR: /tmp or PerfMapJitDumpPath. */
-	dp->mapdir = ipc_open_dir(rootfd, p->env.perfmap_dir[0] ? p->env.perfmap_dir
+	dp->mapdir = open_in_root(rootfd, p->env.perfmap_dir[0] ? p->env.perfmap_dir
 								: "/tmp");
 	close(rootfd);
 	if (dp->sockdir < 0) {

@@ -2,13 +2,11 @@
 /* Runtime IPC under a target's root, with deadlines. See ipc.h. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -231,34 +229,6 @@ int ipc_check_peer(int sock, pid_t pid, uid_t uid)
 	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cr, &sl) < 0)
 		return -errno;
 	return cr.pid == pid && cr.uid == uid ? 0 : -EPERM;
-}
-
-int ipc_open_root(pid_t pid)
-{
-	char path[32];
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
-	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
-}
-
-int ipc_open_dir(int rootfd, const char *dir)
-{
-	struct open_how how = {
-		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd = (int)syscall(SYS_openat2, rootfd, dir, &how, sizeof(how));
-
-	/* Kernels before 5.6: only the folder itself is not followed. */
-	if (fd < 0 && errno == ENOSYS) {
-		while (*dir == '/')
-			dir++;
-		fd = openat(rootfd, *dir ? dir : ".",
-			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	}
-	return fd < 0 ? -errno : fd;
 }
 
 int ipc_open_socket(int dirfd, const char *name, uid_t owner, struct stat *sb)

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Talking to a runtime inside its target safely: paths under the
- * process's own root (/proc/PID/root, openat2 RESOLVE_IN_ROOT, so a
- * container's or a hostile user's symlinks resolve inside it), a local
- * socket checked before use (a socket, owned by the runtime's user) and
- * reached through that very file (no check-then-connect race), and
- * socket I/O where every step shares one deadline and a new stop signal
- * ends the wait. Used by the .NET diagnostics IPC (dotnet.c) and the
- * HotSpot attach protocol (jvmattach.c).
+ * Talking to a runtime over a local socket safely: the socket file
+ * checked before use (a socket, owned by the runtime's user, no link
+ * followed) and reached through that very file (no check-then-connect
+ * race), the peer checked (SO_PEERCRED), and socket I/O where every step
+ * shares one deadline and a new stop signal ends the wait. Folders under
+ * the target's root come from rootfs.h. Used by the HotSpot attach
+ * protocol (jvmattach.c); the .NET diagnostics IPC (dotnet.c) has the
+ * same steps in its own code.
  *
  * Functions return 0 (or an fd) or -errno; nothing prints.
  */
@@ -67,14 +67,6 @@ int ipc_recv_to_eof(int fd, void *buf, size_t cap, size_t *len, bool *cut,
 /* The connected peer (SO_PEERCRED) is process pid running as uid:
  * 0, -EPERM when not, -errno. */
 int ipc_check_peer(int sock, pid_t pid, uid_t uid);
-
-/* /proc/PID/root, O_PATH. fd or -errno. */
-int ipc_open_root(pid_t pid);
-
-/* DIR (absolute, as the process sees it) inside rootfd, with openat2
- * RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS; O_RDONLY | O_DIRECTORY. fd or
- * -errno. */
-int ipc_open_dir(int rootfd, const char *dir);
 
 /*
  * NAME (one path component) in dirfd, opened O_PATH | O_NOFOLLOW: a

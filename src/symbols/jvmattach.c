@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "symbols/jvmattach.h"
+#include "symbols/rootfs.h"
 #include "util.h"
 
 #define JA_STATUS_MAX	(64u * 1024)
@@ -226,11 +227,12 @@ int jvm_attach_jcmd(const struct jvm_target *t, const char *command,
 	n = jvm_attach_encode(req, sizeof(req), "jcmd", command);
 	if (n < 0)
 		return n;
-	rootfd = ipc_open_root(t->pid);
+	rootfd = rootfs_open_root(-1, t->pid);
 	if (rootfd < 0)
-		return rootfd == -ENOENT ? -ESRCH : rootfd;
-	/* HotSpot's temporary folder is always /tmp (os::get_temp_directory). */
-	tmpfd = ipc_open_dir(rootfd, "/tmp");
+		return rootfd;
+	/* HotSpot's temporary folder is always /tmp (os::get_temp_directory),
+	 * resolved here inside the JVM's root: its links cannot lead out. */
+	tmpfd = rootfs_openat(rootfd, "/tmp", O_PATH | O_DIRECTORY);
 	close(rootfd);
 	if (tmpfd < 0)
 		return tmpfd;

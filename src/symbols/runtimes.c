@@ -6,19 +6,24 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "symbols/runtimes.h"
 #include "util.h"
+#include "symbols/symtab.h"
 #include "symbols/ipc.h"
 #include "symbols/jvmattach.h"
-#include "symbols/symtab.h"
 
 #define RT_MAPS_MAX (256u << 20)
 #define RT_SMALL_MAX (256 * 1024)	/* status, cmdline, environ */
@@ -131,54 +136,19 @@ static bool proc_text_has(pid_t pid, const char *file, const char *word)
 	return ret;
 }
 
-/* The target's /tmp, resolved inside its root (a /tmp that is a link
- * leads elsewhere in the target's tree, never into ours). fd or -errno. */
-static int target_tmp(const struct runtimes *rt)
+static void perfmap_path(const struct runtimes *rt, char *buf, size_t size)
 {
-	int rootfd = ipc_open_root(rt->pid), fd;
-
-	if (rootfd < 0)
-		return rootfd;
-	fd = ipc_open_dir(rootfd, "/tmp");
-	close(rootfd);
-	return fd;
-}
-
-static void perfmap_name(const struct runtimes *rt, char *buf, size_t size)
-{
-	snprintf(buf, size, "perf-%d.map", (int)rt->nspid);
+	snprintf(buf, size, "/proc/%d/root/tmp/perf-%d.map", (int)rt->pid,
+		 (int)rt->nspid);
 }
 
 static bool perfmap_exists(const struct runtimes *rt)
 {
-	char name[48];
+	char path[96];
 	struct stat sb;
-	int dirfd = target_tmp(rt);
-	bool ret;
 
-	if (dirfd < 0)
-		return false;
-	perfmap_name(rt, name, sizeof(name));
-	ret = fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
-	      S_ISREG(sb.st_mode);
-	close(dirfd);
-	return ret;
-}
-
-/* Removes the perf map that mapleak caused (a regular file only). */
-static void perfmap_remove(const struct runtimes *rt)
-{
-	char name[48];
-	struct stat sb;
-	int dirfd = target_tmp(rt);
-
-	if (dirfd < 0)
-		return;
-	perfmap_name(rt, name, sizeof(name));
-	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISREG(sb.st_mode))
-		unlinkat(dirfd, name, 0);
-	close(dirfd);
+	perfmap_path(rt, path, sizeof(path));
+	return lstat(path, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
 /* ---- launch mode ---- */
@@ -437,6 +407,8 @@ int runtimes_start(struct runtimes **out, pid_t pid, bool launched,
 
 void runtimes_finish(struct runtimes *rt, struct symtab *st, bool alive)
 {
+	char path[96];
+
 	if (!rt)
 		return;
 	if (alive)
@@ -467,8 +439,10 @@ void runtimes_finish(struct runtimes *rt, struct symtab *st, bool alive)
 		rt->map_ours = false;	/* neither: not ours to touch */
 	}
 	/* Read: symtab keeps the file open, the name can go. */
-	if (rt->map_ours && alive && (rt->kinds & (ML_RT_JVM | ML_RT_NODE)))
-		perfmap_remove(rt);
+	if (rt->map_ours && alive && (rt->kinds & (ML_RT_JVM | ML_RT_NODE))) {
+		perfmap_path(rt, path, sizeof(path));
+		unlink(path);
+	}
 }
 
 const char *const *runtimes_new_notes(struct runtimes *rt, size_t *n)
