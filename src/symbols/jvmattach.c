@@ -148,7 +148,7 @@ static int listener(int tmpfd, const struct jvm_target *t,
 		    const struct ipc_clock *c)
 {
 	char sock[JA_NAME_MAX], trigger[JA_NAME_MAX];
-	struct stat mine;
+	struct stat mine = { 0 };
 	bool have_file = false;
 	unsigned step = 0;
 	u64 now, half;
