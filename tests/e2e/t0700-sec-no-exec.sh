@@ -60,7 +60,7 @@ else
 fi
 # The JVM path was taken (not skipped for want of a JVM): mapleak asked
 # over the attach socket and said why it got nothing.
-if grep -q '^mapleak: cannot get the perf map of JVM' "$T/rec.err"; then
+if grep -q '^mapleak: \(note: \)\?cannot get the perf map of JVM' "$T/rec.err"; then
 	ok "mapleak says it could not get the JVM's perf map"
 else
 	not_ok "mapleak says it could not get the JVM's perf map"
@@ -110,7 +110,7 @@ if wait_for 20 test -e "/tmp/.attach_pid$NSPID"; then
 		not_ok "Ctrl-C while waiting for the JVM: mapleak ends within 3 s"
 		kill9 "$REC"
 	fi
-	if grep -q '^mapleak: cannot get the perf map of JVM .*interrupted' "$T/rec2.err"; then
+	if grep -q '^mapleak: \(note: \)\?cannot get the perf map of JVM .*interrupted' "$T/rec2.err"; then
 		ok "mapleak says the attach was interrupted"
 	else
 		not_ok "mapleak says the attach was interrupted"

@@ -79,7 +79,7 @@ one_case() {
 	else
 		ok "$what: the process was not signalled"
 	fi
-	if grep -q "^mapleak: cannot get the perf map of JVM $pid .*refused" \
+	if grep -q "^mapleak: \(note: \)\?cannot get the perf map of JVM $pid .*refused" \
 		"$T/rec-$name.err"; then
 		ok "$what: mapleak says why it got no perf map"
 	else
