@@ -56,9 +56,6 @@ int ipc_connect_fd(int sock, int pathfd, const struct ipc_clock *c);
 
 int ipc_send_all(int fd, const void *buf, size_t len, const struct ipc_clock *c);
 
-/* Exactly len bytes; -ECONNRESET when the peer closes first. */
-int ipc_recv_all(int fd, void *buf, size_t len, const struct ipc_clock *c);
-
 /* Reads until the peer closes: the first cap bytes into buf (*len gets
  * their count), the rest read and dropped (*cut set). 0 or -errno. */
 int ipc_recv_to_eof(int fd, void *buf, size_t cap, size_t *len, bool *cut,
