@@ -42,8 +42,8 @@ const char record_usage[] =
 	"                         reconciles with /proc/PID/maps\n"
 	"      --no-runtime-symbols\n"
 	"                         leave runtimes as they are: no .NET perf map\n"
-	"                         enabled over the diagnostics socket, no jcmd\n"
-	"                         for a JVM (-p); no DOTNET_PerfMapEnabled=3,\n"
+	"                         enabled over the diagnostics socket, no JVM\n"
+	"                         attach (-p); no DOTNET_PerfMapEnabled=3,\n"
 	"                         JAVA_TOOL_OPTIONS or NODE_OPTIONS (launch)\n"
 	"  -h, --help             show this help\n"
 	"\n"
@@ -121,10 +121,12 @@ static const char *collector_error(int err)
 }
 
 static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_count;	/* a new one ends a wait on a JVM */
 
 static void on_signal(int sig)
 {
 	stop_signal = sig;
+	stop_count++;
 }
 
 /* What the recorder has to say, on stderr. */
@@ -189,6 +191,7 @@ int cmd_record(int argc, char **argv)
 		.output = "mapleak.data",
 		.stack_size = ML_STACK_DEFAULT,
 		.say = say,
+		.stops = &stop_count,
 	};
 	struct recorder_summary sum;
 	struct recorder *r = NULL;

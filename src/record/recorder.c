@@ -866,7 +866,7 @@ void recorder_start_runtimes(struct recorder *r)
 	if (dotnet_start(r))
 		symtab_update_jit(r->st);	/* the replay of compiled methods */
 	if (!r->o.no_runtime_symbols &&
-	    runtimes_start(&r->rt, r->pid, r->launched, r->st) == 0)
+	    runtimes_start(&r->rt, r->pid, r->launched, r->st, r->o.stops) == 0)
 		runtime_notes(r);
 }
 

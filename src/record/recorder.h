@@ -43,6 +43,9 @@ struct recorder_opts {
 	bool no_collector;		/* no BPF: events come from recorder_feed */
 	void (*say)(void *ctx, enum rec_say level, const char *text);
 	void *say_ctx;
+	/* Stop signals received so far (may be NULL): one more ends a wait
+	 * on a runtime (the JVM attach) at once. */
+	const volatile sig_atomic_t *stops;
 };
 
 /* What the command prints at the end. */
