@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -75,5 +76,37 @@ int ml_parse_pid(const char *s, pid_t *out)
 	if (errno || end == s || *end || v <= 0 || v > INT_MAX)
 		return -EINVAL;
 	*out = (pid_t)v;
+	return 0;
+}
+
+int ml_parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGTP";
+	unsigned long long v;
+	const char *u;
+	char *end;
+	int shift = 0;
+
+	errno = 0;
+	if (!s || !(*s >= '0' && *s <= '9'))
+		return -EINVAL;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	if (*end && (u = strchr(units, *end & ~0x20))) {
+		shift = 10 * (int)(u - units + 1);
+		end++;
+		if (end[0] == 'i' && end[1] == 'B')
+			end += 2;
+		else if (end[0] == 'B' || end[0] == 'b')
+			end++;
+	} else if (*end == 'B' || *end == 'b') {
+		end++;
+	}
+	if (*end)
+		return -EINVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = (uint64_t)v << shift;
 	return 0;
 }

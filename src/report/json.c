@@ -50,27 +50,9 @@ static json_t *j_hex(u64 v)
 	return json_string(buf);
 }
 
-/* Names come from binaries and may not be UTF-8, which jansson refuses:
- * replace the bytes that are not ASCII rather than lose the name. */
 static json_t *j_str(const char *s)
 {
-	json_t *v;
-	char *copy, *p;
-
-	if (!s)
-		return json_null();
-	v = json_string(s);
-	if (v)
-		return v;
-	copy = strdup(s);
-	if (!copy)
-		return NULL;
-	for (p = copy; *p; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	v = json_string(copy);
-	free(copy);
-	return v;
+	return report_json_str(s);
 }
 
 static json_t *j_seconds(u64 rel_ns)

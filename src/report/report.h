@@ -16,7 +16,12 @@ struct report_ops {
 	const char *name;
 	int (*emit)(FILE *out, const struct ml_result *r,
 		    const struct report_opts *o);
+	bool binary;		/* not for a terminal (pprof is gzip) */
+	bool all_sites;		/* a profile: every site unless --top is given */
 };
+
+/* The format names, "text, json, ..." (for usage and errors). */
+const char *report_format_names(void);
 
 /* NULL when no format has that name. */
 const struct report_ops *report_find(const char *name);
