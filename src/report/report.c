@@ -107,6 +107,44 @@ const char *report_thread_name(u32 tid, char *buf, size_t len)
 	return buf;
 }
 
+static int cmp_thread_bytes(const void *a, const void *b)
+{
+	const struct report_thread *x = a, *y = b;
+	u64 cx = x->bytes - x->reserved_bytes, cy = y->bytes - y->reserved_bytes;
+
+	if (cx != cy)
+		return cx > cy ? -1 : 1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+ssize_t report_thread_totals(const struct ml_result *r, struct report_thread **out)
+{
+	struct report_thread *t;
+	size_t n = 0, i, k;
+
+	*out = NULL;
+	if (!r->nsites)
+		return 0;
+	t = calloc(r->nsites, sizeof(*t));	/* at most one thread per site */
+	if (!t)
+		return -ENOMEM;
+	for (i = 0; i < r->nsites; i++) {
+		const struct ml_site *s = &r->sites[i];
+
+		for (k = 0; k < n && t[k].tid != s->tid; k++)
+			;
+		if (k == n)
+			t[n++].tid = s->tid;
+		t[k].bytes += s->bytes;
+		t[k].reserved_bytes += s->reserved_bytes;
+		t[k].mappings += s->mappings;
+		t[k].sites++;
+	}
+	qsort(t, n, sizeof(*t), cmp_thread_bytes);
+	*out = t;
+	return (ssize_t)n;
+}
+
 const char *report_frame_kind_name(u32 kind)
 {
 	switch (kind) {

@@ -29,6 +29,16 @@ const struct report_ops *report_find(const char *name);
 /* "1.0 GiB", "512 KiB", "12 B": human sizes, into buf. */
 const char *report_human_size(u64 bytes, char *buf, size_t len);
 
+/* --group-by thread: what each thread holds, largest first. */
+struct report_thread {
+	u32 tid;
+	u64 bytes, reserved_bytes, mappings;
+	size_t sites;
+};
+/* *out gets one entry per thread of r's sites (r->by_thread), or NULL;
+ * returns the count, or -ENOMEM. Free *out with free(). */
+ssize_t report_thread_totals(const struct ml_result *r, struct report_thread **out);
+
 /* "mmap_allocation", "[unknown]" and kind names shared by formats. */
 const char *report_frame_kind_name(u32 kind);
 
