@@ -40,30 +40,13 @@ enum { V_SPACE, V_MAPPINGS, V_RESIDENT, V_RESERVED, NVALUES };
 struct pp {
 	const struct ml_result *r;
 	struct intern strings, mods, funcs, locs;
-	Mapping *map;		/* mods.n entries */
-	Function *fn;		/* funcs.n */
-	Location *loc;		/* locs.n, each with one line */
+	/* mods.n, funcs.n, locs.n entries used (each location has one
+	 * line); all allocated up front for at most one per frame */
+	Mapping *map;
+	Function *fn;
+	Location *loc;
 	Line *line;
-	size_t map_cap, fn_cap, loc_cap, line_cap;
 };
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 64;
-	while (ncap < need)
-		ncap *= 2;
-	np = reallocarray(*p, ncap, elem);
-	if (!np)
-		return -ENOMEM;
-	*p = np;
-	*cap = ncap;
-	return 0;
-}
 
 static int str(struct pp *p, const char *s, int64_t *idx)
 {
@@ -147,8 +130,6 @@ static int mapping_of(struct pp *p, const char *path, u64 *id)
 	*id = (u64)i + 1;
 	if (!added)
 		return 0;
-	if (grow((void **)&p->map, &p->map_cap, p->mods.n, sizeof(*p->map)))
-		return -ENOMEM;
 	m = &p->map[i];
 	perftools__profiles__mapping__init(m);
 	m->id = *id;
@@ -191,8 +172,6 @@ static int function_of(struct pp *p, const char *name, const char *file, u64 *id
 	*id = (u64)i + 1;
 	if (!added)
 		return 0;
-	if (grow((void **)&p->fn, &p->fn_cap, p->funcs.n, sizeof(*p->fn)))
-		return -ENOMEM;
 	f = &p->fn[i];
 	perftools__profiles__function__init(f);
 	f->id = *id;
@@ -227,9 +206,6 @@ static int location_of(struct pp *p, u64 pc, const char *name, const char *file,
 	if ((err = function_of(p, name, file, &fid)) ||
 	    (err = mapping_of(p, module, &mid)))
 		return err;
-	if (grow((void **)&p->loc, &p->loc_cap, p->locs.n, sizeof(*p->loc)) ||
-	    grow((void **)&p->line, &p->line_cap, p->locs.n, sizeof(*p->line)))
-		return -ENOMEM;
 	l = &p->loc[i];
 	perftools__profiles__location__init(l);
 	perftools__profiles__line__init(&p->line[i]);
@@ -292,7 +268,7 @@ int report_pprof_emit(FILE *out, const struct ml_result *r,
 	Profile prof = PERFTOOLS__PROFILES__PROFILE__INIT;
 	ValueType vt[NVALUES], *vtp[NVALUES];
 	struct pp p = { .r = r };
-	size_t i, ns = report_nshown(r, o), nlabels = 0;
+	size_t i, ns = report_nshown(r, o), nlabels = 0, nmax = 1;
 	Sample *samples = NULL, **sp = NULL;
 	Label *labels = NULL, **lp = NULL;
 	Mapping **mp = NULL;
@@ -304,8 +280,17 @@ int report_pprof_emit(FILE *out, const struct ml_result *r,
 	u32 dummy;
 	int err;
 
+	/* every frame, one pseudo-frame per site ([no stack], thread) and the
+	 * main binary: no more locations, functions or mappings than that */
+	for (i = 0; i < ns; i++)
+		nmax += r->sites[i].nframes + 2;
+	p.map = calloc(nmax, sizeof(*p.map));
+	p.fn = calloc(nmax, sizeof(*p.fn));
+	p.loc = calloc(nmax, sizeof(*p.loc));
+	p.line = calloc(nmax, sizeof(*p.line));
 	/* string_table[0] must be "" */
-	err = intern_put(&p.strings, "", &dummy, NULL);
+	err = (p.map && p.fn && p.loc && p.line) ? 0 : -ENOMEM;
+	err = err ?: intern_put(&p.strings, "", &dummy, NULL);
 	for (i = 0; !err && i < NVALUES; i++) {
 		perftools__profiles__value_type__init(&vt[i]);
 		vtp[i] = &vt[i];
