@@ -16,6 +16,7 @@ class Dom(HTMLParser):
         self.body = {}
         self.tags = []
         self.scripts = 0
+        self.flame = {}         # the flame graph's attributes (data-zoom...)
         self._frame = None
         self._in_head = False
         self.head = ""
@@ -28,9 +29,13 @@ class Dom(HTMLParser):
         elif tag == "script":
             self.scripts += 1
         elif tag == "div" and "f" in (a.get("class") or "").split():
+            cls = (a.get("class") or "").split()
             self._frame = {"name": a.get("data-name"), "bytes": int(a.get("data-bytes", "0")),
-                           "text": ""}
+                           "text": "", "match": "match" in cls, "dim": "dim" in cls,
+                           "style": a.get("style") or ""}
             self.frames.append(self._frame)
+        elif a.get("id") == "flame":
+            self.flame = a
         elif tag == "pre" and a.get("id") == "head":
             self._in_head = True
 

@@ -10,13 +10,14 @@ require_chromium() {
 	CHROMIUM=$(chromium_bin) || skip_all "chromium is not installed (Debian package chromium)"
 }
 
-# chromium_load HTML NAME: loads file HTML in headless Chromium, no
-# network, a fresh profile; $T/NAME.dom gets the DOM after the page's
-# scripts ran, $T/NAME.log the browser's log (console messages and
-# uncaught exceptions are logged there with --enable-logging=stderr),
-# $T/NAME.png a screenshot. Returns Chromium's exit status.
+# chromium_load HTML NAME [shot]: loads file HTML (may end in #FRAGMENT)
+# in headless Chromium, no network, a fresh profile; $T/NAME.dom gets the
+# DOM after the page's scripts ran, $T/NAME.log the browser's log (console
+# messages and uncaught exceptions are logged there with
+# --enable-logging=stderr); with "shot", $T/NAME.png a screenshot.
+# Returns Chromium's exit status.
 chromium_load() {
-	local html=$1 name=$2 rc
+	local html=$1 name=$2 shot=${3:-} rc
 	local flags=(--headless --disable-gpu --no-sandbox --no-first-run
 		--user-data-dir="$T/chrome-$name" --enable-logging=stderr --v=0
 		--window-size=1400,900 --disable-background-networking
@@ -24,8 +25,9 @@ chromium_load() {
 	timeout 90 "$CHROMIUM" "${flags[@]}" --dump-dom "file://$html" \
 		>"$T/$name.dom" 2>"$T/$name.log"
 	rc=$?
-	timeout 90 "$CHROMIUM" "${flags[@]}" --screenshot="$T/$name.png" "file://$html" \
-		>/dev/null 2>>"$T/$name.log"
+	[ "$shot" = shot ] &&
+		timeout 90 "$CHROMIUM" "${flags[@]}" --screenshot="$T/$name.png" "file://$html" \
+			>/dev/null 2>>"$T/$name.log"
 	return $rc
 }
 

@@ -4,6 +4,8 @@
 # protoc --decode), speedscope (its JSON Schema, python3-jsonschema), html
 # (headless Chromium: runs without errors, the DOM holds the 1 GiB frames).
 # Then --group-by thread and --fail-over both ways (exit 3 over, 0 under).
+# the watchdog starts in lib.sh: a leak of 1 GiB takes 20 s on a loaded machine
+E2E_TIMEOUT=${E2E_TIMEOUT:-240}
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/formats-lib.sh"
 
@@ -17,7 +19,6 @@ command -v go >/dev/null 2>&1 || skip_all "go is not installed (Debian package g
 command -v protoc >/dev/null 2>&1 || skip_all "protoc is not installed (Debian package protobuf-compiler)"
 python3 -c 'import jsonschema' 2>/dev/null ||
 	skip_all "python3-jsonschema is not installed"
-E2E_TIMEOUT=240
 
 DATA=$T/seed.data
 GIB=$((1 << 30))
@@ -141,7 +142,7 @@ if grep -qiE '<(script|link|img|iframe)[^>]+(src|href)=' "$T/seed.html"; then
 else
 	ok "html: the page loads nothing from elsewhere"
 fi
-chromium_load "$T/seed.html" seed-html
+chromium_load "$T/seed.html" seed-html shot
 check_rc "chromium loads the page" 0 $? "$T/seed-html.log"
 check_console seed-html
 pycheck "$T/seed-html.dom" "$GIB" <<'PY'
@@ -160,6 +161,35 @@ leak = [f for f in d.frames if f["name"] == "mmap_allocation"]
 check(leak and "GiB" in leak[0]["text"], "html: the leak's frame shows its size in its label",
       "'... GiB'", leak[0]["text"] if leak else None)
 check("live:" in d.head and "1.0 GiB" in d.head, "html: the report header is on the page", "live: ... 1.0 GiB", d.head[:300])
+PY
+# search and zoom, driven through the page's #search= and #zoom= links
+chromium_load "$T/seed.html#search=MyTest" search
+check_rc "chromium loads the page with #search=MyTest" 0 $? "$T/search.log"
+chromium_load "$T/seed.html#zoom=MyTest" zoom
+check_rc "chromium loads the page with #zoom=MyTest" 0 $? "$T/zoom.log"
+check_console search
+check_console zoom
+pycheck "$T/search.dom" "$T/zoom.dom" "$GIB" <<'PY'
+import re, sys
+from dom_checks import load_dom, check_page_ran
+from report_checks import check
+s, z, gib = load_dom(sys.argv[1]), load_dom(sys.argv[2]), int(sys.argv[3])
+check_page_ran(s, "search")
+m = sorted({f["name"] for f in s.frames if f["match"]})
+check(m == ["MyTest"], "search: exactly the MyTest frames are highlighted", ["MyTest"], m)
+check(int(s.flame.get("data-matched", "0")) >= gib, "search: the status counts >= 1 GiB matched",
+      ">= %d" % gib, s.flame.get("data-matched"))
+check_page_ran(z, "zoom")
+check(z.flame.get("data-zoom") == "MyTest", "zoom: the view is zoomed to MyTest", "MyTest", z.flame.get("data-zoom"))
+def width(f):
+    w = re.search(r"width:\s*([0-9.]+)px", f["style"])
+    return float(w.group(1)) if w else 0
+mt = [f for f in z.frames if f["name"] == "MyTest" and not f["dim"]]
+full = max((width(f) for f in z.frames), default=0)
+check(mt and width(mt[0]) >= full * 0.99, "zoom: MyTest spans the whole width", full, [width(f) for f in mt])
+dim = sorted({f["name"] for f in z.frames if f["dim"]})
+check("main" in dim and "_start" in dim and "MyTest" not in dim,
+      "zoom: its callers are drawn dimmed, below it", "main, _start dimmed", dim)
 PY
 [ -s "$T/seed-html.png" ] && ok "html: a screenshot was taken ($(stat -c %s "$T/seed-html.png") bytes)" ||
 	not_ok "html: a screenshot was taken"
