@@ -506,6 +506,61 @@ static void test_parse_size(void)
 	}
 }
 
+/* A recording where nothing stayed mapped: every format still emits a
+ * valid, empty document. */
+static void test_empty(void)
+{
+	static const char *const formats[] = { "folded", "pprof", "speedscope", "html" };
+	struct ml_rec_target tg = { .pid = 1, .start_time = T0, .command = (char *)"x" };
+	struct ml_rec_end end = { .stopped_by = ML_STOP_EXIT, .end_time = MS(10) };
+	struct ml_result *r = NULL;
+	struct rec_writer *w;
+	char path[300];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/empty.mlk", tmpdir);
+	err = rec_writer_open(&w, path);
+	err = err ?: rec_put_target(w, T0, &tg);
+	err = err ?: rec_put_end(w, MS(10), &end);
+	err = err ?: rec_writer_close(w);
+	err = err ?: analysis_load(path, &r);
+	T_CHECKF("empty: a recording with no live mapping loads", !err && r && !r->nsites,
+		 "err %d", err);
+	for (size_t i = 0; r && i < ARRAY_SIZE(formats); i++) {
+		size_t len;
+		int rc;
+		char *out = emit(formats[i], r, &rc, &len), name[64];
+		bool valid = rc == 0;
+
+		if (valid && !strcmp(formats[i], "folded"))
+			valid = len == 0;
+		if (valid && !strcmp(formats[i], "speedscope")) {
+			json_t *d = json_loadb(out, len, 0, NULL);
+
+			valid = d && json_array_size(json_object_get(d, "profiles")) == 4;
+			json_decref(d);
+		}
+		if (valid && !strcmp(formats[i], "pprof")) {
+			size_t rawlen;
+			uint8_t *raw = gunzip((uint8_t *)out, len, &rawlen);
+			Perftools__Profiles__Profile *p = raw ?
+				perftools__profiles__profile__unpack(NULL, rawlen, raw) : NULL;
+
+			valid = p && p->n_sample == 0 && p->n_sample_type == 4;
+			if (p)
+				perftools__profiles__profile__free_unpacked(p, NULL);
+			free(raw);
+		}
+		if (valid && !strcmp(formats[i], "html"))
+			valid = strstr(out, "\"sites\":[]") != NULL;
+		snprintf(name, sizeof(name), "empty: %s emits a valid empty document", formats[i]);
+		T_CHECKF(name, valid, "rc %d, %zu bytes", rc, len);
+		free(out);
+	}
+	analysis_free(r);
+	unlink(path);
+}
+
 int main(int argc, char **argv)
 {
 	struct ml_result *r = NULL, *rt = NULL;
@@ -539,6 +594,7 @@ int main(int argc, char **argv)
 	analysis_free(r);
 	analysis_free(rt);
 	unlink(path);
+	test_empty();
 	rmdir(tmpdir);
 	T_END();
 }
