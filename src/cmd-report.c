@@ -171,14 +171,22 @@ int cmd_report(int argc, char **argv)
 		return 1;
 	}
 	if (output) {
-		int fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		/* O_NOFOLLOW: run as root, a symlink planted in a shared folder
+		 * must not turn -o into a write elsewhere. 0644: a browser run
+		 * by the user opens the page. */
+		int fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+			      0644);
 
 		if (fd < 0 || !(out = fdopen(fd, "w"))) {
 			err = errno;
 			if (fd >= 0)
 				close(fd);
 			analysis_free(res);
-			error("cannot write '%s': %s", output, strerror(err));
+			if (err == ELOOP)
+				error("cannot write '%s': it is a symbolic link (not followed)",
+				      output);
+			else
+				error("cannot write '%s': %s", output, strerror(err));
 			return 1;
 		}
 	}

@@ -71,6 +71,12 @@ run unwritable report -i "$T/evil.data" --format folded -o "$T/no/such/dir/x.fol
 check_rc "-o into a missing folder fails" 1 "$RC" "$T/unwritable.err"
 grep -q "cannot write '$T/no/such/dir/x.folded'" "$T/unwritable.err" &&
 	ok "-o failure names the file" || { not_ok "-o failure names the file"; show "$T/unwritable.err"; }
+echo keep >"$T/target.txt"
+ln -s "$T/target.txt" "$T/link.html"
+run symlink report -i "$T/evil.data" --format html -o "$T/link.html"
+check_rc "-o onto a symbolic link is refused" 1 "$RC" "$T/symlink.err"
+[ "$(cat "$T/target.txt")" = keep ] && ok "-o did not write through the link" ||
+	not_ok "-o did not write through the link"
 run groupby report -i "$T/evil.data" --group-by process
 check_rc "--group-by process is a usage error" 2 "$RC" "$T/groupby.err"
 run badformat report -i "$T/evil.data" --format svg
