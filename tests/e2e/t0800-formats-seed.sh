@@ -31,8 +31,8 @@ REC=$BG_PID
 track_pid_file "$T/seed.pid"
 wait_recording "$REC" "$T/rec.err" || finish
 echo go >&"$FIFO_FD"
-wait_for 60 grep -q '^seed: leaked' "$T/rec.out" ||
-	bail "the seed reports its leak within 60 s"
+wait_for 120 grep -q '^seed: leaked' "$T/rec.out" ||
+	bail "the seed reports its leak within 120 s"
 kill -INT "$REC"
 wait_exit "$REC" 60 || bail "mapleak record ends within 60 s of SIGINT"
 check_rc "mapleak record -- seed-fp" 0 "$EXIT_STATUS" "$T/rec.err" || finish
