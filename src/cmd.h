@@ -3,7 +3,8 @@
  * Subcommands. To add one: write src/cmd-NAME.c with
  * `int cmd_NAME(int argc, char **argv)` and its usage text, declare both
  * here, and add a row to the table in main.c. A command prints, and
- * returns its exit status: 0 ok, 1 failure, 2 usage.
+ * returns its exit status: 0 ok, 1 failure, 2 usage, 3 over a limit
+ * (report --fail-over).
  */
 #ifndef MAPLEAK_CMD_H
 #define MAPLEAK_CMD_H

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -38,5 +39,9 @@ u64 ml_now_ns(clockid_t clk);
 
 /* A process id: decimal, > 0. 0 or -EINVAL. */
 int ml_parse_pid(const char *s, pid_t *out);
+
+/* A size in bytes: "1048576", "512K", "100M", "1GiB", "2GB" (units are
+ * powers of 1024, either spelling). 0, -EINVAL, or -ERANGE past 2^64. */
+int ml_parse_size(const char *s, uint64_t *out);
 
 #endif

@@ -6,6 +6,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "report/formats.h"
@@ -288,6 +289,29 @@ static void print_summary(FILE *out, const struct ml_result *r, size_t shown)
 	}
 }
 
+/* --group-by thread: what each thread holds, before the sites. */
+static void print_threads(FILE *out, const struct ml_result *r)
+{
+	struct report_thread *t;
+	ssize_t n = report_thread_totals(r, &t);
+	char a[HS], b[HS];
+
+	if (n <= 0)
+		return;
+	fputs("\nthreads:\n", out);
+	for (ssize_t i = 0; i < n; i++) {
+		fprintf(out, "  thread %-8u %10s", t[i].tid,
+			report_human_size(t[i].bytes - t[i].reserved_bytes, a, sizeof(a)));
+		if (t[i].reserved_bytes)
+			fprintf(out, " + %s reserved",
+				report_human_size(t[i].reserved_bytes, b, sizeof(b)));
+		fprintf(out, " in %llu mapping%s, %zu site%s\n",
+			(unsigned long long)t[i].mappings, t[i].mappings == 1 ? "" : "s",
+			t[i].sites, t[i].sites == 1 ? "" : "s");
+	}
+	free(t);
+}
+
 int report_text_emit(FILE *out, const struct ml_result *r,
 		     const struct report_opts *o)
 {
@@ -301,6 +325,8 @@ int report_text_emit(FILE *out, const struct ml_result *r,
 	for (i = 0; i < r->nnotes; i++)
 		fprintf(out, "note:     %s\n", r->notes[i]);
 	print_summary(out, r, shown);
+	if (r->by_thread)
+		print_threads(out, r);
 
 	if (!r->nsites)
 		fputs("\nno live mappings: everything mapped since tracing began was unmapped\n", out);
@@ -325,6 +351,8 @@ int report_text_emit(FILE *out, const struct ml_result *r,
 				(double)s->last_time / 1e9);
 		if (s->label)
 			fprintf(out, " \u2014 %s", s->label);
+		if (r->by_thread)
+			fprintf(out, ", thread %u", s->tid);
 		fputc('\n', out);
 		if (!s->nframes)
 			fprintf(out, "  (no stack recorded, stack id %u)\n", s->stack_id);
