@@ -377,7 +377,7 @@ static void note_child(struct recorder *r, pid_t child)
 		 "pid %d started process %d, which is not traced (mapleak "
 		 "follows one process; to see its mappings: mapleak record -p %d)",
 		 r->pid, child, child);
-	fprintf(stderr, "mapleak: note: %s\n", note);
+	info("note: %s", note);
 	note_err(r, rec_put_note(r->w, now_ns(CLOCK_MONOTONIC), note));
 }
 
@@ -555,7 +555,7 @@ static void runtime_notes(struct recorder *r)
 	const char *const *notes = runtimes_new_notes(r->rt, &n);
 
 	for (size_t i = 0; i < n; i++) {
-		fprintf(stderr, "mapleak: %s\n", notes[i]);
+		info("%s", notes[i]);
 		note_err(r, rec_put_note(r->w, now_ns(CLOCK_MONOTONIC), notes[i]));
 	}
 }
@@ -570,7 +570,7 @@ static void dotnet_note(struct recorder *r, const char *why)
 	snprintf(note, sizeof(note), "cannot enable the .NET perf map (%s): managed "
 		 "frames stay unnamed; restart the process with DOTNET_PerfMapEnabled=3",
 		 why);
-	fprintf(stderr, "mapleak: note: %s\n", note);
+	info("note: %s", note);
 	note_err(r, rec_put_note(r->w, now_ns(CLOCK_MONOTONIC), note));
 }
 
@@ -594,8 +594,8 @@ static bool dotnet_start(struct recorder *r)
 	err = dotnet_perfmap_enable(r->pid, &p, DOTNET_IPC_TIMEOUT_MS, &r->dotnet, &hr);
 	switch (err) {
 	case 0:
-		fprintf(stderr, "mapleak: .NET runtime: perf map enabled over the "
-			"diagnostics socket (will be disabled at the end)\n");
+		info(".NET runtime: perf map enabled over the diagnostics socket "
+		     "(will be disabled at the end)");
 		return true;
 	case -EOPNOTSUPP:
 		snprintf(why, sizeof(why), "the runtime is older than .NET 8");
@@ -997,7 +997,7 @@ int cmd_record(int argc, char **argv)
 	const char *msg;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+p:o:d:s:b:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:o:d:s:b:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (ml_parse_pid(optarg, &r->pid))
@@ -1050,19 +1050,8 @@ int cmd_record(int argc, char **argv)
 		return usage_error(record_usage, "nothing to record: give -p PID or -- COMMAND");
 	r->launched = r->command != NULL;
 
-	if (have_pid) {
-		char path[64];
-
-		snprintf(path, sizeof(path), "/proc/%d", r->pid);
-		if (access(path, F_OK)) {
-			error("no such process: %d", r->pid);
-			return 1;
-		}
-		if (!proc_alive(r->pid)) {
-			error("process %d is exiting (zombie): nothing to record", r->pid);
-			return 1;
-		}
-	}
+	if (have_pid && (status = check_target(r->pid)))
+		return status;
 	co.stack_size = r->stack_size;
 	err = collector_open(&r->col, &co);
 	if (err) {
@@ -1150,8 +1139,7 @@ int cmd_record(int argc, char **argv)
 	if (!r->no_runtime_symbols &&
 	    runtimes_start(&r->rt, r->pid, r->launched, r->st) == 0)
 		runtime_notes(r);
-	fprintf(stderr, "mapleak: recording pid %d (%s), Ctrl-C to stop\n", r->pid,
-		tg.comm ? tg.comm : "?");
+	info("recording pid %d (%s), Ctrl-C to stop", r->pid, tg.comm ? tg.comm : "?");
 
 	if (r->duration > 0)
 		deadline = r->start_time + (u64)(r->duration * 1e9);
@@ -1171,7 +1159,7 @@ int cmd_record(int argc, char **argv)
 		snprintf(note, sizeof(note),
 			 "pid %d started %u processes in all, none of them traced",
 			 r->pid, r->children);
-		fprintf(stderr, "mapleak: note: %s\n", note);
+		info("note: %s", note);
 		note_err(r, rec_put_note(r->w, now_ns(CLOCK_MONOTONIC), note));
 	}
 	if (r->lost) {
@@ -1208,8 +1196,8 @@ int cmd_record(int argc, char **argv)
 	tot.seen = calloc(tot.nbits, 1);
 	aspace_foreach(r->as, totals_cb, &tot);
 	free(tot.seen);
-	fprintf(stderr, "mapleak: %" PRIu64 " events (%" PRIu64 " lost) in %.1f s; "
-		"%s live from %u stacks; %s '%s'\n",
+	info("%" PRIu64 " events (%" PRIu64 " lost) in %.1f s; "
+		"%s live from %u stacks; %s '%s'",
 		r->events, r->lost, (double)(end.end_time - r->start_time) / 1e9,
 		report_human_size(tot.bytes, sz, sizeof(sz)), tot.nsites,
 		status ? "could not write" : "wrote", r->output);
