@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -37,6 +38,7 @@
 const char record_usage[] =
 	"usage: mapleak record [-o FILE] [--duration SECONDS] [--stack-size BYTES]\n"
 	"                      [--buffer-size SIZE] [--no-runtime-symbols]\n"
+	"                      [--keep-child]\n"
 	"                      (-p PID | -- COMMAND [ARG...])\n"
 	"\n"
 	"Traces mmap, munmap, mremap, mprotect, brk, shmat and shmdt of every\n"
@@ -45,9 +47,16 @@ const char record_usage[] =
 	"\n"
 	"  -p, --pid PID          attach to a running process (no restart)\n"
 	"  -- COMMAND [ARG...]    run COMMAND and trace it from its exec on;\n"
-	"                         stopping the recording ends it (SIGTERM)\n"
+	"                         stopping the recording ends it (SIGTERM),\n"
+	"                         and it dies with mapleak (SIGKILL)\n"
+	"      --keep-child       leave COMMAND running when the recording\n"
+	"                         stops or mapleak dies\n"
 	"  -o, --output FILE      where to write (default: mapleak.data; an\n"
-	"                         existing file becomes FILE.old)\n"
+	"                         existing file or link becomes FILE.old).\n"
+	"                         Written as a new file (mode 0600) renamed\n"
+	"                         into place, so links are never followed; a\n"
+	"                         FIFO, a device, or another user's file in a\n"
+	"                         sticky folder like /tmp is refused\n"
 	"  -d, --duration SECS    stop after SECS seconds (decimals allowed)\n"
 	"  -s, --stack-size BYTES user stack bytes copied per event (default\n"
 	"                         16384, at most 65536); deeper stacks are cut\n"
@@ -87,6 +96,7 @@ static void on_signal(int sig)
 struct recorder {
 	pid_t pid;
 	bool launched;
+	bool keep_child;	/* --keep-child: no SIGTERM, no PDEATHSIG */
 	u32 stack_size;
 	double duration;
 	const char *output;
@@ -739,7 +749,7 @@ static int totals_cb(void *ctx, const struct ml_region *reg)
 static pid_t launch(struct recorder *r)
 {
 	int pfd[2];
-	pid_t pid;
+	pid_t pid, parent = getpid();
 	int st, child_errno = 0;
 
 	if (pipe2(pfd, O_CLOEXEC))
@@ -752,6 +762,11 @@ static pid_t launch(struct recorder *r)
 
 		close(pfd[0]);
 		signal(SIGPIPE, SIG_DFL);
+		/* A command left running by a killed mapleak would run on
+		 * untraced, unseen: it dies with mapleak unless asked. */
+		if (!r->keep_child &&
+		    (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent))
+			_exit(127);
 		/* Stop at the exec so the kernel-made mappings become the baseline
 		 * before the program runs a single instruction. */
 		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0) {
@@ -875,6 +890,9 @@ static int record_loop(struct recorder *r, u64 deadline)
 			stopped_by = ML_STOP_SIGNAL;
 			break;
 		}
+		/* A full disk: stop now, the file keeps what it has. */
+		if (rec_writer_error(r->w))
+			break;
 		if (r->exited) {
 			stopped_by = ML_STOP_EXIT;
 			break;
@@ -934,7 +952,7 @@ static void end_child(struct recorder *r)
 {
 	int st;
 
-	if (!r->launched || r->reaped)
+	if (!r->launched || r->reaped || r->keep_child)
 		return;
 	if (!r->exited)
 		kill(r->pid, SIGTERM);
@@ -975,6 +993,7 @@ int cmd_record(int argc, char **argv)
 		{ "stack-size", required_argument, NULL, 's' },
 		{ "buffer-size", required_argument, NULL, 'b' },
 		{ "no-runtime-symbols", no_argument, NULL, 'R' },
+		{ "keep-child", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1028,6 +1047,9 @@ int cmd_record(int argc, char **argv)
 		case 'R':
 			r->no_runtime_symbols = true;
 			break;
+		case 'K':
+			r->keep_child = true;
+			break;
 		case 'h':
 			fputs(record_usage, stdout);
 			return 0;
@@ -1076,26 +1098,32 @@ int cmd_record(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Before launching: a refused output file starts nothing. */
+	err = rec_writer_open(&r->w, r->output);
+	if (err) {
+		if (err == -EINVAL)
+			error("refusing to write '%s': it is a FIFO, a device or a "
+			      "socket, not a file (give another -o)", r->output);
+		else if (err == -EPERM)
+			error("refusing to replace '%s' or '%s.old': another user's "
+			      "file or link in a sticky folder such as /tmp (give "
+			      "another -o)", r->output, r->output);
+		else
+			error("cannot create '%s': %s", r->output, strerror(-err));
+		cleanup(r);
+		return 1;
+	}
+
 	if (r->launched) {
 		pid_t pid = launch(r);
 
 		if (pid < 0) {
 			error("cannot run '%s': %s", r->command[0], strerror((int)-pid));
+			rec_writer_abort(r->w);
 			cleanup(r);
 			return 1;
 		}
 		r->pid = pid;
-	}
-
-	err = rec_writer_open(&r->w, r->output);
-	if (err) {
-		error("cannot create '%s': %s", r->output, strerror(-err));
-		if (r->launched)
-			ptrace(PTRACE_DETACH, r->pid, NULL, NULL);
-		r->exited = false;
-		end_child(r);
-		cleanup(r);
-		return 1;
 	}
 
 	/* Trace first, then read the baseline: nothing falls between the two
@@ -1145,11 +1173,19 @@ int cmd_record(int argc, char **argv)
 		deadline = r->start_time + (u64)(r->duration * 1e9);
 	end.stopped_by = record_loop(r, deadline);
 
-	alive_at_end = final_snapshot(r, &chk);
-	symtab_update_jit(r->st);
-	runtimes_finish(r->rt, r->st, alive_at_end);
-	runtime_notes(r);
-	write_frames(r);
+	if (rec_writer_error(r->w)) {
+		/* Nothing more can be written: only undo what was changed in
+		 * the target (perf maps), and leave it running. */
+		alive_at_end = !r->exited && proc_alive(r->pid);
+		runtimes_finish(r->rt, r->st, alive_at_end);
+		runtime_notes(r);
+	} else {
+		alive_at_end = final_snapshot(r, &chk);
+		symtab_update_jit(r->st);
+		runtimes_finish(r->rt, r->st, alive_at_end);
+		runtime_notes(r);
+		write_frames(r);
+	}
 	dotnet_finish(r, alive_at_end);	/* after the map was read for the last time */
 	end_child(r);
 
@@ -1180,8 +1216,14 @@ int cmd_record(int argc, char **argv)
 	end.exit_status = r->launched && r->reaped ? r->exit_status : -1;
 	note_err(r, rec_put_end(r->w, end.end_time, &end));
 	if (r->write_err) {
+		int werr = rec_writer_error(r->w);
+
 		rec_writer_close(r->w);
-		error("cannot write '%s': %s", r->output, strerror(-r->write_err));
+		/* a write error (ENOSPC) first: it is what stopped the recording */
+		error("cannot write '%s': %s%s", r->output,
+		      strerror(-(werr ? werr : r->write_err)),
+		      werr && end.stopped_by == 0 ?
+		      " (recording stopped; the file holds what was written)" : "");
 		status = 1;
 	} else {
 		err = rec_writer_close(r->w);
