@@ -9,6 +9,7 @@
 #     mode 0600 whatever the umask;
 #  4. a FIFO (or a device) as -o is refused at once: mapleak does not
 #     block on it, and the command is never started.
+E2E_TIMEOUT=${E2E_TIMEOUT:-150}
 . "$(dirname "$0")/lib.sh"
 
 require_root

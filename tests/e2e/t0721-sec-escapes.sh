@@ -5,6 +5,7 @@
 # mapleak prints in text (record's stderr, report, resolve -p, resolve -i)
 # holds no raw control byte and only valid UTF-8 without C1 controls,
 # and each evil string is still shown, escaped as \xNN.
+E2E_TIMEOUT=${E2E_TIMEOUT:-150}
 . "$(dirname "$0")/lib.sh"
 
 require_root

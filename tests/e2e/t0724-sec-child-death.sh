@@ -3,6 +3,7 @@
 # SIGKILL, mapleak takes its child along (PR_SET_PDEATHSIG). With
 # --keep-child the command runs on, when mapleak is killed and when the
 # recording stops (--duration).
+E2E_TIMEOUT=${E2E_TIMEOUT:-150}
 . "$(dirname "$0")/lib.sh"
 
 require_root
