@@ -111,7 +111,8 @@ static void test_task_kind(void)
 		/* a host's pid 2 is kthreadd */
 		T_CHECKF("task kind: kthreadd", kind == ML_TASK_KERNEL, "kind %d", kind);
 	} else {
-		T_SKIP("task kind: kthreadd", "pid 2 is not a kernel thread here");
+		/* a pid namespace: not a failure, nothing to check */
+		printf("# pid 2 is not a kernel thread here: kthreadd not checked\n");
 	}
 	T_CHECK("task kind: no such task is -ENOENT",
 		ml_task_kind(0x3fffffff, &kind, &tgid) == -ENOENT);
