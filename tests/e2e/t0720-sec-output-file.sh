@@ -15,7 +15,7 @@ E2E_TIMEOUT=${E2E_TIMEOUT:-150}
 require_root
 require_bpf
 require_mapleak
-require_fixture seed-fp
+require_fixture looper
 sec_user
 
 printf 'root secret\n' >"$T/rootfile"
@@ -31,13 +31,13 @@ rootfile_intact() {
 	fi
 }
 
-# record NAME DIR ARG...: mapleak record in DIR, launching a seed that
-# exits at once; RC, output in $T/NAME.err.
+# record NAME DIR ARG...: mapleak record in DIR, launching a looper that
+# exits after 0.2 s; RC, output in $T/NAME.err.
 record() {
 	local name=$1 dir=$2
 	shift 2
-	(cd "$dir" && timeout 30 "$MAPLEAK" record "$@" -- "$FIX/seed-fp" --no-wait \
-		--exit-after 0 --pid-file "$T/$name.pid" \
+	(cd "$dir" && timeout 60 "$MAPLEAK" record "$@" -- "$FIX/looper" \
+		--exit-after 0.2 --sleep-us 1000 --pid-file "$T/$name.pid" \
 		</dev/null >"$T/$name.out" 2>"$T/$name.err")
 	RC=$?
 }
