@@ -762,6 +762,7 @@ static pid_t launch(struct recorder *r)
 
 		close(pfd[0]);
 		signal(SIGPIPE, SIG_DFL);
+		signal(SIGXFSZ, SIG_DFL);
 		/* A command left running by a killed mapleak would run on
 		 * untraced, unseen: it dies with mapleak unless asked. */
 		if (!r->keep_child &&
@@ -1097,6 +1098,8 @@ int cmd_record(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* a file size limit (ulimit -f) is a write error like a full disk */
+	signal(SIGXFSZ, SIG_IGN);
 
 	/* Before launching: a refused output file starts nothing. */
 	err = rec_writer_open(&r->w, r->output);
