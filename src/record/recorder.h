@@ -41,6 +41,8 @@ struct recorder_opts {
 	size_t ringbuf_size;		/* 0: default */
 	bool no_runtime_symbols;	/* leave runtimes as they are */
 	bool no_collector;		/* no BPF: events come from recorder_feed */
+	bool keep_child;		/* launch: no SIGTERM at the end, no
+					 * PR_SET_PDEATHSIG */
 	void (*say)(void *ctx, enum rec_say level, const char *text);
 	void *say_ctx;
 	/* Stop signals received so far (may be NULL): one more ends a wait
@@ -59,6 +61,7 @@ struct recorder_summary {
 	u64 live_bytes;			/* made while tracing, still mapped */
 	u32 live_sites;
 	int write_err;			/* first error writing the file, or 0 */
+	bool cut;			/* the file stopped at a write error */
 	u64 rejected;			/* ops the live set refused (noted) */
 };
 
@@ -69,7 +72,9 @@ void recorder_free(struct recorder *r);		/* NULL is a no-op */
  * mappings are the baseline; recorder_attach() lets it run. */
 int recorder_launch(struct recorder *r, char **command);
 
-/* Creates the output file. -errno; the command says "cannot create". */
+/* Creates the output file (before a launch: a refused file starts
+ * nothing). -EINVAL: a FIFO, device or socket; -EPERM: another user's
+ * file or link in a sticky folder; else -errno. */
 int recorder_open_output(struct recorder *r);
 
 /* Traces pid (or the launched command), writes the target record and
@@ -80,7 +85,8 @@ int recorder_attach(struct recorder *r, pid_t pid);
 void recorder_start_runtimes(struct recorder *r);
 
 /* Until *stop is set, the target exits or deadline (CLOCK_MONOTONIC ns,
- * 0 = none). Returns ML_STOP_* or -errno when events cannot be read. */
+ * 0 = none). Returns ML_STOP_*, 0 when writing the file failed (a full
+ * disk: stopped at once), or -errno when events cannot be read. */
 int recorder_run(struct recorder *r, u64 deadline, const volatile sig_atomic_t *stop);
 
 /* One event, as the collector delivers it; then recorder_drain(). */
