@@ -26,7 +26,6 @@
 #include "record/recorder.h"
 #include "report/growth.h"
 #include "report/report.h"
-#include "target/proc.h"
 
 const char top_usage[] =
 	"usage: mapleak top -p PID [--interval SECONDS] [--iterations N]\n"
@@ -73,7 +72,7 @@ struct frame_data {
 	struct recorder_site *sites;
 };
 
-/* A stack's headline, escaped, kept between refreshes. */
+/* A stack's headline (escaped), kept between refreshes. */
 struct name {
 	char *text;
 	bool complete;		/* every frame had a name */
@@ -112,73 +111,22 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-/*
- * Text the target controls (symbols, paths, comm) with every byte a
- * terminal could act on written as \xNN: C0 controls, DEL, C1 controls
- * (U+0080..U+009F) and bytes that are not valid UTF-8; a backslash is \\.
- * A new string, or NULL when out of memory.
- */
-static char *esc(const char *s)
-{
-	size_t n = strlen(s), k = 0;
-	char *o = malloc(4 * n + 1);
-	const unsigned char *p = (const unsigned char *)s;
-
-	if (!o)
-		return NULL;
-	for (size_t i = 0; i < n;) {
-		unsigned c = p[i];
-		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 :
-			     (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-		bool ok = len > 0 && i + len <= n;
-		u32 cp = len == 1 ? c : len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
-
-		for (size_t j = 1; ok && j < len; j++) {
-			ok = (p[i + j] & 0xc0) == 0x80;
-			cp = cp << 6 | (p[i + j] & 0x3f);
-		}
-		/* overlong forms, surrogates, past U+10FFFF, controls */
-		if (ok && ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-			   (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-			   (cp >= 0xd800 && cp <= 0xdfff) || cp < 0x20 || cp == 0x7f ||
-			   (cp >= 0x80 && cp <= 0x9f)))
-			ok = false;
-		if (!ok) {
-			k += (size_t)sprintf(o + k, "\\x%02x", c);
-			i++;
-		} else if (c == '\\') {
-			o[k++] = '\\';
-			o[k++] = '\\';
-			i++;
-		} else {
-			memcpy(o + k, p + i, len);
-			k += len;
-			i += len;
-		}
-	}
-	o[k] = '\0';
-	return o;
-}
-
+/* Notes and warnings: on stderr, or kept while the screen is ours (the
+ * last one shown in the status line) and printed after it. */
 static void say(void *ctx, enum rec_say level, const char *text)
 {
 	struct top *t = ctx;
 	const char *pre = level == REC_SAY_NOTE ? "note: " :
 			  level == REC_SAY_WARN ? "warning: " : "";
-	char *e = esc(text);
 
 	if (!t->curses) {
-		fprintf(stderr, "mapleak: %s%s\n", pre, e ? e : "(out of memory)");
-		free(e);
+		info("%s%s", pre, text);
 		return;
 	}
-	/* stderr would scribble over the screen: kept for after it */
-	if (t->nmsgs < MAX_MSGS && e && asprintf(&t->msgs[t->nmsgs], "mapleak: %s%s",
-						  pre, e) >= 0)
+	if (t->nmsgs < MAX_MSGS && asprintf(&t->msgs[t->nmsgs], "%s%s", pre, text) >= 0)
 		t->nmsgs++;
 	else
 		t->dropped_msgs++;
-	free(e);
 }
 
 static int parse_interval(const char *s, double *out)
@@ -282,8 +230,7 @@ static const char *headline(struct top *t, u32 id, u64 now)
 	if (!text)
 		return nm->text ? nm->text : "(out of memory)";
 	free(nm->text);
-	nm->text = esc(text);
-	free(text);
+	nm->text = text;	/* escaped by report_site_headline() */
 	nm->complete = complete;
 	nm->when = now;
 	return nm->text ? nm->text : "(out of memory)";
@@ -422,8 +369,13 @@ static void show_curses(struct top *t, const struct frame_data *d)
 	mvaddnstr(y++, 0, line, cols);
 	header_line(t, d, line, sizeof(line));
 	mvaddnstr(y++, 0, line, cols);
-	if (t->nmsgs)
-		mvaddnstr(y, 0, t->msgs[t->nmsgs - 1], cols);
+	if (t->nmsgs) {
+		char *e = ml_esc(t->msgs[t->nmsgs - 1]);
+
+		if (e)
+			mvaddnstr(y, 0, e, cols);
+		free(e);
+	}
 	y++;
 	attron(A_REVERSE);
 	mvaddnstr(y, 0, COLUMNS, cols);
@@ -532,6 +484,8 @@ static int watch(struct top *t, double interval, u32 iterations)
 			return ML_STOP_SIGNAL;
 		if (st)
 			return st;	/* the target exited */
+		if (recorder_write_error(t->r))
+			return 0;	/* a full disk: the file keeps what it has */
 		if (t->curses && handle_keys(t, &again))
 			return ML_STOP_SIGNAL;
 		now = ml_now_ns(CLOCK_MONOTONIC);
@@ -633,16 +587,10 @@ int cmd_top(int argc, char **argv)
 		return usage_error(top_usage, "unexpected argument '%s'", argv[optind]);
 	if (!have_pid)
 		return usage_error(top_usage, "nothing to watch: give -p PID");
-	{
-		char path[64];
-
-		snprintf(path, sizeof(path), "/proc/%d", t.pid);
-		if (access(path, F_OK))
-			return error("no such process: %d", t.pid), 1;
-		if (!proc_alive(t.pid))
-			return error("process %d is exiting (zombie): nothing to watch",
-				     t.pid), 1;
-	}
+	status = check_target(t.pid);
+	if (status)
+		return status;
+	status = 1;
 	if (growth_table_new(&t.gt, GROWTH_WINDOW))
 		return error("out of memory"), 1;
 	err = recorder_new(&t.r, &o);
@@ -660,10 +608,19 @@ int cmd_top(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);	/* ulimit -f: a write error, as in record */
 
 	err = recorder_open_output(t.r);
 	if (err) {
-		error("cannot create '%s': %s", o.output, strerror(-err));
+		if (err == -EINVAL)
+			error("refusing to write '%s': it is a FIFO, a device or a "
+			      "socket, not a file (give another -o)", o.output);
+		else if (err == -EPERM)
+			error("refusing to replace '%s' or '%s.old': another user's "
+			      "file or link in a sticky folder such as /tmp (give "
+			      "another -o)", o.output, o.output);
+		else
+			error("cannot create '%s': %s", o.output, strerror(-err));
 		goto out;
 	}
 	err = recorder_attach(t.r, t.pid);
@@ -672,9 +629,10 @@ int cmd_top(int argc, char **argv)
 		goto out;
 	}
 	recorder_start_runtimes(t.r);
-	t.comm = esc(recorder_comm(t.r) ? recorder_comm(t.r) : "?");
-	fprintf(stderr, "mapleak: watching pid %d (%s), %s to stop\n", t.pid,
-		t.comm ? t.comm : "?", isatty(STDOUT_FILENO) ? "q" : "Ctrl-C");
+	t.comm = ml_esc(recorder_comm(t.r) ? recorder_comm(t.r) : "?");
+	info("watching pid %d (%s), %s to stop", t.pid,
+	     recorder_comm(t.r) ? recorder_comm(t.r) : "?",
+	     isatty(STDOUT_FILENO) ? "q" : "Ctrl-C");
 
 	setlocale(LC_CTYPE, "");
 	if (isatty(STDOUT_FILENO) && isatty(STDIN_FILENO))
@@ -686,21 +644,22 @@ int cmd_top(int argc, char **argv)
 		endwin();
 	t.curses = false;
 	for (u32 i = 0; i < t.nmsgs; i++)
-		fprintf(stderr, "%s\n", t.msgs[i]);
+		info("%s", t.msgs[i]);
 	if (t.dropped_msgs)
-		fprintf(stderr, "mapleak: %u more messages not shown\n", t.dropped_msgs);
+		info("%u more messages not shown", t.dropped_msgs);
 	if (stopped_by == ML_STOP_EXIT)
-		fprintf(stderr, "mapleak: pid %d exited\n", t.pid);
+		info("pid %d exited", t.pid);
 
 	err = recorder_finish(t.r, (u32)stopped_by, &sum);
 	if (err && o.output)
-		error("cannot write '%s': %s", o.output, strerror(-err));
+		error("cannot write '%s': %s%s", o.output, strerror(-err),
+		      sum.cut ? " (recording stopped; the file holds what was "
+		      "written)" : "");
 	else
 		status = 0;
 	if (o.output && !err)
-		fprintf(stderr, "mapleak: %" PRIu64 " events (%" PRIu64 " lost) in "
-			"%.1f s; wrote '%s'\n", sum.events, sum.lost, sum.seconds,
-			o.output);
+		info("%" PRIu64 " events (%" PRIu64 " lost) in %.1f s; wrote '%s'",
+		     sum.events, sum.lost, sum.seconds, o.output);
 out:
 	recorder_free(t.r);
 	top_release(&t);

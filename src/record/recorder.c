@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -625,7 +626,7 @@ static int totals_cb(void *ctx, const struct ml_region *reg)
 static pid_t launch(struct recorder *r, char **command)
 {
 	int pfd[2];
-	pid_t pid;
+	pid_t pid, parent = getpid();
 	int st, child_errno = 0;
 
 	if (pipe2(pfd, O_CLOEXEC))
@@ -638,6 +639,12 @@ static pid_t launch(struct recorder *r, char **command)
 
 		close(pfd[0]);
 		signal(SIGPIPE, SIG_DFL);
+		signal(SIGXFSZ, SIG_DFL);
+		/* A command left running by a killed mapleak would run on
+		 * untraced, unseen: it dies with mapleak unless asked. */
+		if (!r->o.keep_child &&
+		    (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent))
+			_exit(127);
 		/* Stop at the exec so the kernel-made mappings become the baseline
 		 * before the program runs a single instruction. */
 		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0) {
@@ -749,6 +756,11 @@ int recorder_run(struct recorder *r, u64 deadline, const volatile sig_atomic_t *
 			stopped_by = ML_STOP_SIGNAL;
 			break;
 		}
+		/* A full disk: stop now, the file keeps what it has. */
+		if (rec_writer_error(r->w)) {
+			stopped_by = 0;
+			break;
+		}
 		if (stopped_by)
 			break;
 		if (deadline && ml_now_ns(CLOCK_MONOTONIC) >= deadline) {
@@ -765,7 +777,7 @@ static void end_child(struct recorder *r)
 {
 	int st;
 
-	if (!r->launched || r->reaped)
+	if (!r->launched || r->reaped || r->o.keep_child)
 		return;
 	if (!r->exited)
 		kill(r->pid, SIGTERM);
@@ -832,15 +844,8 @@ int recorder_launch(struct recorder *r, char **command)
 
 int recorder_open_output(struct recorder *r)
 {
-	int err = r->o.output ? rec_writer_open(&r->w, r->o.output) :
-		  rec_writer_open_discard(&r->w);
-
-	if (err && r->launched) {
-		/* Nothing will trace it: let it go, then end it. */
-		ptrace(PTRACE_DETACH, r->pid, NULL, NULL);
-		end_child(r);
-	}
-	return err;
+	return r->o.output ? rec_writer_open(&r->w, r->o.output) :
+	       rec_writer_open_discard(&r->w);
 }
 
 int recorder_attach(struct recorder *r, pid_t pid)
@@ -888,7 +893,7 @@ void recorder_start_runtimes(struct recorder *r)
 	if (dotnet_start(r))
 		symtab_update_jit(r->st);	/* the replay of compiled methods */
 	if (!r->o.no_runtime_symbols &&
-	    runtimes_start(&r->rt, r->pid, r->launched, r->st) == 0)
+	    runtimes_start(&r->rt, r->pid, r->launched, r->st, r->o.stops) == 0)
 		runtime_notes(r);
 }
 
@@ -910,13 +915,22 @@ int recorder_finish(struct recorder *r, u32 stopped_by, struct recorder_summary 
 	int err;
 
 	memset(s, 0, sizeof(*s));
-	s->alive_at_end = final_snapshot(r, &s->chk);
-	s->checked = s->alive_at_end;
-	symtab_update_jit(r->st);
-	runtimes_finish(r->rt, r->st, s->alive_at_end);
-	runtime_notes(r);
-	if (r->o.output)	/* names nobody will read cost time */
-		write_frames(r);
+	if (rec_writer_error(r->w)) {
+		/* Nothing more can be written: only undo what was changed in
+		 * the target (perf maps), and leave it running. */
+		s->cut = true;
+		s->alive_at_end = !r->exited && proc_alive(r->pid);
+		runtimes_finish(r->rt, r->st, s->alive_at_end);
+		runtime_notes(r);
+	} else {
+		s->alive_at_end = final_snapshot(r, &s->chk);
+		s->checked = s->alive_at_end;
+		symtab_update_jit(r->st);
+		runtimes_finish(r->rt, r->st, s->alive_at_end);
+		runtime_notes(r);
+		if (r->o.output)	/* names nobody will read cost time */
+			write_frames(r);
+	}
 	dotnet_finish(r, s->alive_at_end);	/* after the map was read for the last time */
 	end_child(r);
 
@@ -950,6 +964,10 @@ int recorder_finish(struct recorder *r, u32 stopped_by, struct recorder_summary 
 	end.lost = r->lost;
 	end.exit_status = r->launched && r->reaped ? r->exit_status : -1;
 	note_err(r, rec_put_end(r->w, end.end_time, &end));
+	/* A write error (ENOSPC) first: it is what stopped the recording. */
+	err = rec_writer_error(r->w);
+	if (err)
+		r->write_err = err;
 	err = rec_writer_close(r->w);
 	r->w = NULL;
 	note_err(r, err);
@@ -1097,6 +1115,11 @@ int recorder_name_stack(struct recorder *r, u32 stack_id, struct ml_frame **out,
 	*out = f;
 	*nframes = n;
 	return 0;
+}
+
+int recorder_write_error(const struct recorder *r)
+{
+	return rec_writer_error(r->w);
 }
 
 u64 recorder_start_time(const struct recorder *r)

@@ -43,8 +43,13 @@ struct recorder_opts {
 	size_t ringbuf_size;		/* 0: default */
 	bool no_runtime_symbols;	/* leave runtimes as they are */
 	bool no_collector;		/* no BPF: events come from recorder_feed */
+	bool keep_child;		/* launch: no SIGTERM at the end, no
+					 * PR_SET_PDEATHSIG */
 	void (*say)(void *ctx, enum rec_say level, const char *text);
 	void *say_ctx;
+	/* Stop signals received so far (may be NULL): one more ends a wait
+	 * on a runtime (the JVM attach) at once. */
+	const volatile sig_atomic_t *stops;
 };
 
 /* What the command prints at the end. */
@@ -58,6 +63,7 @@ struct recorder_summary {
 	u64 live_bytes;			/* made while tracing, still mapped */
 	u32 live_sites;
 	int write_err;			/* first error writing the file, or 0 */
+	bool cut;			/* the file stopped at a write error */
 	u64 rejected;			/* ops the live set refused (noted) */
 };
 
@@ -68,7 +74,9 @@ void recorder_free(struct recorder *r);		/* NULL is a no-op */
  * mappings are the baseline; recorder_attach() lets it run. */
 int recorder_launch(struct recorder *r, char **command);
 
-/* Creates the output file. -errno; the command says "cannot create". */
+/* Creates the output file (before a launch: a refused file starts
+ * nothing). -EINVAL: a FIFO, device or socket; -EPERM: another user's
+ * file or link in a sticky folder; else -errno. */
 int recorder_open_output(struct recorder *r);
 
 /* Traces pid (or the launched command), writes the target record and
@@ -79,7 +87,8 @@ int recorder_attach(struct recorder *r, pid_t pid);
 void recorder_start_runtimes(struct recorder *r);
 
 /* Until *stop is set, the target exits or deadline (CLOCK_MONOTONIC ns,
- * 0 = none). Returns ML_STOP_* or -errno when events cannot be read. */
+ * 0 = none). Returns ML_STOP_*, 0 when writing the file failed (a full
+ * disk: stopped at once), or -errno when events cannot be read. */
 int recorder_run(struct recorder *r, u64 deadline, const volatile sig_atomic_t *stop);
 
 /* One turn of recorder_run(): reads events for up to ms milliseconds,
@@ -119,6 +128,10 @@ int recorder_sites(struct recorder *r, struct recorder_site **out, size_t *n);
  * be named has only its pc. 0, -ENOENT (no such stack) or -ENOMEM. */
 int recorder_name_stack(struct recorder *r, u32 stack_id, struct ml_frame **out,
 			u32 *nframes);
+
+/* The file cannot be written any more (a full disk): -errno, else 0.
+ * recorder_run() stops then; a loop of recorder_step() should too. */
+int recorder_write_error(const struct recorder *r);
 
 /* When tracing began (CLOCK_MONOTONIC ns); events and lost so far. */
 u64 recorder_start_time(const struct recorder *r);

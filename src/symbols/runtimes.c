@@ -22,10 +22,12 @@
 #include "symbols/runtimes.h"
 #include "util.h"
 #include "symbols/symtab.h"
+#include "symbols/ipc.h"
+#include "symbols/jvmattach.h"
 
 #define RT_MAPS_MAX (256u << 20)
 #define RT_SMALL_MAX (256 * 1024)	/* status, cmdline, environ */
-#define RT_OUT_MAX (64 * 1024)		/* jcmd output kept */
+#define RT_OUT_MAX (64 * 1024)		/* a diagnostic command's output kept */
 #define RT_NOTES_MAX 8
 
 #define PFP "-XX:+PreserveFramePointer"
@@ -46,7 +48,8 @@ struct runtimes {
 	bool node_done;
 	bool map_existed;	/* perf map present before mapleak acted */
 	bool map_ours;		/* mapleak caused it: remove at the end */
-	bool jcmd_failed;
+	bool jcmd_failed;	/* the JVM could not be asked: do not retry */
+	const volatile sig_atomic_t *stops;	/* the command's stop signals */
 	char *notes[RT_NOTES_MAX];
 	size_t nnotes, reported;
 };
@@ -110,24 +113,6 @@ static void read_ids(struct runtimes *rt)
 		}
 	}
 	free(s);
-}
-
-/* SIGQUIT is handled (bit 3-1 of SigCgt): jcmd's attach signal will not
- * kill the JVM (it would under -Xrs). */
-static bool catches_sigquit(pid_t pid)
-{
-	char path[64], *s, *p;
-	bool ret = false;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	s = ml_read_file(path, RT_SMALL_MAX, NULL);
-	if (!s)
-		return false;
-	p = strstr(s, "\nSigCgt:");
-	if (p)
-		ret = (strtoull(p + 8, NULL, 16) >> (SIGQUIT - 1)) & 1;
-	free(s);
-	return ret;
 }
 
 /* Does NUL-separated text (cmdline, environ) hold this word? */
@@ -243,147 +228,9 @@ static unsigned detect(pid_t pid)
 	return k;
 }
 
-/* The JDK's own jcmd (next to its libjvm.so) when the target shares our
- * root; else jcmd from PATH. */
-static char *find_jcmd(pid_t pid)
-{
-	char path[64], root[8], *maps, *p, *ret = NULL;
-	ssize_t n;
+/* ---- the JVM's perf map over the attach socket ---- */
 
-	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
-	n = readlink(path, root, sizeof(root));
-	if (n != 1 || root[0] != '/')
-		return strdup("jcmd");
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	maps = ml_read_file(path, RT_MAPS_MAX, NULL);
-	p = maps ? strstr(maps, "/libjvm.so\n") : NULL;
-	if (p) {
-		char *lib, *start = p;
-
-		while (start > maps && start[-1] != ' ' && start[-1] != '\n')
-			start--;
-		/* JDK 9+: HOME/lib/server/libjvm.so (or lib/client...). */
-		*p = '\0';
-		lib = strstr(start, "/lib/");
-		if (lib && *start == '/' &&
-		    asprintf(&ret, "%.*s/bin/jcmd", (int)(lib - start), start) >= 0 &&
-		    access(ret, X_OK)) {
-			free(ret);
-			ret = NULL;
-		}
-	}
-	free(maps);
-	return ret ? ret : strdup("jcmd");
-}
-
-/* ---- jcmd ---- */
-
-static u64 mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000;
-}
-
-/*
- * Runs `jcmd PID -f /dev/stdin` with the commands on its stdin, as the
- * target's user when that is not ours (the attach listener only accepts
- * its own user or root). Output (stdout+stderr) into out, at most
- * RT_OUT_MAX. Returns the exit status, -ETIMEDOUT (killed), or -errno.
- */
-static int run_jcmd(const struct runtimes *rt, const char *jcmd,
-		    const char *cmds, char *out, size_t outsize)
-{
-	int in[2], res[2], st = 0, ret;
-	size_t n = 0;
-	char pidarg[16];
-	pid_t child;
-	u64 deadline = mono_ms() + ML_JCMD_TIMEOUT_MS;
-	bool eof = false;
-
-	out[0] = '\0';
-	if (pipe2(in, O_CLOEXEC))
-		return -errno;
-	if (pipe2(res, O_CLOEXEC)) {
-		ret = -errno;
-		close(in[0]);
-		close(in[1]);
-		return ret;
-	}
-	/* /dev/stdin re-opens the pipe: the target's user must be allowed. */
-	if (geteuid() == 0 && rt->euid != (uid_t)-1 &&
-	    fchown(in[0], rt->euid, rt->egid) < 0)
-		(void)0;	/* then jcmd says it cannot read /dev/stdin */
-	snprintf(pidarg, sizeof(pidarg), "%d", (int)rt->pid);
-	child = fork();
-	if (child < 0) {
-		ret = -errno;
-		close(in[0]);
-		close(in[1]);
-		close(res[0]);
-		close(res[1]);
-		return ret;
-	}
-	if (child == 0) {
-		dup2(in[0], 0);
-		dup2(res[1], 1);
-		dup2(res[1], 2);
-		signal(SIGPIPE, SIG_DFL);
-		/* jcmd is a JVM itself: keep the user's agents out of it. */
-		unsetenv("JAVA_TOOL_OPTIONS");
-		unsetenv("_JAVA_OPTIONS");
-		unsetenv("JDK_JAVA_OPTIONS");
-		if (geteuid() != rt->euid && geteuid() == 0 &&
-		    (setgroups(0, NULL) || setresgid(rt->egid, rt->egid, rt->egid) ||
-		     setresuid(rt->euid, rt->euid, rt->euid)))
-			_exit(126);
-		execlp(jcmd, jcmd, pidarg, "-f", "/dev/stdin", (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(res[1]);
-	/* A failed write (jcmd died early) shows in its status. */
-	(void)!write(in[1], cmds, strlen(cmds));
-	close(in[1]);
-	while (!eof) {
-		struct pollfd pfd = { .fd = res[0], .events = POLLIN };
-		u64 now = mono_ms();
-		char sink[4096];
-		ssize_t r;
-
-		if (now >= deadline)
-			break;
-		if (poll(&pfd, 1, (int)(deadline - now)) <= 0)
-			continue;
-		if (n + 1 < outsize)
-			r = read(res[0], out + n, outsize - 1 - n);
-		else
-			r = read(res[0], sink, sizeof(sink));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			eof = true;
-		else if (n + 1 < outsize)
-			n += (size_t)r;
-	}
-	out[n] = '\0';
-	close(res[0]);
-	/* Output closed: the process ends now or is hung past the deadline. */
-	while (waitpid(child, &st, WNOHANG) == 0) {
-		if (mono_ms() >= deadline) {
-			kill(child, SIGKILL);
-			waitpid(child, &st, 0);
-			return -ETIMEDOUT;
-		}
-		usleep(10000);
-	}
-	if (WIFEXITED(st))
-		return WEXITSTATUS(st);
-	return -EINTR;
-}
-
-/* The most telling line of jcmd's output: the first exception or error
+/* The most telling line of a diagnostic command's output: the first exception or error
  * line, else the last non-empty line. Copied into buf. */
 static void jcmd_reason(const char *out, char *buf, size_t size)
 {
@@ -420,59 +267,70 @@ static void jcmd_reason(const char *out, char *buf, size_t size)
 }
 
 /* Has the JVM write /tmp/perf-<nspid>.map; also learns from VM.flags
- * whether it preserves frame pointers. Returns true when the map exists
- * after the command. */
+ * whether it preserves frame pointers. Both requests share one deadline.
+ * Returns true when the map exists after the command. */
 static bool jvm_perfmap(struct runtimes *rt, bool check_flags, bool *pfp)
 {
-	char *out = malloc(RT_OUT_MAX), *jcmd, sock[96], reason[200];
-	struct stat sb;
-	int ret;
+	struct jvm_target t = { .pid = rt->pid, .nspid = rt->nspid,
+				.euid = rt->euid, .egid = rt->egid };
+	const char *cmd = "Compiler.perfmap";
+	char *out = malloc(RT_OUT_MAX), reason[200];
+	struct ipc_clock c;
+	bool flags_pfp = true;
+	int ret = 0, status = 0;
 
 	if (!out)
 		return false;
-	snprintf(sock, sizeof(sock), "/proc/%d/root/tmp/.java_pid%d",
-		 (int)rt->pid, (int)rt->nspid);
-	/* Without a listener yet, jcmd sends SIGQUIT, which kills a JVM
-	 * started with -Xrs instead of waking its attach listener. */
-	if (stat(sock, &sb) && !catches_sigquit(rt->pid)) {
-		add_note(rt, "JVM %d does not handle SIGQUIT (-Xrs?): mapleak did "
-			 "not run jcmd, which would kill it; Java frames stay unnamed "
-			 "(restart it without -Xrs, or with "
-			 "-XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit)",
-			 (int)rt->pid);
-		rt->jcmd_failed = true;
-		free(out);
-		return false;
+	ipc_clock_start(&c, ML_JVM_ATTACH_TIMEOUT_MS, rt->stops);
+	if (check_flags) {
+		ret = jvm_attach_jcmd(&t, "VM.flags", &c, out, RT_OUT_MAX, &status);
+		if (ret)
+			cmd = "VM.flags";
+		else if (status == 0)
+			flags_pfp = strstr(out, PFP) != NULL;
 	}
-	jcmd = find_jcmd(rt->pid);
-	if (!jcmd) {
-		free(out);
-		return false;
-	}
-	ret = run_jcmd(rt, jcmd, check_flags ? "VM.flags\nCompiler.perfmap\n"
-			: "Compiler.perfmap\n", out, RT_OUT_MAX);
-	if (ret == 0 && perfmap_exists(rt)) {
+	if (!ret)
+		ret = jvm_attach_jcmd(&t, cmd, &c, out, RT_OUT_MAX, &status);
+	if (!ret && status == 0 && perfmap_exists(rt)) {
 		if (pfp)
-			*pfp = strstr(out, PFP) != NULL;
-		free(jcmd);
+			*pfp = flags_pfp;
 		free(out);
 		return true;
 	}
+	rt->jcmd_failed = true;
+	if (ret == -ENOTSUP) {
+		add_note(rt, "JVM %d does not handle SIGQUIT (-Xrs?) and has no attach "
+			 "listener: mapleak did not signal it, which would kill it; "
+			 "Java frames stay unnamed (restart it without -Xrs, or with "
+			 "-XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit)",
+			 (int)rt->pid);
+		free(out);
+		return false;
+	}
 	if (ret == -ETIMEDOUT)
 		snprintf(reason, sizeof(reason), "no answer within %d s",
-			 ML_JCMD_TIMEOUT_MS / 1000);
-	else if (ret == 127)
-		snprintf(reason, sizeof(reason), "'%s' not found", jcmd);
+			 ML_JVM_ATTACH_TIMEOUT_MS / 1000);
+	else if (ret == -EPERM)
+		snprintf(reason, sizeof(reason), "refused its attach socket "
+			 "/tmp/.java_pid%d: not a socket of the JVM's user (uid %d) "
+			 "served by the JVM", (int)rt->nspid, (int)rt->euid);
+	else if (ret == -ENOTSOCK)
+		snprintf(reason, sizeof(reason), "refused /tmp/.java_pid%d: not a "
+			 "socket (a link or another file)", (int)rt->nspid);
+	else if (ret == -EINTR)
+		snprintf(reason, sizeof(reason), "interrupted");
+	else if (ret == -EBADMSG)
+		snprintf(reason, sizeof(reason), "not an attach protocol answer");
 	else if (ret < 0)
 		snprintf(reason, sizeof(reason), "%s", strerror(-ret));
-	else
+	else if (status != 0)
 		jcmd_reason(out, reason, sizeof(reason));
-	add_note(rt, "cannot get the perf map of JVM %d (jcmd %d Compiler.perfmap: "
-		 "%s): Java frames stay unnamed; it needs a HotSpot JDK 17+ with "
-		 "jcmd and the attach mechanism on", (int)rt->pid, (int)rt->pid,
-		 reason);
-	rt->jcmd_failed = true;
-	free(jcmd);
+	else
+		snprintf(reason, sizeof(reason), "no /tmp/perf-%d.map was written",
+			 (int)rt->nspid);
+	add_note(rt, "cannot get the perf map of JVM %d (%s over its attach "
+		 "socket: %s): Java frames stay unnamed; it needs a HotSpot JDK 17+ "
+		 "with the attach mechanism on", (int)rt->pid, cmd, reason);
 	free(out);
 	return false;
 }
@@ -516,7 +374,7 @@ static void node_start(struct runtimes *rt)
 }
 
 int runtimes_start(struct runtimes **out, pid_t pid, bool launched,
-		   struct symtab *st)
+		   struct symtab *st, const volatile sig_atomic_t *stops)
 {
 	struct runtimes *rt = calloc(1, sizeof(*rt));
 
@@ -525,6 +383,7 @@ int runtimes_start(struct runtimes **out, pid_t pid, bool launched,
 		return -ENOMEM;
 	rt->pid = pid;
 	rt->launched = launched;
+	rt->stops = stops;
 	rt->euid = (uid_t)-1;
 	rt->egid = (gid_t)-1;
 	read_ids(rt);

@@ -3,10 +3,11 @@
  * Managed runtimes other than .NET (src/symbols/dotnet.c): what mapleak
  * must do so that a HotSpot JVM's or Node's JIT frames get names.
  *
- *   JVM:  asks for its perf map with `jcmd PID Compiler.perfmap` (JDK 17+)
- *         when recording starts and again before frames are named; checks
- *         -XX:+PreserveFramePointer, without which compiled Java frames
- *         break the frame-pointer walk.
+ *   JVM:  asks for its perf map (Compiler.perfmap, JDK 17+) over the
+ *         HotSpot attach socket (jvmattach.h; no jcmd or other program is
+ *         run) when recording starts and again before frames are named;
+ *         checks -XX:+PreserveFramePointer (VM.flags), without which
+ *         compiled Java frames break the frame-pointer walk.
  *   Node: uses /tmp/perf-PID.map when node runs with --perf-basic-prof.
  *   Launch mode adds both settings to the environment of the command.
  *
@@ -15,6 +16,8 @@
  */
 #ifndef MAPLEAK_RUNTIMES_H
 #define MAPLEAK_RUNTIMES_H
+
+#include <signal.h>
 
 #include "mapleak.h"
 
@@ -27,8 +30,8 @@ enum {
 	ML_RT_NODE = 1u << 2,	/* node binary or libnode.so */
 };
 
-/* How long one jcmd may take before it is killed. */
-#define ML_JCMD_TIMEOUT_MS 15000
+/* How long asking a JVM may take (attach, VM.flags, Compiler.perfmap). */
+#define ML_JVM_ATTACH_TIMEOUT_MS 15000
 
 /*
  * In the launched child, after fork and before exec: appends
@@ -42,10 +45,12 @@ void runtimes_launch_env(void);
  * After attaching (st open, target traced): detects the runtime and, for
  * a running JVM, has it write its perf map, then reads it into st.
  * launched: mapleak started the target (with runtimes_launch_env()).
+ * stops (may be NULL) counts the stop signals the command received: one
+ * more ends a wait on the JVM at once, here and in runtimes_finish().
  * Returns 0 or -ENOMEM; failures to name frames become notes.
  */
 int runtimes_start(struct runtimes **out, pid_t pid, bool launched,
-		   struct symtab *st);
+		   struct symtab *st, const volatile sig_atomic_t *stops);
 
 /*
  * Before frames are named: a JVM writes its perf map again (methods

@@ -2,10 +2,10 @@
 # A JVM leaking FileChannel.map mappings (tests/fixtures/java/MapLeak.java:
 # MappedByteBuffers kept in a list), started with -XX:+PreserveFramePointer
 # and nothing else special, attached with -p: mapleak asks the JVM for its
-# perf map (jcmd Compiler.perfmap) at the start and at the end, so the top
-# site names the JIT-compiled Java method that maps (MapLeak.leakOne), its
-# regions are the temporary file's, and the perf map file mapleak caused is
-# gone afterwards. Then a JVM without -XX:+PreserveFramePointer: the report
+# perf map (Compiler.perfmap over the attach socket, no jcmd) at the start
+# and at the end, so the top site names the JIT-compiled Java method that
+# maps (MapLeak.leakOne), its regions are the temporary file's, and the
+# perf map file mapleak caused is gone afterwards. Then a JVM without -XX:+PreserveFramePointer: the report
 # says which frames may be missing and how to fix it.
 E2E_TIMEOUT=${E2E_TIMEOUT:-90}
 . "$(dirname "$0")/lib.sh"
@@ -15,7 +15,6 @@ require_bpf
 require_python
 command -v java >/dev/null 2>&1 || skip_all "java is not installed"
 command -v javac >/dev/null 2>&1 || skip_all "javac (a JDK) is not installed"
-command -v jcmd >/dev/null 2>&1 || skip_all "jcmd (a JDK) is not installed"
 require_mapleak
 require_fixture java/MapLeak.class
 

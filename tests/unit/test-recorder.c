@@ -150,6 +150,7 @@ static void test_session(void)
 
 	T_CHECK("recorder: scratch file", fd >= 0);
 	close(fd);
+	unlink(path);	/* a name no one else takes: mkstemp made it ours */
 	o.output = path;
 	T_CHECK("recorder: child started", child_start(&c) == 0);
 	err = recorder_new(&r, &o);
@@ -237,6 +238,7 @@ static void test_exit_event(void)
 	int fd = mkstemp(path);
 
 	close(fd);
+	unlink(path);
 	o.output = path;
 	if (child_start(&c) || recorder_new(&r, &o) || recorder_open_output(r) ||
 	    recorder_attach(r, c.pid)) {
@@ -269,6 +271,7 @@ static void test_random(unsigned seed)
 	char name[96];
 
 	close(fd);
+	unlink(path);
 	o.output = path;
 	srand(seed);
 	if (child_start(&c) || recorder_new(&r, &o) || recorder_open_output(r) ||
