@@ -78,10 +78,14 @@ const char record_usage[] =
 #define SF_WRITTEN		((1u << SF_VARIANT_SHIFT) - 1)
 
 static volatile sig_atomic_t stop_signal;
+/* Cuts reads of the target's JIT files short (a huge perf map or
+ * jitdump must not hold Ctrl-C up); cleared for the final reads. */
+static volatile sig_atomic_t cancel_reads;
 
 static void on_signal(int sig)
 {
 	stop_signal = sig;
+	cancel_reads = 1;
 }
 
 struct recorder {
@@ -548,6 +552,18 @@ static bool final_snapshot(struct recorder *r, struct aspace_check *chk)
 	return true;
 }
 
+/* JIT files over a cap (symtab.c): on stderr and in the report. */
+static void symtab_notes(struct recorder *r)
+{
+	size_t n = 0;
+	const char *const *notes = symtab_new_notes(r->st, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		fprintf(stderr, "mapleak: note: %s\n", notes[i]);
+		note_err(r, rec_put_note(r->w, now_ns(CLOCK_MONOTONIC), notes[i]));
+	}
+}
+
 /* Why a runtime's frames may stay unnamed: on stderr and in the report. */
 static void runtime_notes(struct recorder *r)
 {
@@ -895,6 +911,7 @@ static int record_loop(struct recorder *r, u64 deadline)
 		}
 		if (t >= next_periodic) {
 			symtab_update_jit(r->st);
+			symtab_notes(r);
 			note_err(r, rec_writer_flush(r->w));
 			next_periodic = t + PERIODIC_NS;
 		}
@@ -1116,6 +1133,7 @@ int cmd_record(int argc, char **argv)
 		err = symtab_open(&r->st, r->pid);
 	r->start_time = now_ns(CLOCK_MONOTONIC);
 	if (!err) {
+		symtab_set_cancel(r->st, &cancel_reads);
 		tg.pid = (u32)r->pid;
 		tg.nspid = proc_nspid(r->pid);
 		tg.launched = r->launched;
@@ -1156,12 +1174,16 @@ int cmd_record(int argc, char **argv)
 	if (r->duration > 0)
 		deadline = r->start_time + (u64)(r->duration * 1e9);
 	end.stopped_by = record_loop(r, deadline);
+	/* The final reads are bounded by the caps; a second signal cuts
+	 * them short. */
+	cancel_reads = 0;
 
 	alive_at_end = final_snapshot(r, &chk);
 	symtab_update_jit(r->st);
 	runtimes_finish(r->rt, r->st, alive_at_end);
 	runtime_notes(r);
 	write_frames(r);
+	symtab_notes(r);
 	dotnet_finish(r, alive_at_end);	/* after the map was read for the last time */
 	end_child(r);
 
