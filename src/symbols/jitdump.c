@@ -53,6 +53,7 @@ struct jd_chunk {
 struct jd_slot {
 	u32 key;		/* an entry with this key, + 1; 0: empty slot */
 	u32 head;		/* the latest such entry not moved, + 1; 0: none */
+	u64 hash;		/* the key's: most probes and rehashes stop here */
 };
 
 struct jitdump {
@@ -248,27 +249,40 @@ static char *keep_name(struct jitdump *jd, const char *name, size_t nlen)
 
 static u64 key_hash(u64 code_index, u64 start)
 {
-	u64 h = (code_index ^ (start * 0x9E3779B97F4A7C15ull)) * 0xBF58476D1CE4E5B9ull;
+	/* splitmix64's finalizer over both */
+	u64 h = code_index * 0x9E3779B97F4A7C15ull ^ start;
 
+	h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ull;
+	h = (h ^ (h >> 27)) * 0x94D049BB133111EBull;
 	return h ^ (h >> 31);
 }
 
-/* The slot of (code_index, start): its own, or the empty one it would
- * take. The table is never full (see key_grow). */
-static struct jd_slot *key_slot(struct jitdump *jd, u64 code_index, u64 start)
+/* The slot of hash h (of code_index, start): its own, or the empty one
+ * it would take. The table is never full (see key_grow). */
+static struct jd_slot *slot_of(struct jitdump *jd, u64 h, u64 code_index,
+			       u64 start)
 {
-	size_t mask = jd->nslots - 1, i = key_hash(code_index, start) & mask;
+	size_t mask = jd->nslots - 1, i = h & mask;
 
 	for (;; i = (i + 1) & mask) {
 		struct jd_slot *sl = &jd->slots[i];
 		const struct jitdump_entry *k;
 
-		if (!sl->key)
+		if (!sl->key) {
+			sl->hash = h;	/* for the caller that takes it */
 			return sl;
+		}
+		if (sl->hash != h)
+			continue;
 		k = &jd->ent[sl->key - 1];
 		if (k->code_index == code_index && k->start == start)
 			return sl;
 	}
+}
+
+static struct jd_slot *key_slot(struct jitdump *jd, u64 code_index, u64 start)
+{
+	return slot_of(jd, key_hash(code_index, start), code_index, start);
 }
 
 /* Keeps the table at most half full. */
@@ -286,12 +300,14 @@ static int key_grow(struct jitdump *jd)
 	}
 	jd->nslots = nnew;
 	for (size_t i = 0; i < nold; i++) {
-		const struct jitdump_entry *k;
+		size_t j, mask = nnew - 1;
 
 		if (!old[i].key)
 			continue;
-		k = &jd->ent[old[i].key - 1];
-		*key_slot(jd, k->code_index, k->start) = old[i];
+		/* keys are distinct: the first empty slot is its place */
+		for (j = old[i].hash & mask; jd->slots[j].key; j = (j + 1) & mask)
+			;
+		jd->slots[j] = old[i];
 	}
 	free(old);
 	return 0;
