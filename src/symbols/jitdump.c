@@ -285,13 +285,13 @@ static struct jd_slot *key_slot(struct jitdump *jd, u64 code_index, u64 start)
 	return slot_of(jd, key_hash(code_index, start), code_index, start);
 }
 
-/* Keeps the table at most half full. */
+/* Keeps the table at most 3/4 full (the hash spreads keys well). */
 static int key_grow(struct jitdump *jd)
 {
 	struct jd_slot *old = jd->slots;
 	size_t nold = jd->nslots, nnew = nold ? nold * 2 : 1024;
 
-	if (jd->used + 1 <= nold / 2)
+	if (jd->used + 1 <= nold / 4 * 3)
 		return 0;
 	jd->slots = calloc(nnew, sizeof(*jd->slots));
 	if (!jd->slots) {
