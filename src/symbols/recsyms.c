@@ -254,8 +254,9 @@ static int build_index(struct recsyms *rs)
 	return 0;
 }
 
-int recsyms_load(const char *path, struct recsyms **out,
-		 struct rec_read_status *st)
+/* From the file at path, or (path NULL) from buf. */
+static int load(const char *path, const void *buf, size_t len,
+		struct recsyms **out, struct rec_read_status *st)
 {
 	static const struct rec_visitor v = {
 		.target = v_target, .frame = v_frame, .maps = v_maps,
@@ -272,7 +273,7 @@ int recsyms_load(const char *path, struct recsyms **out,
 		free(rs);
 		return -ENOMEM;
 	}
-	rc = rec_read(path, &v, rs, st);
+	rc = path ? rec_read(path, &v, rs, st) : rec_read_mem(buf, len, &v, rs, st);
 	if (rc && rc != -ENODATA) {
 		recsyms_free(rs);
 		return rc;
@@ -292,6 +293,18 @@ int recsyms_load(const char *path, struct recsyms **out,
 			      cmp_syms);
 	*out = rs;
 	return rc;
+}
+
+int recsyms_load(const char *path, struct recsyms **out,
+		 struct rec_read_status *st)
+{
+	return load(path, NULL, 0, out, st);
+}
+
+int recsyms_load_mem(const void *buf, size_t len, struct recsyms **out,
+		     struct rec_read_status *st)
+{
+	return load(NULL, buf, len, out, st);
 }
 
 void recsyms_free(struct recsyms *rs)
