@@ -15,7 +15,10 @@
 #include "symbols/symtab.h"
 #include "track/procmaps.h"
 
-#define ST_NOTES_MAX 8
+#define ST_NOTES_MAX 10
+/* .dll files whose PE headers are read (a large .NET app maps ~500): a
+ * target could map and make mapleak read any number. */
+#define ST_PES_MAX 4096u
 
 /* One module reported to the Dwfl (mirrors it, for overlap checks). */
 struct st_module {
@@ -91,6 +94,9 @@ struct symtab {
 	/* PE section tables of .dll code mappings: symbols/symtab-r2r.c */
 	struct st_pe *pes;
 	size_t npes, cappes;
+	u32 *peslots;		/* hash of pes by file: index + 1, 0 empty */
+	size_t npeslots;	/* a power of two */
+	bool pes_capped;	/* ST_PES_MAX files: the rest get no names */
 
 	struct st_sample cur;
 	u64 mod_gen;		/* bumped whenever modules change */

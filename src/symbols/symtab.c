@@ -885,6 +885,7 @@ enum {
 	ST_NOTE_JD_RECORDS = 32,
 	ST_NOTE_JD_READ = 64,
 	ST_NOTE_JD_DEEP = 128,
+	ST_NOTE_PES = 256,
 };
 
 static void st_note(struct symtab *st, unsigned bit, bool hit, const char *what,
@@ -925,6 +926,13 @@ const char *const *symtab_new_notes(struct symtab *st, size_t *n)
 			 "jitdump of pid %d: over %u entries hold one address: "
 			 "the oldest of them are not used for names there",
 			 (int)st->pid, JITDUMP_DEPTH);
+	}
+	if (st->pes_capped && !(st->noted & ST_NOTE_PES) &&
+	    st->nnotes < ST_NOTES_MAX) {
+		st->noted |= ST_NOTE_PES;
+		snprintf(st->notes[st->nnotes++], sizeof(st->notes[0]),
+			 "pid %d maps over %u .dll files: ReadyToRun code of "
+			 "the others stays unnamed", (int)st->pid, ST_PES_MAX);
 	}
 	for (size_t i = from; i < st->nnotes; i++)
 		st->note_list[i - from] = st->notes[i];
