@@ -134,6 +134,10 @@ const struct jitdump_entry *jitdump_lookup(struct jitdump *jd, u64 addr);
  * the latest loaded at or before time (not moved away by then); if none,
  * the earliest loaded after it. Without timestamps (jitdump_timed() false)
  * or with time UINT64_MAX, as jitdump_lookup(). Borrowed.
+ *
+ * Both cost O(log^2 n) whatever the ranges; where more than JITDUMP_DEPTH
+ * entries of one index level hold addr, only the latest of them count
+ * (jitdump_deep()).
  */
 const struct jitdump_entry *jitdump_lookup_at(struct jitdump *jd, u64 addr,
 					      u64 time);
