@@ -229,7 +229,13 @@ static char *keep_name(struct jitdump *jd, const char *name, size_t nlen)
 		return NULL;
 	}
 	if (!c || c->size - c->used < nlen + 1) {
-		size_t size = nlen + 1 > JD_ARENA_CHUNK ? nlen + 1 : JD_ARENA_CHUNK;
+		/* small first (most files are small), then 1 MiB chunks */
+		size_t size = jd->name_bytes < JD_ARENA_CHUNK ? jd->name_bytes : JD_ARENA_CHUNK;
+
+		if (size < 4096)
+			size = 4096;
+		if (size < nlen + 1)
+			size = nlen + 1;
 
 		c = malloc(sizeof(*c) + size);
 		if (!c)

@@ -148,7 +148,13 @@ static char *keep_name(struct perfmap *pm, const char *name, size_t nlen)
 		return NULL;
 	}
 	if (!c || c->size - c->used < nlen + 1) {
-		size_t size = nlen + 1 > PM_ARENA_CHUNK ? nlen + 1 : PM_ARENA_CHUNK;
+		/* small first (most files are small), then 1 MiB chunks */
+		size_t size = pm->name_bytes < PM_ARENA_CHUNK ? pm->name_bytes : PM_ARENA_CHUNK;
+
+		if (size < 4096)
+			size = 4096;
+		if (size < nlen + 1)
+			size = nlen + 1;
 
 		c = malloc(sizeof(*c) + size);
 		if (!c)
