@@ -7,7 +7,8 @@
 # address space and entries nested over its one JIT frame, then leaks
 # 64 MiB through that JIT frame. mapleak must start recording and end in
 # bounded time, keep its peak memory bounded, find the leak with the JIT
-# frame named, lose no events, and say which caps were hit.
+# frame named, lose no events, and say which caps were hit; and end soon
+# on Ctrl-C while it reads those files.
 E2E_TIMEOUT=${E2E_TIMEOUT:-180}
 . "$(dirname "$0")/lib.sh"
 
@@ -89,6 +90,20 @@ for what in "perf map of pid $pid: over" "jitdump of pid $pid: over"; do
 		show "$T/rec.err"
 	fi
 done
+
+# Ctrl-C while mapleak reads the files at its start: it ends soon (the
+# reads stop between chunks; the final ones are bounded by the caps).
+start_bg rec2 /dev/null "$MAPLEAK" record -o "$T/rec2.data" -p "$pid"
+rec2=$BG_PID
+sleep 0.5
+t2=$(date +%s%N)
+kill -INT "$rec2"
+if wait_exit "$rec2" "$STOP_MAX"; then
+	ok "SIGINT during the first reads: mapleak ends within $STOP_MAX s ($(( ($(date +%s%N) - t2) / 1000000 )) ms)"
+	check_rc "mapleak record -p stopped while reading" 0 "$EXIT_STATUS" "$T/rec2.err"
+else
+	not_ok "SIGINT during the first reads: mapleak ends within $STOP_MAX s"
+fi
 
 report_json "$data" "$T/rec.json" || finish
 pycheck "$T/rec.json" "$pid" <<'PY'
