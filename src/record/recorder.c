@@ -436,6 +436,16 @@ static bool final_snapshot(struct recorder *r, struct aspace_check *chk)
 	return true;
 }
 
+/* JIT files over a cap (symtab.c): on stderr and in the report. */
+static void symtab_notes(struct recorder *r)
+{
+	size_t n = 0;
+	const char *const *notes = symtab_new_notes(r->st, &n);
+
+	for (size_t i = 0; i < n; i++)
+		rec_say(r, REC_SAY_NOTE, notes[i]);
+}
+
 /* Why a runtime's frames may stay unnamed: on stderr and in the report. */
 static void runtime_notes(struct recorder *r)
 {
@@ -716,6 +726,7 @@ int recorder_run(struct recorder *r, u64 deadline, const volatile sig_atomic_t *
 		}
 		if (t >= next_periodic) {
 			symtab_update_jit(r->st);
+			symtab_notes(r);
 			note_err(r, rec_writer_flush(r->w));
 			next_periodic = t + PERIODIC_NS;
 		}
@@ -840,6 +851,8 @@ int recorder_attach(struct recorder *r, pid_t pid)
 		err = symtab_open(&r->st, r->pid);
 	r->start_time = ml_now_ns(CLOCK_MONOTONIC);
 	if (!err) {
+		if (r->o.cancel_reads)
+			symtab_set_cancel(r->st, r->o.cancel_reads);
 		tg.pid = (u32)r->pid;
 		tg.nspid = proc_nspid(r->pid);
 		tg.launched = r->launched;
@@ -905,6 +918,7 @@ int recorder_finish(struct recorder *r, u32 stopped_by, struct recorder_summary 
 		runtimes_finish(r->rt, r->st, s->alive_at_end);
 		runtime_notes(r);
 		write_frames(r);
+		symtab_notes(r);
 	}
 	dotnet_finish(r, s->alive_at_end);	/* after the map was read for the last time */
 	end_child(r);

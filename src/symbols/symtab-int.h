@@ -8,11 +8,17 @@
 #define MAPLEAK_SYMTAB_INT_H
 
 #include <elfutils/libdwfl.h>
+#include <signal.h>
 
 #include "symbols/jitdump.h"
 #include "symbols/perfmap.h"
 #include "symbols/symtab.h"
 #include "track/procmaps.h"
+
+#define ST_NOTES_MAX 10
+/* .dll files whose PE headers are read (a large .NET app maps ~500): a
+ * target could map and make mapleak read any number. */
+#define ST_PES_MAX 4096u
 
 /* One module reported to the Dwfl (mirrors it, for overlap checks). */
 struct st_module {
@@ -68,10 +74,16 @@ struct symtab {
 	bool maps_dirty;
 
 	struct perfmap *pm;
+	const volatile sig_atomic_t *cancel;	/* set: long reads stop */
+	unsigned noted;		/* ST_NOTE_* bits of notes already made */
+	char notes[ST_NOTES_MAX][200];
+	const char *note_list[ST_NOTES_MAX];	/* symtab_new_notes() */
+	size_t nnotes, notes_reported;
 	int pmfd;
 	u64 pmoff;		/* bytes of the perf map consumed */
 	bool pm_read;
 	bool pm_partial;	/* the last byte consumed was not '\n' */
+	bool pm_capped;		/* ST_PERFMAP_READ_MAX bytes read: no more */
 
 	/* jit-<nspid>.dump: symbols/symtab-jitdump.c */
 	struct jitdump *jd;
@@ -82,6 +94,9 @@ struct symtab {
 	/* PE section tables of .dll code mappings: symbols/symtab-r2r.c */
 	struct st_pe *pes;
 	size_t npes, cappes;
+	u32 *peslots;		/* hash of pes by file: index + 1, 0 empty */
+	size_t npeslots;	/* a power of two */
+	bool pes_capped;	/* ST_PES_MAX files: the rest get no names */
 
 	struct st_sample cur;
 	u64 mod_gen;		/* bumped whenever modules change */

@@ -32,6 +32,9 @@
 #define ST_STATUS_MAX (64 * 1024)
 #define ST_MAPS_MAX (512u << 20)
 #define ST_PERFMAP_CHUNK (64 * 1024)
+/* Bytes of a perf map read: the target writes it, and 1M lines (the
+ * perfmap entry cap) of plausible names fit well below. */
+#define ST_PERFMAP_READ_MAX (256ull << 20)
 #define ST_DELETED " (deleted)"
 
 static char *debuginfo_path;	/* NULL: libdwfl's default search path */
@@ -631,6 +634,7 @@ static void drop_jit(struct symtab *st)
 	st->pmoff = 0;
 	st->pm_read = false;
 	st->pm_partial = false;
+	st->pm_capped = false;
 	if (st->pm)
 		perfmap_reset(st->pm);
 	st_jitdump_drop(st);
@@ -813,6 +817,15 @@ static int update_perfmap(struct symtab *st)
 		u64 want = (u64)sb.st_size - st->pmoff;
 		ssize_t r;
 
+		if (st->cancel && *st->cancel) {
+			ret = -EINTR;
+			break;
+		}
+		if (st->pmoff >= ST_PERFMAP_READ_MAX) {
+			st->pm_capped = true;
+			break;
+		}
+
 		if (want > ST_PERFMAP_CHUNK)
 			want = ST_PERFMAP_CHUNK;
 		r = pread(st->pmfd, buf, (size_t)want, (off_t)st->pmoff);
@@ -854,6 +867,78 @@ int symtab_reread_jit(struct symtab *st)
 	st->pm_partial = false;
 	perfmap_finish(st->pm);
 	return symtab_update_jit(st);
+}
+
+void symtab_set_cancel(struct symtab *st, const volatile sig_atomic_t *flag)
+{
+	st->cancel = flag;
+	if (st->jd)
+		jitdump_set_cancel(st->jd, flag);
+}
+
+enum {
+	ST_NOTE_PM_READ = 1,
+	ST_NOTE_PM_ENTRIES = 2,
+	ST_NOTE_PM_NAMES = 4,
+	ST_NOTE_JD_ENTRIES = 8,
+	ST_NOTE_JD_NAMES = 16,
+	ST_NOTE_JD_RECORDS = 32,
+	ST_NOTE_JD_READ = 64,
+	ST_NOTE_JD_DEEP = 128,
+	ST_NOTE_PES = 256,
+};
+
+static void st_note(struct symtab *st, unsigned bit, bool hit, const char *what,
+		    unsigned long long limit, const char *unit)
+{
+	if (!hit || (st->noted & bit) || st->nnotes == ST_NOTES_MAX)
+		return;
+	st->noted |= bit;
+	snprintf(st->notes[st->nnotes++], sizeof(st->notes[0]),
+		 "%s of pid %d: over %llu %s, the rest is ignored: JIT frames "
+		 "past it stay unnamed", what, (int)st->pid, limit, unit);
+}
+
+const char *const *symtab_new_notes(struct symtab *st, size_t *n)
+{
+	unsigned pc = perfmap_capped(st->pm);
+	unsigned jc = st->jd ? jitdump_capped(st->jd) : 0;
+	size_t from = st->notes_reported;
+
+	st_note(st, ST_NOTE_PM_READ, st->pm_capped, "perf map", ST_PERFMAP_READ_MAX >> 20,
+		"MiB read");
+	st_note(st, ST_NOTE_PM_ENTRIES, pc & PERFMAP_CAP_ENTRIES, "perf map",
+		PERFMAP_ENTRIES_MAX, "entries");
+	st_note(st, ST_NOTE_PM_NAMES, pc & PERFMAP_CAP_NAMES, "perf map",
+		PERFMAP_NAMES_MAX >> 20, "MiB of names");
+	st_note(st, ST_NOTE_JD_ENTRIES, jc & JITDUMP_CAP_ENTRIES, "jitdump",
+		JITDUMP_ENTRIES_MAX, "entries");
+	st_note(st, ST_NOTE_JD_NAMES, jc & JITDUMP_CAP_NAMES, "jitdump",
+		JITDUMP_NAMES_MAX >> 20, "MiB of names");
+	st_note(st, ST_NOTE_JD_RECORDS, jc & JITDUMP_CAP_RECORDS, "jitdump",
+		JITDUMP_RECORDS_MAX, "records");
+	st_note(st, ST_NOTE_JD_READ, jc & JITDUMP_CAP_READ, "jitdump",
+		JITDUMP_READ_MAX >> 20, "MiB read");
+	if (st->jd && jitdump_deep(st->jd) && !(st->noted & ST_NOTE_JD_DEEP) &&
+	    st->nnotes < ST_NOTES_MAX) {
+		st->noted |= ST_NOTE_JD_DEEP;
+		snprintf(st->notes[st->nnotes++], sizeof(st->notes[0]),
+			 "jitdump of pid %d: over %u entries hold one address: "
+			 "the oldest of them are not used for names there",
+			 (int)st->pid, JITDUMP_DEPTH);
+	}
+	if (st->pes_capped && !(st->noted & ST_NOTE_PES) &&
+	    st->nnotes < ST_NOTES_MAX) {
+		st->noted |= ST_NOTE_PES;
+		snprintf(st->notes[st->nnotes++], sizeof(st->notes[0]),
+			 "pid %d maps over %u .dll files: ReadyToRun code of "
+			 "the others stays unnamed", (int)st->pid, ST_PES_MAX);
+	}
+	for (size_t i = from; i < st->nnotes; i++)
+		st->note_list[i - from] = st->notes[i];
+	st->notes_reported = st->nnotes;
+	*n = st->nnotes - from;
+	return st->note_list;
 }
 
 bool symtab_has_jit_map(const struct symtab *st)

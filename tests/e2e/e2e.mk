@@ -23,7 +23,8 @@ E2E_TESTS   := $(sort $(wildcard tests/e2e/t[0-9][0-9][0-9][0-9]-*.sh))
 export MAPLEAK_BUILD := $(abspath $(O))
 
 C_FIXTURES  := $(FIX)/libExample.so $(FIX)/seed-fp $(FIX)/seed-nofp \
-               $(FIX)/workload $(FIX)/looper $(FIX)/growth
+               $(FIX)/workload $(FIX)/looper $(FIX)/growth \
+               $(FIX)/hostile-jit
 
 .PHONY: fixtures fixtures-dotnet fixtures-java
 fixtures: $(C_FIXTURES) fixtures-dotnet fixtures-java
@@ -55,6 +56,13 @@ $(FIX)/growth: tests/fixtures/growth.c
 	@mkdir -p $(dir $@)
 	$(call msg,FIXTURE,$@)
 	$(Q)$(FIXTURE_CC) $(FIX_CFLAGS) -O2 -o $@ $<
+
+# Writes hostile perf map and jitdump files (t0710): frame pointers for the
+# walk through its JIT trampoline.
+$(FIX)/hostile-jit: tests/fixtures/hostile-jit.c
+	@mkdir -p $(dir $@)
+	$(call msg,FIXTURE,$@)
+	$(Q)$(FIXTURE_CC) $(FIX_CFLAGS) -O2 -fno-omit-frame-pointer -o $@ $<
 
 $(FIX)/looper: tests/fixtures/looper.c
 	@mkdir -p $(dir $@)
