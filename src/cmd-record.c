@@ -97,6 +97,7 @@ struct recorder {
 	struct runtimes *rt;	/* JVM, Node: symbols/runtimes.c */
 	bool no_runtime_symbols;
 	struct dotnet_perfmap *dotnet;	/* a .NET perf map we enabled */
+	bool perfmap_env;	/* launch: we set DOTNET_PerfMapEnabled */
 	struct stackdb *stacks;
 	struct aspace *as;
 	struct reorder *ro;
@@ -645,6 +646,22 @@ static void dotnet_finish(struct recorder *r, bool alive)
 			strerror(-err));
 }
 
+/* Launch mode: removes the perf map (and .NET 8's perfinfo file) that our
+ * DOTNET_PerfMapEnabled made the program write, once it has ended. Only
+ * for a .NET program: another runtime's map under that name is not ours. */
+static void launch_perfmap_finish(struct recorder *r)
+{
+	int err;
+
+	if (!r->launched || !r->perfmap_env || !r->st ||
+	    !symtab_maps_have(r->st, "/libcoreclr.so"))
+		return;
+	err = symtab_remove_perfmap(r->st);
+	if (err)
+		warning("cannot remove the .NET perf map of pid %d (/tmp/perf-PID.map "
+			"in its root): %s", (int)r->pid, strerror(-err));
+}
+
 /*
  * JIT frames of stack id whose method at the stack's time is not the one
  * the pc's generic FRAME names (its address was re-used since): a FRAME
@@ -744,6 +761,10 @@ static pid_t launch(struct recorder *r)
 
 	if (pipe2(pfd, O_CLOEXEC))
 		return -errno;
+	/* Unless the user asked for a perf map (then the files are theirs),
+	 * the child's runtime writes one for us and we remove it at the end. */
+	r->perfmap_env = !r->no_runtime_symbols && !getenv("DOTNET_PerfMapEnabled") &&
+			 !getenv("COMPlus_PerfMapEnabled");
 	pid = fork();
 	if (pid < 0)
 		return -errno;
@@ -755,8 +776,7 @@ static pid_t launch(struct recorder *r)
 		/* Stop at the exec so the kernel-made mappings become the baseline
 		 * before the program runs a single instruction. */
 		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0) {
-			if (!r->no_runtime_symbols && !getenv("DOTNET_PerfMapEnabled") &&
-			    !getenv("COMPlus_PerfMapEnabled"))
+			if (r->perfmap_env)
 				setenv("DOTNET_PerfMapEnabled", "3", 0);
 			if (!r->no_runtime_symbols)
 				runtimes_launch_env();
@@ -1164,6 +1184,7 @@ int cmd_record(int argc, char **argv)
 	write_frames(r);
 	dotnet_finish(r, alive_at_end);	/* after the map was read for the last time */
 	end_child(r);
+	launch_perfmap_finish(r);
 
 	if (r->children > CHILD_NOTES) {
 		char note[160];
