@@ -61,6 +61,11 @@ run() {
 		return
 	fi
 	note "$tag: pid $pid, $(grep -o 'in [0-9.]* s' "$T/rec.err")"
+	if ! grep -q '^MyConsoleApp: leaked, exiting' "$T/rec.out"; then
+		not_ok "$tag: the app leaked and exited by itself"
+		show "$T/rec.out"
+		show "$T/rec.err"
+	fi
 	report_json "$data" "$T/$rt-$i.json" || return
 	pycheck "$T/$rt-$i.json" "$LINE" "$pid" "$tag" "$rt" <<'PY'
 import sys
