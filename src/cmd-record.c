@@ -647,8 +647,9 @@ static void dotnet_finish(struct recorder *r, bool alive)
 }
 
 /* Launch mode: removes the perf map (and .NET 8's perfinfo file) that our
- * DOTNET_PerfMapEnabled made the program write, once it has ended. Only
- * for a .NET program: another runtime's map under that name is not ours. */
+ * DOTNET_PerfMapEnabled made the program write, after the last read (a
+ * runtime still running keeps writing to its open file, unseen). Only for
+ * a .NET program: another runtime's map under that name is not ours. */
 static void launch_perfmap_finish(struct recorder *r)
 {
 	int err;
@@ -919,12 +920,13 @@ static int record_loop(struct recorder *r, u64 deadline)
 			next_periodic = t + PERIODIC_NS;
 		}
 		if (r->launched) {
-			int st;
+			siginfo_t si = { 0 };
 
-			if (waitpid(r->pid, &st, WNOHANG) == r->pid &&
-			    (WIFEXITED(st) || WIFSIGNALED(st))) {
-				r->reaped = true;
-				r->exit_status = st;
+			/* Not reaped yet (end_child does): while it is a zombie its
+			 * pid, and so its perf map's name, is nobody else's. */
+			if (waitid(P_PID, (id_t)r->pid, &si,
+				   WEXITED | WNOHANG | WNOWAIT) == 0 &&
+			    si.si_pid == r->pid) {
 				r->exited = true;
 				stopped_by = ML_STOP_EXIT;
 				break;
@@ -1183,8 +1185,8 @@ int cmd_record(int argc, char **argv)
 	runtime_notes(r);
 	write_frames(r);
 	dotnet_finish(r, alive_at_end);	/* after the map was read for the last time */
+	launch_perfmap_finish(r);	/* before the pid is reaped and free */
 	end_child(r);
-	launch_perfmap_finish(r);
 
 	if (r->children > CHILD_NOTES) {
 		char note[160];
