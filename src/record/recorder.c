@@ -59,6 +59,7 @@ struct recorder {
 	struct symtab *st;
 	struct runtimes *rt;	/* JVM, Node: symbols/runtimes.c */
 	struct dotnet_perfmap *dotnet;	/* a .NET perf map we enabled */
+	bool perfmap_env;	/* launch: we set DOTNET_PerfMapEnabled */
 	struct stackdb *stacks;
 	struct aspace *as;
 	struct reorder *ro;
@@ -540,6 +541,24 @@ static void dotnet_finish(struct recorder *r, bool alive)
 			 "remove its file: %s", strerror(-err));
 }
 
+/* Launch mode: removes the perf map (and .NET 8's perfinfo file) that our
+ * DOTNET_PerfMapEnabled made the program write, after the last read (a
+ * runtime still running keeps writing to its open file, unseen). Only for
+ * a .NET program: another runtime's map under that name is not ours. */
+static void launch_perfmap_finish(struct recorder *r)
+{
+	int err;
+
+	if (!r->launched || !r->perfmap_env || !r->st ||
+	    !symtab_maps_have(r->st, "/libcoreclr.so"))
+		return;
+	err = symtab_remove_perfmap(r->st);
+	if (err)
+		rec_sayf(r, REC_SAY_WARN, "cannot remove the .NET perf map of pid %d "
+			 "(/tmp/perf-PID.map in its root): %s", (int)r->pid,
+			 strerror(-err));
+}
+
 /*
  * JIT frames of stack id whose method at the stack's time is not the one
  * the pc's generic FRAME names (its address was re-used since): a FRAME
@@ -639,6 +658,10 @@ static pid_t launch(struct recorder *r, char **command)
 
 	if (pipe2(pfd, O_CLOEXEC))
 		return -errno;
+	/* Unless the user asked for a perf map (then the files are theirs),
+	 * the child's runtime writes one for us and we remove it at the end. */
+	r->perfmap_env = !r->o.no_runtime_symbols && !getenv("DOTNET_PerfMapEnabled") &&
+			 !getenv("COMPlus_PerfMapEnabled");
 	pid = fork();
 	if (pid < 0)
 		return -errno;
@@ -656,8 +679,7 @@ static pid_t launch(struct recorder *r, char **command)
 		/* Stop at the exec so the kernel-made mappings become the baseline
 		 * before the program runs a single instruction. */
 		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0) {
-			if (!r->o.no_runtime_symbols && !getenv("DOTNET_PerfMapEnabled") &&
-			    !getenv("COMPlus_PerfMapEnabled"))
+			if (r->perfmap_env)
 				setenv("DOTNET_PerfMapEnabled", "3", 0);
 			if (!r->o.no_runtime_symbols)
 				runtimes_launch_env();
@@ -731,12 +753,13 @@ int recorder_run(struct recorder *r, u64 deadline, const volatile sig_atomic_t *
 			next_periodic = t + PERIODIC_NS;
 		}
 		if (r->launched) {
-			int st;
+			siginfo_t si = { 0 };
 
-			if (waitpid(r->pid, &st, WNOHANG) == r->pid &&
-			    (WIFEXITED(st) || WIFSIGNALED(st))) {
-				r->reaped = true;
-				r->exit_status = st;
+			/* Not reaped yet (end_child does): while it is a zombie its
+			 * pid, and so its perf map's name, is nobody else's. */
+			if (waitid(P_PID, (id_t)r->pid, &si,
+				   WEXITED | WNOHANG | WNOWAIT) == 0 &&
+			    si.si_pid == r->pid) {
 				r->exited = true;
 				stopped_by = ML_STOP_EXIT;
 				break;
@@ -921,6 +944,7 @@ int recorder_finish(struct recorder *r, u32 stopped_by, struct recorder_summary 
 		symtab_notes(r);
 	}
 	dotnet_finish(r, s->alive_at_end);	/* after the map was read for the last time */
+	launch_perfmap_finish(r);	/* before the pid is reaped and free */
 	end_child(r);
 
 	if (r->rejected)

@@ -54,6 +54,7 @@ struct st_pe;			/* symtab-r2r.c */
 struct symtab {
 	pid_t pid;
 	int procfd;		/* /proc/PID: immune to pid reuse */
+	int rootfd;		/* O_PATH of its root, held: see st_open_in_root() */
 	pid_t nspid;		/* the pid the target sees (perf map name) */
 	uid_t uids[4];		/* real, effective, saved, fs */
 	bool root_is_host;	/* /proc/PID/root is "/" */
@@ -105,6 +106,12 @@ struct symtab {
 };
 
 void unwind_cache_free(struct symtab *st);
+
+/* Opens REL (relative, e.g. "tmp/perf-N.map") under the target's root with
+ * flags: the live root while it has one, else the root held since the
+ * start, so that what a runtime wrote before it exited can still be read
+ * after (the /proc/PID/root link is gone with the process). fd or -errno. */
+int st_open_in_root(const struct symtab *st, const char *rel, int flags);
 
 /* symbols/symtab-jitdump.c, called by symtab.c */
 int st_jitdump_init(struct symtab *st);

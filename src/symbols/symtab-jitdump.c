@@ -62,10 +62,10 @@ static int open_jitdump(struct symtab *st)
 	bool owner;
 	int fd;
 
-	snprintf(rel, sizeof(rel), "root/tmp/jit-%d.dump", (int)st->nspid);
-	fd = openat(st->procfd, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	snprintf(rel, sizeof(rel), "tmp/jit-%d.dump", (int)st->nspid);
+	fd = st_open_in_root(st, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
 		close(fd);
 		return -EPERM;

@@ -651,6 +651,10 @@ static int start_image(struct symtab *st)
 		return ret;
 	n = readlinkat(st->procfd, "root", root, sizeof(root));
 	st->root_is_host = n == 1 && root[0] == '/';
+	/* Held for the files the target writes (st_open_in_root). */
+	if (st->rootfd >= 0)
+		close(st->rootfd);
+	st->rootfd = openat(st->procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	st->dwfl = dwfl_begin(&st_callbacks);
 	if (!st->dwfl)
 		return -ENOMEM;
@@ -673,6 +677,7 @@ int symtab_open(struct symtab **out, pid_t pid)
 		return -ENOMEM;
 	st->pid = pid;
 	st->pmfd = -1;
+	st->rootfd = -1;
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	st->procfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (st->procfd < 0) {
@@ -709,6 +714,8 @@ void symtab_close(struct symtab *st)
 	free(st->arch_img);
 	if (st->procfd >= 0)
 		close(st->procfd);
+	if (st->rootfd >= 0)
+		close(st->rootfd);
 	free(st);
 }
 
@@ -758,6 +765,21 @@ static bool target_gone(const struct symtab *st)
 	return errno == ESRCH || errno == ENOENT;
 }
 
+int st_open_in_root(const struct symtab *st, const char *rel, int flags)
+{
+	int live = openat(st->procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int dir = live >= 0 ? live : st->rootfd;
+	int fd, err;
+
+	if (dir < 0)
+		return -ESRCH;
+	fd = openat(dir, rel, flags | O_CLOEXEC);
+	err = errno;
+	if (live >= 0)
+		close(live);
+	return fd < 0 ? -err : fd;
+}
+
 /* Opens perf-NSPID.map as perf would accept it: a regular file, not a
  * symlink, owned by the target's user or root. */
 static int open_perfmap(struct symtab *st)
@@ -766,11 +788,10 @@ static int open_perfmap(struct symtab *st)
 	struct stat sb;
 	int fd;
 
-	snprintf(rel, sizeof(rel), "root/tmp/perf-%d.map", (int)st->nspid);
-	fd = openat(st->procfd, rel,
-		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	snprintf(rel, sizeof(rel), "tmp/perf-%d.map", (int)st->nspid);
+	fd = st_open_in_root(st, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
 	    !owner_ok(st, sb.st_uid)) {
 		close(fd);
@@ -944,6 +965,63 @@ const char *const *symtab_new_notes(struct symtab *st, size_t *n)
 bool symtab_has_jit_map(const struct symtab *st)
 {
 	return st->pm_read;
+}
+
+/* Removes tmp/NAME under the target's root when it is a regular file of
+ * the target's user or root and, if same_as >= 0, the file open there. */
+static int remove_target_file(struct symtab *st, const char *name, int same_as)
+{
+	struct stat sb, held;
+	int dir = st_open_in_root(st, "tmp", O_PATH | O_DIRECTORY | O_NOFOLLOW);
+	int ret = 0;
+
+	if (dir < 0)
+		return dir;
+	if (fstatat(dir, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+		ret = -errno;
+	else if (!S_ISREG(sb.st_mode) || !owner_ok(st, sb.st_uid))
+		ret = -EPERM;
+	else if (same_as >= 0 && (fstat(same_as, &held) < 0 ||
+				  held.st_dev != sb.st_dev || held.st_ino != sb.st_ino))
+		ret = -ESTALE;	/* replaced since: not the file read */
+	else if (unlinkat(dir, name, 0) < 0)
+		ret = -errno;
+	close(dir);
+	return ret;
+}
+
+int symtab_remove_perfmap(struct symtab *st)
+{
+	char name[64];
+	int ret, iret;
+
+	/* Read to the end first: what it names is kept. */
+	symtab_update_jit(st);
+	snprintf(name, sizeof(name), "perf-%d.map", (int)st->nspid);
+	ret = remove_target_file(st, name, st->pmfd);
+	snprintf(name, sizeof(name), "perfinfo-%d.map", (int)st->nspid);
+	iret = remove_target_file(st, name, -1);
+	if (ret == -ENOENT)
+		ret = 0;
+	if (iret == -ENOENT)
+		iret = 0;
+	return ret < 0 ? ret : iret;
+}
+
+bool symtab_maps_have(const struct symtab *st, const char *suffix)
+{
+	size_t ns = strlen(suffix);
+
+	for (size_t i = 0; i < st->nmaps; i++) {
+		const char *p = st->maps[i].path;
+		size_t n = p ? strlen(p) : 0;
+
+		if (has_suffix(p ? p : "", ST_DELETED))
+			n -= strlen(ST_DELETED);
+		if (n >= ns && !memcmp(p + n - ns, suffix, ns))
+			return true;
+	}
+	return false;
 }
 
 /* ---- naming ---- */

@@ -61,6 +61,19 @@ const char *const *symtab_new_notes(struct symtab *st, size_t *n);
 bool symtab_has_jit_map(const struct symtab *st);
 
 /*
+ * Reads the perf map to its end, then removes the target's
+ * /tmp/perf-NSPID.map (if it is the file read) and perfinfo-NSPID.map,
+ * each only when a regular file of the target's user or root; works after
+ * the target exited. For files the caller caused. 0 (also when there
+ * were none) or -errno.
+ */
+int symtab_remove_perfmap(struct symtab *st);
+
+/* True when a mapping in the latest maps snapshot has a path ending in
+ * suffix (e.g. "/libcoreclr.so"); kept after the target exited. */
+bool symtab_maps_have(const struct symtab *st, const char *suffix);
+
+/*
  * Names pc. return_address: pcs[i] for i > 0 (looked up at pc - 1).
  * Fills out (strings malloc'd, release with ml_frame_release()); an
  * unknown pc still gets kind and, where known, module. Returns 0 or -errno
