@@ -108,5 +108,8 @@ int st_r2r_name(struct symtab *st, const struct maps_entry *m, u64 pc,
 		u64 addr, u64 time, struct ml_frame *out);
 /* The file behind mapping m (map_files, then /proc/PID/root): fd or -errno. */
 int st_open_mapping(const struct symtab *st, const struct maps_entry *m);
+/* A file the target's runtime wrote (PATH as the target sees it): inside
+ * its root, regular, owned by its user (rootfs.h). fd or -errno. */
+int st_open_target_file(const struct symtab *st, const char *path);
 
 #endif

@@ -26,6 +26,7 @@
 #undef ARRAY_SIZE
 
 #include "util.h"
+#include "symbols/rootfs.h"
 #include "symbols/runtimes.h"
 #include "symbols/symtab-int.h"
 
@@ -225,25 +226,35 @@ static bool seen_has(const struct symtab *st, const struct maps_entry *m)
 	       st->seen[lo].inode == m->inode;
 }
 
-/* Opens the file behind mapping m: map_files first (works for deleted
- * files and other mount namespaces), then the path under /proc/PID/root. */
+/* Opens the file behind mapping m: map_files first (the exact mapped
+ * file, deleted ones too, in any mount namespace), then the path under the
+ * target's root; either way checked as a regular file before it is opened
+ * for reading (never a FIFO or a device, rootfs.h). */
 static int open_mapping(const struct symtab *st, const struct maps_entry *m)
 {
-	char rel[PATH_MAX + 64];
+	char rel[64];
 	struct stat sb;
-	int fd;
+	int fd, pfd, rootfd;
 
 	snprintf(rel, sizeof(rel), "map_files/%llx-%llx",
 		 (unsigned long long)m->start, (unsigned long long)m->end);
-	fd = openat(st->procfd, rel, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && !has_suffix(m->path, ST_DELETED) &&
-	    (size_t)snprintf(rel, sizeof(rel), "root%s", m->path) < sizeof(rel))
-		fd = openat(st->procfd, rel, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
+	pfd = openat(st->procfd, rel, O_PATH | O_CLOEXEC);
+	if (pfd >= 0) {
+		fd = rootfs_reopen_reg(pfd, NULL, 0, &sb);
+		close(pfd);
+	} else if (m->path && m->path[0] == '/' && !has_suffix(m->path, ST_DELETED)) {
+		rootfd = rootfs_open_root(st->procfd, st->pid);
+		if (rootfd < 0)
+			return rootfd;
+		fd = rootfs_open_reg(rootfd, m->path, NULL, 0, &sb);
+		close(rootfd);
+	} else {
 		return -errno;
+	}
+	if (fd < 0)
+		return fd;
 	/* The path may have been replaced since it was mapped. */
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
-	    (m->inode && sb.st_ino != m->inode)) {
+	if (m->inode && sb.st_ino != m->inode) {
 		close(fd);
 		return -ENOEXEC;
 	}
@@ -733,16 +744,6 @@ int symtab_reset(struct symtab *st)
 
 /* ---- the JIT perf map ---- */
 
-static bool owner_ok(const struct symtab *st, uid_t uid)
-{
-	if (uid == 0)
-		return true;
-	for (int i = 0; i < 4; i++)
-		if (st->uids[i] == uid)
-			return true;
-	return false;
-}
-
 static bool target_gone(const struct symtab *st)
 {
 	int fd = openat(st->procfd, "stat", O_RDONLY | O_CLOEXEC);
@@ -755,25 +756,30 @@ static bool target_gone(const struct symtab *st)
 }
 
 /* Opens perf-NSPID.map as perf would accept it: a regular file, not a
- * symlink, owned by the target's user or root. */
+ * symlink, owned by the target's user (root only when the target is root),
+ * found inside the target's root (rootfs.h). */
 static int open_perfmap(struct symtab *st)
 {
-	char rel[64];
-	struct stat sb;
+	char path[64];
 	int fd;
 
-	snprintf(rel, sizeof(rel), "root/tmp/perf-%d.map", (int)st->nspid);
-	fd = openat(st->procfd, rel,
-		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)st->nspid);
+	fd = st_open_target_file(st, path);
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
-	    !owner_ok(st, sb.st_uid)) {
-		close(fd);
-		return -EPERM;
-	}
+		return fd;
 	st->pmfd = fd;
 	return 0;
+}
+
+int st_open_target_file(const struct symtab *st, const char *path)
+{
+	int rootfd = rootfs_open_root(st->procfd, st->pid), fd;
+
+	if (rootfd < 0)
+		return rootfd;
+	fd = rootfs_open_reg(rootfd, path, st->uids, ARRAY_SIZE(st->uids), NULL);
+	close(rootfd);
+	return fd;
 }
 
 static int update_perfmap(struct symtab *st)
