@@ -610,6 +610,10 @@ static bool dotnet_start(struct recorder *r)
 	case -ECONNREFUSED:
 		snprintf(why, sizeof(why), "its diagnostics socket refuses connections");
 		break;
+	case -EXDEV:
+		snprintf(why, sizeof(why), "it sets PerfMapJitDumpPath=%.200s; mapleak "
+			 "reads and removes a perf map only in /tmp", p.env.perfmap_dir);
+		break;
 	case -EACCES:
 	case -EPERM:
 		snprintf(why, sizeof(why), "permission denied on its diagnostics socket");
@@ -624,6 +628,33 @@ static bool dotnet_start(struct recorder *r)
 	}
 	dotnet_note(r, why);
 	return false;
+}
+
+/* A mapleak killed while it had a .NET perf map on left it on: turn it
+ * off now (whatever this run records), and say so. */
+static void dotnet_recover_notes(struct recorder *r)
+{
+	struct dotnet_recovered rv[8];
+	char note[300];
+	size_t n = 0;
+
+	if (dotnet_recover(DOTNET_IPC_TIMEOUT_MS, rv, ARRAY_SIZE(rv), &n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (rv[i].err)
+			snprintf(note, sizeof(note), "a mapleak that was killed left the "
+				 "perf map of .NET process %d on, and it cannot be "
+				 "turned off: %s", (int)rv[i].pid, strerror(-rv[i].err));
+		else if (!rv[i].disabled && !rv[i].removed)
+			continue;
+		else
+			snprintf(note, sizeof(note), "a mapleak that was killed left the "
+				 "perf map of .NET process %d on: %s%s", (int)rv[i].pid,
+				 rv[i].disabled ? "turned it off" : "it was off already",
+				 rv[i].removed ? ", removed the map file it caused" : "");
+		fprintf(stderr, "mapleak: note: %s\n", note);
+		note_err(r, rec_put_note(r->w, now_ns(CLOCK_MONOTONIC), note));
+	}
 }
 
 /* Turns off what dotnet_start() turned on and removes the map file it made. */
@@ -1145,6 +1176,7 @@ int cmd_record(int argc, char **argv)
 		return 1;
 	}
 	symtab_update_jit(r->st);
+	dotnet_recover_notes(r);
 	if (dotnet_start(r))
 		symtab_update_jit(r->st);	/* the replay of compiled methods */
 	if (!r->no_runtime_symbols &&
