@@ -894,6 +894,7 @@ static int record_loop(struct recorder *r, u64 deadline)
 	int stopped_by = 0;
 
 	for (;;) {
+		u64 before = now_ns(CLOCK_MONOTONIC);
 		int n = collector_poll(r->col, POLL_MS, on_event, r);
 		u64 t = now_ns(CLOCK_MONOTONIC);
 
@@ -901,6 +902,9 @@ static int record_loop(struct recorder *r, u64 deadline)
 			error("cannot read events: %s", strerror(-n));
 			return ML_STOP_SIGNAL;
 		}
+		/* The poll drained the ring: all that exited before it is in. */
+		if (n >= 0)
+			reorder_advance(r->ro, before);
 		drain_ready(r, false);
 		if (stop_signal) {
 			stopped_by = ML_STOP_SIGNAL;
