@@ -68,10 +68,27 @@ static int st_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
 	return fd;
 }
 
+/*
+ * Separate debug info by build id only, from the host's debug folders
+ * (absolute, root's). libdwfl's standard search also follows the ELF's
+ * .gnu_debuglink, a name the target's file chooses, looked up next to that
+ * file (folders the target may own) and opened with a plain open(): a FIFO
+ * there hangs mapleak, a device or a "../" name is opened as root.
+ */
+static int st_find_debuginfo(Dwfl_Module *mod, void **userdata,
+			     const char *modname, Dwarf_Addr base,
+			     const char *file_name, const char *debuglink_file,
+			     GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	return dwfl_build_id_find_debuginfo(mod, userdata, modname, base,
+					    file_name, debuglink_file,
+					    debuglink_crc, debuginfo_file_name);
+}
+
 static const Dwfl_Callbacks st_callbacks = {
 	/* Never dwfl_linux_proc_find_elf: it may ptrace-stop the target. */
 	.find_elf = st_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_debuginfo = st_find_debuginfo,
 	.section_address = dwfl_offline_section_address,
 	.debuginfo_path = &debuginfo_path,
 };
