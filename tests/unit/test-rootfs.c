@@ -122,6 +122,33 @@ int main(void)
 	if (fd >= 0)
 		close(fd);
 
+	/* Without openat2: stricter, never outside. */
+	fd = rootfs_openat_walk(rootfd, "/in/f", O_RDONLY);
+	T_CHECKF("walk: a plain path opens", fd >= 0 && !strcmp(first(fd), "INSIDE"),
+		 "fd=%d", fd);
+	if (fd >= 0)
+		close(fd);
+	fd = rootfs_openat_walk(rootfd, "//in/./f", O_RDONLY);
+	T_CHECKF("walk: '//' and '.' are harmless", fd >= 0, "fd=%d", fd);
+	if (fd >= 0)
+		close(fd);
+	fd = rootfs_openat_walk(rootfd, "/abs/f", O_RDONLY);
+	T_CHECKF("walk: a symlinked folder is refused", fd == -ELOOP, "fd=%d", fd);
+	if (fd >= 0)
+		close(fd);
+	fd = rootfs_openat_walk(rootfd, "/in/link", O_RDONLY);
+	T_CHECKF("walk: a symlinked file is refused", fd == -ELOOP, "fd=%d", fd);
+	if (fd >= 0)
+		close(fd);
+	fd = rootfs_openat_walk(rootfd, "/in/../../outside/f", O_RDONLY);
+	T_CHECKF("walk: '..' is refused", fd == -EXDEV, "fd=%d", fd);
+	if (fd >= 0)
+		close(fd);
+	fd = rootfs_openat_walk(rootfd, "/", O_PATH | O_DIRECTORY);
+	T_CHECK("walk: '/' is the root", fd >= 0 && faccessat(fd, "in/f", F_OK, 0) == 0);
+	if (fd >= 0)
+		close(fd);
+
 	fd = rootfs_open_root(-1, getpid());
 	T_CHECK("the root of this process opens", fd >= 0);
 	if (fd >= 0)
