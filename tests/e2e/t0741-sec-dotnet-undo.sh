@@ -32,7 +32,7 @@ start_app() {
 	start_bg "$name" "$T/$name.fifo" setpriv --reuid="$SEC_UID" \
 		--regid="$SEC_GID" --clear-groups --no-new-privs env -i \
 		PATH=/usr/bin:/bin HOME="$T/home" TMPDIR=/tmp \
-		DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_ROOT="${DOTNET_ROOT:-}" "$@" \
+		DOTNET_CLI_TELEMETRY_OPTOUT=1 ${DOTNET_ROOT:+"DOTNET_ROOT=$DOTNET_ROOT"} "$@" \
 		"$APP" "$FIX/libExample.so"
 	APP_PID=$BG_PID
 	echo "$APP_PID" >"$T/$name.pid"

@@ -24,7 +24,8 @@ export MAPLEAK_STATE_DIR=$T/state
 make_fifo app
 start_bg app "$T/app.fifo" setpriv --reuid="$SEC_UID" --regid="$SEC_GID" \
 	--clear-groups --no-new-privs env -i PATH=/usr/bin:/bin HOME="$T/home" \
-	TMPDIR=/tmp DOTNET_CLI_TELEMETRY_OPTOUT=1 "$APP" "$FIX/libExample.so"
+	TMPDIR=/tmp DOTNET_CLI_TELEMETRY_OPTOUT=1 ${DOTNET_ROOT:+"DOTNET_ROOT=$DOTNET_ROOT"} \
+	"$APP" "$FIX/libExample.so"
 PID=$BG_PID
 echo "$PID" >"$T/app.pid"
 track_pid_file "$T/app.pid"
