@@ -506,6 +506,10 @@ static bool dotnet_start(struct recorder *r)
 	case -ECONNREFUSED:
 		snprintf(why, sizeof(why), "its diagnostics socket refuses connections");
 		break;
+	case -EXDEV:
+		snprintf(why, sizeof(why), "it sets PerfMapJitDumpPath=%.200s; mapleak "
+			 "reads and removes a perf map only in /tmp", p.env.perfmap_dir);
+		break;
 	case -EACCES:
 	case -EPERM:
 		snprintf(why, sizeof(why), "permission denied on its diagnostics socket");
@@ -520,6 +524,28 @@ static bool dotnet_start(struct recorder *r)
 	}
 	dotnet_note(r, why);
 	return false;
+}
+
+/* A mapleak killed while it had a .NET perf map on left it on: turn it
+ * off now (whatever this run records), and say so. */
+static void dotnet_recover_notes(struct recorder *r)
+{
+	struct dotnet_recovered rv[8];
+	size_t n = 0;
+
+	if (dotnet_recover(DOTNET_IPC_TIMEOUT_MS, rv, ARRAY_SIZE(rv), &n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (rv[i].err)
+			rec_sayf(r, REC_SAY_NOTE, "a mapleak that was killed left the "
+				 "perf map of .NET process %d on, and it cannot be "
+				 "turned off: %s", (int)rv[i].pid, strerror(-rv[i].err));
+		else if (rv[i].disabled || rv[i].removed)
+			rec_sayf(r, REC_SAY_NOTE, "a mapleak that was killed left the "
+				 "perf map of .NET process %d on: %s%s", (int)rv[i].pid,
+				 rv[i].disabled ? "turned it off" : "it was off already",
+				 rv[i].removed ? ", removed the map file it caused" : "");
+	}
 }
 
 /* Turns off what dotnet_start() turned on and removes the map file it made. */
@@ -715,11 +741,15 @@ int recorder_run(struct recorder *r, u64 deadline, const volatile sig_atomic_t *
 	int stopped_by = 0;
 
 	for (;;) {
+		u64 before = ml_now_ns(CLOCK_MONOTONIC);
 		int n = collector_poll(r->col, POLL_MS, on_event, r);
 		u64 t = ml_now_ns(CLOCK_MONOTONIC);
 
 		if (n < 0 && n != -EINTR)
 			return n;
+		/* The poll drained the ring: all that exited before it is in. */
+		if (n >= 0)
+			reorder_advance(r->ro, before);
 		drain_ready(r, false);
 		if (stop && *stop) {
 			stopped_by = ML_STOP_SIGNAL;
@@ -902,6 +932,7 @@ int recorder_attach(struct recorder *r, pid_t pid)
 void recorder_start_runtimes(struct recorder *r)
 {
 	symtab_update_jit(r->st);
+	dotnet_recover_notes(r);
 	if (dotnet_start(r))
 		symtab_update_jit(r->st);	/* the replay of compiled methods */
 	if (!r->o.no_runtime_symbols &&

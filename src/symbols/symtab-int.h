@@ -135,5 +135,8 @@ int st_r2r_methods(struct symtab *st, const struct maps_entry *m,
 		   struct r2r **r, u64 *bias);
 /* The file behind mapping m (map_files, then /proc/PID/root): fd or -errno. */
 int st_open_mapping(const struct symtab *st, const struct maps_entry *m);
+/* A file the target's runtime wrote (PATH as the target sees it): inside
+ * its root, regular, owned by its user (rootfs.h). fd or -errno. */
+int st_open_target_file(const struct symtab *st, const char *path);
 
 #endif

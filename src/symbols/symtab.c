@@ -26,6 +26,7 @@
 #undef ARRAY_SIZE
 
 #include "util.h"
+#include "symbols/rootfs.h"
 #include "symbols/runtimes.h"
 #include "symbols/symtab-int.h"
 
@@ -70,10 +71,27 @@ static int st_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
 	return fd;
 }
 
+/*
+ * Separate debug info by build id only, from the host's debug folders
+ * (absolute, root's). libdwfl's standard search also follows the ELF's
+ * .gnu_debuglink, a name the target's file chooses, looked up next to that
+ * file (folders the target may own) and opened with a plain open(): a FIFO
+ * there hangs mapleak, a device or a "../" name is opened as root.
+ */
+static int st_find_debuginfo(Dwfl_Module *mod, void **userdata,
+			     const char *modname, Dwarf_Addr base,
+			     const char *file_name, const char *debuglink_file,
+			     GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	return dwfl_build_id_find_debuginfo(mod, userdata, modname, base,
+					    file_name, debuglink_file,
+					    debuglink_crc, debuginfo_file_name);
+}
+
 static const Dwfl_Callbacks st_callbacks = {
 	/* Never dwfl_linux_proc_find_elf: it may ptrace-stop the target. */
 	.find_elf = st_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_debuginfo = st_find_debuginfo,
 	.section_address = dwfl_offline_section_address,
 	.debuginfo_path = &debuginfo_path,
 };
@@ -228,25 +246,35 @@ static bool seen_has(const struct symtab *st, const struct maps_entry *m)
 	       st->seen[lo].inode == m->inode;
 }
 
-/* Opens the file behind mapping m: map_files first (works for deleted
- * files and other mount namespaces), then the path under /proc/PID/root. */
+/* Opens the file behind mapping m: map_files first (the exact mapped
+ * file, deleted ones too, in any mount namespace), then the path under the
+ * target's root; either way checked as a regular file before it is opened
+ * for reading (never a FIFO or a device, rootfs.h). */
 static int open_mapping(const struct symtab *st, const struct maps_entry *m)
 {
-	char rel[PATH_MAX + 64];
+	char rel[64];
 	struct stat sb;
-	int fd;
+	int fd, pfd, rootfd;
 
 	snprintf(rel, sizeof(rel), "map_files/%llx-%llx",
 		 (unsigned long long)m->start, (unsigned long long)m->end);
-	fd = openat(st->procfd, rel, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && !has_suffix(m->path, ST_DELETED) &&
-	    (size_t)snprintf(rel, sizeof(rel), "root%s", m->path) < sizeof(rel))
-		fd = openat(st->procfd, rel, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
+	pfd = openat(st->procfd, rel, O_PATH | O_CLOEXEC);
+	if (pfd >= 0) {
+		fd = rootfs_reopen_reg(pfd, NULL, 0, &sb);
+		close(pfd);
+	} else if (m->path && m->path[0] == '/' && !has_suffix(m->path, ST_DELETED)) {
+		rootfd = rootfs_open_root(st->procfd, st->pid);
+		if (rootfd < 0)
+			return rootfd;
+		fd = rootfs_open_reg(rootfd, m->path, NULL, 0, &sb);
+		close(rootfd);
+	} else {
 		return -errno;
+	}
+	if (fd < 0)
+		return fd;
 	/* The path may have been replaced since it was mapped. */
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
-	    (m->inode && sb.st_ino != m->inode)) {
+	if (m->inode && sb.st_ino != m->inode) {
 		close(fd);
 		return -ENOEXEC;
 	}
@@ -744,16 +772,6 @@ int symtab_reset(struct symtab *st)
 
 /* ---- the JIT perf map ---- */
 
-static bool owner_ok(const struct symtab *st, uid_t uid)
-{
-	if (uid == 0)
-		return true;
-	for (int i = 0; i < 4; i++)
-		if (st->uids[i] == uid)
-			return true;
-	return false;
-}
-
 static bool target_gone(const struct symtab *st)
 {
 	int fd = openat(st->procfd, "stat", O_RDONLY | O_CLOEXEC);
@@ -765,40 +783,57 @@ static bool target_gone(const struct symtab *st)
 	return errno == ESRCH || errno == ENOENT;
 }
 
+/* The target's root: the live /proc/PID/root while it exists, else the
+ * one held since symtab_open (a program that exited left its files). The
+ * caller closes *owned when it is >= 0. */
+static int st_root(const struct symtab *st, int *owned)
+{
+	int live = rootfs_open_root(st->procfd, st->pid);
+
+	*owned = live;
+	if (live >= 0)
+		return live;
+	return st->rootfd >= 0 ? st->rootfd : live;
+}
+
 int st_open_in_root(const struct symtab *st, const char *rel, int flags)
 {
-	int live = openat(st->procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	int dir = live >= 0 ? live : st->rootfd;
-	int fd, err;
+	int owned, dir = st_root(st, &owned), fd;
 
 	if (dir < 0)
 		return -ESRCH;
-	fd = openat(dir, rel, flags | O_CLOEXEC);
-	err = errno;
-	if (live >= 0)
-		close(live);
-	return fd < 0 ? -err : fd;
+	fd = rootfs_openat(dir, rel, flags);
+	if (owned >= 0)
+		close(owned);
+	return fd;
 }
 
 /* Opens perf-NSPID.map as perf would accept it: a regular file, not a
- * symlink, owned by the target's user or root. */
+ * symlink, owned by the target's user (root only when the target is root),
+ * found inside the target's root (rootfs.h). */
 static int open_perfmap(struct symtab *st)
 {
-	char rel[64];
-	struct stat sb;
+	char path[64];
 	int fd;
 
-	snprintf(rel, sizeof(rel), "tmp/perf-%d.map", (int)st->nspid);
-	fd = st_open_in_root(st, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)st->nspid);
+	fd = st_open_target_file(st, path);
 	if (fd < 0)
 		return fd;
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
-	    !owner_ok(st, sb.st_uid)) {
-		close(fd);
-		return -EPERM;
-	}
 	st->pmfd = fd;
 	return 0;
+}
+
+int st_open_target_file(const struct symtab *st, const char *path)
+{
+	int owned, rootfd = st_root(st, &owned), fd;
+
+	if (rootfd < 0)
+		return -ESRCH;
+	fd = rootfs_open_reg(rootfd, path, st->uids, ARRAY_SIZE(st->uids), NULL);
+	if (owned >= 0)
+		close(owned);
+	return fd;
 }
 
 static int update_perfmap(struct symtab *st)
@@ -967,8 +1002,18 @@ bool symtab_has_jit_map(const struct symtab *st)
 	return st->pm_read;
 }
 
+/* One of the target's uids (real, effective, saved, fs): root only when
+ * the target runs as root, as for reading (rootfs_open_reg). */
+static bool owner_ok(const struct symtab *st, uid_t uid)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(st->uids); i++)
+		if (st->uids[i] == uid)
+			return true;
+	return false;
+}
+
 /* Removes tmp/NAME under the target's root when it is a regular file of
- * the target's user or root and, if same_as >= 0, the file open there. */
+ * the target's user and, if same_as >= 0, the file open there. */
 static int remove_target_file(struct symtab *st, const char *name, int same_as)
 {
 	struct stat sb, held;
