@@ -85,6 +85,7 @@ struct symtab {
 
 	struct st_sample cur;
 	u64 mod_gen;		/* bumped whenever modules change */
+	u64 maps_gen;		/* bumped whenever maps are read */
 	struct uc_entry *ucache;
 	u64 uc_hits, uc_misses;
 };
@@ -112,6 +113,9 @@ struct r2r;
 int st_r2r_methods(struct symtab *st, const struct maps_entry *m,
 		   struct r2r **r, u64 *bias);
 /* The file behind mapping m (map_files, then /proc/PID/root): fd or -errno. */
+/* addr is in an executable mapping of the latest maps snapshot (JIT code
+ * included: anonymous and /memfd: mappings). True without a snapshot. */
+bool st_is_code(const struct symtab *st, u64 addr);
 int st_open_mapping(const struct symtab *st, const struct maps_entry *m);
 
 #endif

@@ -173,6 +173,16 @@ static const struct maps_entry *find_map(const struct symtab *st, u64 addr)
 	return NULL;
 }
 
+bool st_is_code(const struct symtab *st, u64 addr)
+{
+	const struct maps_entry *m;
+
+	if (!st->maps)
+		return true;	/* no snapshot: nothing to judge by */
+	m = find_map(st, addr);
+	return m && (m->prot & PROT_EXEC);
+}
+
 static bool is_dll(const char *path)
 {
 	size_t n = strlen(path);
@@ -539,6 +549,7 @@ static int load_maps(struct symtab *st)
 	st->maps = maps;
 	st->nmaps = nmaps;
 	maps = NULL;
+	st->maps_gen++;
 out:
 	free_candidates(cand, nc);
 	free(seen);
