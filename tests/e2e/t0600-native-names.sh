@@ -7,6 +7,7 @@
 #    line) <- MyTest <- main, and every frame of the fixture's files agrees
 #    with addr2line at nm(symbol) + offset.
 # 6. No frame outside a known mapping (junk return addresses end a walk).
+#    resolve -p names an address of the lld library the same way.
 # 7. The headline names the program's frames: through a stripped library
 #    (an unnamed frame) and malloc, "held by hidden_lib_entry <-
 #    leak_via_lib <- main"; through malloc alone, "held by leak_big";
@@ -91,6 +92,31 @@ PY
 
 seed gcc "$FIX/seed-fp"
 seed lld "$FIX/lld/seed"
+
+# resolve -p shares the rule: an address in the lld library, from the
+# loader's base (its first mapping: the library's lowest p_vaddr is 0).
+note "resolve -p on the lld seed"
+make_fifo resolve
+start_bg seed-resolve "$T/resolve.fifo" "$FIX/lld/seed" --pid-file "$T/resolve.pid"
+track_pid_file "$T/resolve.pid"
+if wait_for 20 grep -q '^seed: pid' "$T/seed-resolve.out"; then
+	pid=$(pid_from_file "$T/resolve.pid")
+	lo=$(awk '/\/lld\/libExample\.so$/ {split($1, a, "-"); print a[1]; exit}' "/proc/$pid/maps")
+	sv=$(nm --defined-only "$FIX/lld/libExample.so" | awk '$3 == "mmap_allocation" {print $1}')
+	addr=$(printf '%x' $((0x$lo + 0x$sv + 5)))
+	timeout 30 "$MAPLEAK" resolve -p "$pid" "$addr" >"$T/resolve.txt" 2>&1
+	if grep -q "mmap_allocation+0x5 .*Example\.c:" "$T/resolve.txt"; then
+		ok "resolve -p: $addr is mmap_allocation+0x5 (Example.c)"
+	else
+		not_ok "resolve -p: $addr is mmap_allocation+0x5"
+		show "$T/resolve.txt"
+	fi
+	echo go >&"$FIFO_FD"
+	stop_pid "$pid"
+else
+	not_ok "resolve: the lld seed started"
+	show "$T/seed-resolve.err"
+fi
 
 note "headline through a stripped library and malloc"
 if record headline "$FIX/headline" --exit-after 1; then
