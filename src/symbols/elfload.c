@@ -10,6 +10,10 @@
 
 #include "symbols/elfload.h"
 
+/* The target's file decides phnum: more than any linker writes is not a
+ * library worth naming from. */
+#define ELFLOAD_MAX_PHDRS 4096
+
 static bool holds(const struct elfload_seg *s, u64 off)
 {
 	return s->filesz > 0 && ML_PAGE_DOWN(s->offset) <= off &&
@@ -66,7 +70,8 @@ int elfload_layout(Elf *elf, const struct elfload_map *m,
 
 	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) ||
 	    (eh.e_type != ET_DYN && eh.e_type != ET_EXEC) ||
-	    elf_getphdrnum(elf, &phnum) != 0 || phnum == 0)
+	    elf_getphdrnum(elf, &phnum) != 0 || phnum == 0 ||
+	    phnum > ELFLOAD_MAX_PHDRS)
 		return -ENOEXEC;
 	segs = calloc(phnum, sizeof(*segs));
 	if (!segs)
