@@ -58,9 +58,10 @@ size_t report_nshown(const struct ml_result *r, const struct report_opts *o);
  * Skipped: unnamed frames, syscall wrappers, libc and allocator innards,
  * a managed runtime's native code; the libc function the program called
  * is kept unless it is an allocator. Stops at the thread's entry; *more
- * tells that more frames would follow. With nothing of the program's, the
- * innermost named frame (or frame 0) alone. Returns how many (0: no
- * frames).
+ * tells that more frames would follow. With nothing of the program's (a
+ * runtime's own work): that libc call and the first named frame past
+ * libc; with only libc, its innermost named frame (or frame 0). Returns
+ * how many (0: no frames).
  */
 size_t report_headline(const struct ml_site *s, u32 *idx, size_t max,
 		       bool *more);

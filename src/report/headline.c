@@ -15,12 +15,18 @@ static bool is_libc(const struct ml_frame *f)
 	return m && (!strncmp(m, "libc.so", 7) || !strncmp(m, "ld-linux", 8));
 }
 
+/* f's symbol is one of names, maybe with a compiler suffix
+ * ("sysmalloc_mmap.constprop.0", "_int_malloc.part.0"). */
 static bool named_in(const struct ml_frame *f, const char *const *names,
 		     size_t n)
 {
-	for (size_t i = 0; f->symbol && i < n; i++)
-		if (!strcmp(f->symbol, names[i]))
+	for (size_t i = 0; f->symbol && i < n; i++) {
+		size_t len = strlen(names[i]);
+
+		if (!strncmp(f->symbol, names[i], len) &&
+		    (f->symbol[len] == '\0' || f->symbol[len] == '.'))
 			return true;
+	}
 	return false;
 }
 
@@ -45,7 +51,8 @@ static bool is_allocator(const struct ml_frame *f)
 		"__libc_realloc", "reallocarray", "memalign", "__libc_memalign",
 		"aligned_alloc", "posix_memalign", "__posix_memalign", "valloc",
 		"__libc_valloc", "pvalloc", "__libc_pvalloc", "_int_malloc",
-		"_int_realloc", "_int_memalign", "sysmalloc", "_mid_memalign",
+		"_int_realloc", "_int_memalign", "sysmalloc", "sysmalloc_mmap",
+		"_mid_memalign",
 		"tcache_init", "malloc_hook_ini", "new_heap", "alloc_new_heap",
 		"arena_get2", "_int_new_arena", "operator new(unsigned long)",
 		"operator new[](unsigned long)",
@@ -99,11 +106,62 @@ static bool is_noise(const struct ml_frame *f)
 	       is_runtime(f);
 }
 
+/* The libc function called from frame k ("printf", "pthread_create"),
+ * or -1: an allocator's caller is the answer, not the allocator. */
+static int libc_call(const struct ml_site *s, u32 k)
+{
+	const struct ml_frame *c = k > 0 ? &s->frames[k - 1] : NULL;
+
+	return c && c->symbol && is_libc(c) && !is_wrapper(c) && !is_allocator(c) ?
+	       (int)k - 1 : -1;
+}
+
+/* Nothing of the program's (a runtime's own thread, the loader): the
+ * libc call and the first named frame past libc, else the innermost
+ * named frame, else frame 0. */
+static size_t fallback(const struct ml_site *s, u32 *idx, size_t max,
+		       bool *more)
+{
+	size_t n = 0;
+	u32 k = 0;
+	int c;
+
+	while (k < s->nframes && (is_libc(&s->frames[k]) || is_wrapper(&s->frames[k])))
+		k++;
+	if (k == s->nframes)
+		goto innermost;		/* all libc: the loader's own work */
+	c = libc_call(s, k);
+	if (c >= 0)
+		idx[n++] = (u32)c;
+	for (; k < s->nframes && !is_entry(&s->frames[k]); k++)
+		if (s->frames[k].symbol && !is_allocator(&s->frames[k]))
+			break;
+	if (k < s->nframes && !is_entry(&s->frames[k])) {
+		if (n < max)
+			idx[n++] = k;
+		else
+			*more = true;
+		/* The runtime's frames go on: say so. */
+		while (++k < s->nframes && !is_entry(&s->frames[k]) && !*more)
+			*more = s->frames[k].symbol != NULL;
+		return n;
+	}
+	if (n)
+		return n;
+innermost:
+	for (k = 0; k < s->nframes; k++)
+		if (s->frames[k].symbol && !is_wrapper(&s->frames[k]))
+			break;
+	idx[0] = k < s->nframes ? k : 0;
+	return 1;
+}
+
 size_t report_headline(const struct ml_site *s, u32 *idx, size_t max,
 		       bool *more)
 {
 	size_t n = 0;
 	u32 k = 0;
+	int c;
 
 	*more = false;
 	if (!s->nframes || !max)
@@ -111,23 +169,12 @@ size_t report_headline(const struct ml_site *s, u32 *idx, size_t max,
 	while (k < s->nframes && is_noise(&s->frames[k]) &&
 	       !is_entry(&s->frames[k]))
 		k++;
-	if (k == s->nframes || is_entry(&s->frames[k])) {
-		/* Nothing of the program's: the innermost named frame past the
-		 * syscall wrapper, else the first frame. */
-		for (k = 0; k < s->nframes; k++)
-			if (s->frames[k].symbol && !is_wrapper(&s->frames[k]))
-				break;
-		idx[0] = k < s->nframes ? k : 0;
-		return 1;
-	}
-	/* The libc function the program called ("printf <- main"), unless
-	 * an allocator: then its caller is the answer. */
-	if (k > 0) {
-		const struct ml_frame *c = &s->frames[k - 1];
-
-		if (c->symbol && is_libc(c) && !is_wrapper(c) && !is_allocator(c))
-			idx[n++] = k - 1;
-	}
+	if (k == s->nframes || is_entry(&s->frames[k]))
+		return fallback(s, idx, max, more);
+	/* The libc function the program called ("printf <- main"). */
+	c = libc_call(s, k);
+	if (c >= 0)
+		idx[n++] = (u32)c;
 	for (; k < s->nframes && !is_entry(&s->frames[k]); k++) {
 		if (is_noise(&s->frames[k]))
 			continue;

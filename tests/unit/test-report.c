@@ -622,6 +622,23 @@ static void test_headline(void)
 		{ "__mmap64", ld, N, NULL, 0 }, { "_dl_map_segments", ld, N, NULL, 0 },
 		{ "_dl_map_object", ld, N, NULL, 0 }, { "_dl_start_user", ld, N, NULL, 0 },
 	};
+	const struct hf node_only[] = {
+		{ "__mmap", libc, N, NULL, 0 },
+		{ "sysmalloc_mmap.constprop.0", libc, N, NULL, 0 },
+		{ "sysmalloc", libc, N, NULL, 0 }, { "__libc_calloc", libc, N, NULL, 0 },
+		{ "node::NodeArrayBufferAllocator::Allocate(unsigned long)",
+		  "/usr/bin/node", N, NULL, 0 },
+		{ "Builtins_JSEntry", "/usr/bin/node", N, NULL, 0 },
+		{ "", NULL, 0, NULL, 0 },
+		{ "__libc_start_call_main", libc, N, NULL, 0 },
+	};
+	const struct hf rt_thread[] = {
+		{ "__mmap", libc, N, NULL, 0 }, { "pthread_create", libc, N, NULL, 0 },
+		{ "", "/usr/share/dotnet/libcoreclr.so", N, NULL, 0 },
+		{ "coreclr_initialize", "/usr/share/dotnet/libcoreclr.so", N, NULL, 0 },
+		{ "", "/usr/share/dotnet/dotnet", N, NULL, 0 },
+		{ "__libc_start_call_main", libc, N, NULL, 0 },
+	};
 	const struct hf deep[] = {
 		{ "mmap", libc, N, NULL, 0 }, { "f1", app, N, NULL, 0 }, { "f2", app, N, NULL, 0 },
 		{ "f3", app, N, NULL, 0 }, { "", app, N, NULL, 0 }, { "f4", app, N, NULL, 0 },
@@ -648,6 +665,10 @@ static void test_headline(void)
 	HEQ("headline: nothing named: frame 0", HL(unnamed, 6), "?");
 	HEQ("headline: only the loader: its innermost named frame",
 	    HL(loader, 6), "_dl_map_segments");
+	HEQ("headline: a runtime's own allocation: its first named frame",
+	    HL(node_only, 6), "node::NodeArrayBufferAllocator::Allocate(unsigned long) +");
+	HEQ("headline: a runtime's thread: pthread_create and the runtime",
+	    HL(rt_thread, 6), "pthread_create coreclr_initialize");
 	HEQ("headline: at most max, then more", HL(deep, 4), "f1 f2 f3 f4 +");
 	HEQ("headline: exactly max, nothing more", HL(deep, 7),
 	    "f1 f2 f3 f4 f5 f6 f7");
