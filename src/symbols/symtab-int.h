@@ -101,6 +101,7 @@ struct symtab {
 
 	struct st_sample cur;
 	u64 mod_gen;		/* bumped whenever modules change */
+	u64 maps_gen;		/* bumped whenever maps are read */
 	struct uc_entry *ucache;
 	u64 uc_hits, uc_misses;
 };
@@ -134,6 +135,9 @@ struct r2r;
 int st_r2r_methods(struct symtab *st, const struct maps_entry *m,
 		   struct r2r **r, u64 *bias);
 /* The file behind mapping m (map_files, then /proc/PID/root): fd or -errno. */
+/* addr is in an executable mapping of the latest maps snapshot (JIT code
+ * included: anonymous and /memfd: mappings). True without a snapshot. */
+bool st_is_code(const struct symtab *st, u64 addr);
 int st_open_mapping(const struct symtab *st, const struct maps_entry *m);
 /* A file the target's runtime wrote (PATH as the target sees it): inside
  * its root, regular, owned by its user (rootfs.h). fd or -errno. */

@@ -21,11 +21,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <libiberty/demangle.h>
 /* libiberty.h defines its own ARRAY_SIZE; mapleak.h's is the same. */
 #undef ARRAY_SIZE
 
 #include "util.h"
+#include "symbols/elfload.h"
 #include "symbols/rootfs.h"
 #include "symbols/runtimes.h"
 #include "symbols/symtab-int.h"
@@ -191,6 +194,16 @@ static const struct maps_entry *find_map(const struct symtab *st, u64 addr)
 	return NULL;
 }
 
+bool st_is_code(const struct symtab *st, u64 addr)
+{
+	const struct maps_entry *m;
+
+	if (!st->maps)
+		return true;	/* no snapshot: nothing to judge by */
+	m = find_map(st, addr);
+	return m && (m->prot & PROT_EXEC);
+}
+
 static bool is_dll(const char *path)
 {
 	size_t n = strlen(path);
@@ -286,53 +299,25 @@ int st_open_mapping(const struct symtab *st, const struct maps_entry *m)
 	return open_mapping(st, m);
 }
 
-/*
- * Load bias of the ELF in fd mapped by m, from the PT_LOAD that holds
- * m's file offset (exact even when p_vaddr != p_offset), and the range of
- * all PT_LOADs. Fills c; 0 or -ENOEXEC.
- */
+/* Load bias and range of the ELF in fd mapped by m (symbols/elfload.c).
+ * Fills c; 0 or -ENOEXEC. */
 static int elf_layout(int fd, const struct maps_entry *m, struct candidate *c)
 {
 	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	GElf_Ehdr eh;
-	size_t phnum;
-	bool found = false;
-	u64 lo = UINT64_MAX, hi = 0;
-	int ret = -ENOEXEC;
+	struct elfload_map em = { m->start, m->offset, m->prot };
+	struct elfload_layout l;
+	int ret;
 
-	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) ||
-	    (eh.e_type != ET_DYN && eh.e_type != ET_EXEC) ||
-	    elf_getphdrnum(elf, &phnum) != 0)
-		goto out;
-	c->et_dyn = eh.e_type == ET_DYN;
-	c->bias = 0;
-	for (size_t i = 0; i < phnum; i++) {
-		GElf_Phdr ph;
-		u64 off0;
-
-		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		lo = ML_PAGE_DOWN(ph.p_vaddr) < lo ? ML_PAGE_DOWN(ph.p_vaddr) : lo;
-		hi = ph.p_vaddr + ph.p_memsz > hi ? ph.p_vaddr + ph.p_memsz : hi;
-		off0 = ML_PAGE_DOWN(ph.p_offset);
-		if (!found && c->et_dyn && m->offset >= off0 &&
-		    m->offset < ph.p_offset + ph.p_filesz) {
-			c->bias = m->start - (ML_PAGE_DOWN(ph.p_vaddr) +
-					      (m->offset - off0));
-			found = true;
-		}
-	}
-	if (hi <= lo)
-		goto out;
-	if (c->et_dyn && !found)
-		c->bias = m->start - m->offset;
-	c->lo = lo + c->bias;
-	c->hi = hi + c->bias;
-	ret = 0;
-out:
+	ret = elf ? elfload_layout(elf, &em, &l) : -ENOEXEC;
 	if (elf)
 		elf_end(elf);
-	return ret;
+	if (ret < 0)
+		return ret == -ENOMEM ? ret : -ENOEXEC;
+	c->et_dyn = l.et_dyn;
+	c->bias = l.bias;
+	c->lo = l.lo;
+	c->hi = l.hi;
+	return 0;
 }
 
 static bool overlaps(u64 alo, u64 ahi, u64 blo, u64 bhi)
@@ -595,6 +580,7 @@ static int load_maps(struct symtab *st)
 	st->maps = maps;
 	st->nmaps = nmaps;
 	maps = NULL;
+	st->maps_gen++;
 out:
 	free_candidates(cand, nc);
 	free(seen);
@@ -1182,6 +1168,38 @@ int symtab_name_jit(const char *name, u64 start, u64 pc, struct ml_frame *out)
 	return 0;
 }
 
+/*
+ * file:line of addr from the CU whose ranges hold it. libdw 0.188 finds a
+ * CU only through .debug_aranges, which clang does not emit by default:
+ * without this, clang-built code has no lines. 0, or -ENOENT.
+ */
+static int cu_line(Dwfl_Module *mod, u64 addr, const char **file, int *lineno)
+{
+	Dwarf_Addr bias = 0;
+	Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
+	Dwarf_CU *cu = NULL;
+	Dwarf_Die cudie;
+	u8 type;
+
+	if (!dw)
+		return -ENOENT;
+	while (dwarf_get_units(dw, cu, &cu, NULL, &type, &cudie, NULL) == 0) {
+		Dwarf_Line *l;
+
+		if (type != DW_UT_compile && type != DW_UT_partial &&
+		    type != DW_UT_skeleton)
+			continue;
+		if (dwarf_haspc(&cudie, addr - bias) != 1)
+			continue;
+		l = dwarf_getsrc_die(&cudie, addr - bias);
+		*file = l ? dwarf_linesrc(l, NULL, NULL) : NULL;
+		if (!*file || dwarf_lineno(l, lineno) != 0)
+			return -ENOENT;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 static int name_native(Dwfl_Module *mod, u64 pc, u64 addr, struct ml_frame *f)
 {
 	const char *modname, *sym, *file;
@@ -1216,13 +1234,13 @@ static int name_native(Dwfl_Module *mod, u64 pc, u64 addr, struct ml_frame *f)
 			f->offset = pc - bias;
 	}
 	line = dwfl_module_getsrc(mod, addr);
-	if (line) {
-		file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
-		if (file && set_str(&f->file, file, strlen(file)) < 0)
-			return -ENOMEM;
-		if (file && lineno > 0)
-			f->line = (u32)lineno;
-	}
+	file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+	if (!line && cu_line(mod, addr, &file, &lineno) < 0)
+		file = NULL;
+	if (file && set_str(&f->file, file, strlen(file)) < 0)
+		return -ENOMEM;
+	if (file && lineno > 0)
+		f->line = (u32)lineno;
 	return 0;
 }
 

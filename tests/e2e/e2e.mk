@@ -24,7 +24,9 @@ export MAPLEAK_BUILD := $(abspath $(O))
 
 C_FIXTURES  := $(FIX)/libExample.so $(FIX)/libExample-small.so \
                $(FIX)/seed-fp $(FIX)/seed-nofp $(FIX)/workload $(FIX)/looper \
-               $(FIX)/growth $(FIX)/hostile-jit
+               $(FIX)/growth $(FIX)/hostile-jit \
+               $(FIX)/lld/libExample.so $(FIX)/lld/seed $(FIX)/libhidden.so \
+               $(FIX)/headline
 
 .PHONY: fixtures fixtures-dotnet fixtures-java
 fixtures: $(C_FIXTURES) fixtures-dotnet fixtures-java
@@ -52,6 +54,33 @@ $(FIX)/seed-nofp: tests/fixtures/seed.c $(FIX)/libExample.so
 	$(call msg,FIXTURE,$@)
 	$(Q)$(FIXTURE_CC) $(FIX_CFLAGS) -O2 -fomit-frame-pointer -o $@ $< \
 		$(FIX_RPATH)
+
+# The seed again, library and program linked by lld (clang): segments
+# share file pages there, the layout .NET's libraries have
+# (t0600-native-names.sh). clang knows no -fno-ipa-icf.
+LLD_CFLAGS  := -std=gnu11 -g -Wall -Wextra -fno-optimize-sibling-calls \
+               -fuse-ld=lld
+$(FIX)/lld/libExample.so: tests/fixtures/Example.c
+	@mkdir -p $(dir $@)
+	$(call msg,FIXTURE,$@)
+	$(Q)$(CLANG) $(LLD_CFLAGS) -shared -fPIC -O0 -o $@ $<
+
+$(FIX)/lld/seed: tests/fixtures/seed.c $(FIX)/lld/libExample.so
+	$(call msg,FIXTURE,$@)
+	$(Q)$(CLANG) $(LLD_CFLAGS) -O0 -fno-omit-frame-pointer -o $@ $< \
+		-L$(FIX)/lld -lExample -Wl,-rpath,'$$ORIGIN'
+
+# A library stripped after linking, and a program leaking through it and
+# through malloc (t0600-native-names.sh: the headline).
+$(FIX)/libhidden.so: tests/fixtures/hidden.c
+	@mkdir -p $(dir $@)
+	$(call msg,FIXTURE,$@)
+	$(Q)$(FIXTURE_CC) $(FIX_CFLAGS) -O1 -shared -fPIC -o $@ $< && strip $@
+
+$(FIX)/headline: tests/fixtures/headline.c $(FIX)/libhidden.so
+	$(call msg,FIXTURE,$@)
+	$(Q)$(FIXTURE_CC) $(FIX_CFLAGS) -O1 -o $@ $< -L$(FIX) -lhidden \
+		-Wl,-rpath,'$$ORIGIN'
 
 $(FIX)/workload: tests/fixtures/workload.c
 	@mkdir -p $(dir $@)
