@@ -129,12 +129,16 @@ const char *record_collector_error(int err)
 }
 
 static volatile sig_atomic_t stop_signal;
+/* Cuts reads of the target's JIT files short; cleared for the final
+ * reads (bounded by the caps; a second signal cuts them short). */
+static volatile sig_atomic_t cancel_reads;
 static volatile sig_atomic_t stop_count;	/* a new one ends a wait on a JVM */
 
 static void on_signal(int sig)
 {
 	stop_signal = sig;
 	stop_count++;
+	cancel_reads = 1;
 }
 
 /* What the recorder has to say, on stderr. */
@@ -201,6 +205,7 @@ int cmd_record(int argc, char **argv)
 		.stack_size = ML_STACK_DEFAULT,
 		.say = say,
 		.stops = &stop_count,
+		.cancel_reads = &cancel_reads,
 	};
 	struct recorder_summary sum;
 	struct recorder *r = NULL;
@@ -329,6 +334,7 @@ int cmd_record(int argc, char **argv)
 		error("cannot read events: %s", strerror(-stopped_by));
 		stopped_by = ML_STOP_SIGNAL;
 	}
+	cancel_reads = 0;
 	err = recorder_finish(r, (u32)stopped_by, &sum);
 	if (err)
 		error("cannot write '%s': %s%s", o.output, strerror(-err),

@@ -278,7 +278,9 @@ static void dotnet_begin(const struct resolve_opts *o, json_t *notes,
 		snprintf(note, sizeof(note), ".NET JIT code cannot be named: cannot "
 			 "turn on the runtime's perf map (%s); restart the process "
 			 "with DOTNET_PerfMapEnabled=3",
-			 rc == -EPROTO ? "the runtime refused" : strerror(-rc));
+			 rc == -EPROTO ? "the runtime refused" :
+			 rc == -EXDEV ? "it sets PerfMapJitDumpPath; mapleak reads "
+					"perf maps only in /tmp" : strerror(-rc));
 	add_note(o, notes, note);
 }
 

@@ -59,6 +59,7 @@ struct recorder {
 	struct symtab *st;
 	struct runtimes *rt;	/* JVM, Node: symbols/runtimes.c */
 	struct dotnet_perfmap *dotnet;	/* a .NET perf map we enabled */
+	bool perfmap_env;	/* launch: we set DOTNET_PerfMapEnabled */
 	struct stackdb *stacks;
 	struct aspace *as;
 	struct reorder *ro;
@@ -438,6 +439,16 @@ static bool final_snapshot(struct recorder *r, struct aspace_check *chk)
 	return true;
 }
 
+/* JIT files over a cap (symtab.c): on stderr and in the report. */
+static void symtab_notes(struct recorder *r)
+{
+	size_t n = 0;
+	const char *const *notes = symtab_new_notes(r->st, &n);
+
+	for (size_t i = 0; i < n; i++)
+		rec_say(r, REC_SAY_NOTE, notes[i]);
+}
+
 /* Why a runtime's frames may stay unnamed: on stderr and in the report. */
 static void runtime_notes(struct recorder *r)
 {
@@ -497,6 +508,10 @@ static bool dotnet_start(struct recorder *r)
 	case -ECONNREFUSED:
 		snprintf(why, sizeof(why), "its diagnostics socket refuses connections");
 		break;
+	case -EXDEV:
+		snprintf(why, sizeof(why), "it sets PerfMapJitDumpPath=%.200s; mapleak "
+			 "reads and removes a perf map only in /tmp", p.env.perfmap_dir);
+		break;
 	case -EACCES:
 	case -EPERM:
 		snprintf(why, sizeof(why), "permission denied on its diagnostics socket");
@@ -511,6 +526,28 @@ static bool dotnet_start(struct recorder *r)
 	}
 	dotnet_note(r, why);
 	return false;
+}
+
+/* A mapleak killed while it had a .NET perf map on left it on: turn it
+ * off now (whatever this run records), and say so. */
+static void dotnet_recover_notes(struct recorder *r)
+{
+	struct dotnet_recovered rv[8];
+	size_t n = 0;
+
+	if (dotnet_recover(DOTNET_IPC_TIMEOUT_MS, rv, ARRAY_SIZE(rv), &n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (rv[i].err)
+			rec_sayf(r, REC_SAY_NOTE, "a mapleak that was killed left the "
+				 "perf map of .NET process %d on, and it cannot be "
+				 "turned off: %s", (int)rv[i].pid, strerror(-rv[i].err));
+		else if (rv[i].disabled || rv[i].removed)
+			rec_sayf(r, REC_SAY_NOTE, "a mapleak that was killed left the "
+				 "perf map of .NET process %d on: %s%s", (int)rv[i].pid,
+				 rv[i].disabled ? "turned it off" : "it was off already",
+				 rv[i].removed ? ", removed the map file it caused" : "");
+	}
 }
 
 /* Turns off what dotnet_start() turned on and removes the map file it made. */
@@ -530,6 +567,24 @@ static void dotnet_finish(struct recorder *r, bool alive)
 	else if (err && (alive || (err != -ECONNREFUSED && err != -ENOENT)))
 		rec_sayf(r, REC_SAY_WARN, "cannot disable the .NET perf map or "
 			 "remove its file: %s", strerror(-err));
+}
+
+/* Launch mode: removes the perf map (and .NET 8's perfinfo file) that our
+ * DOTNET_PerfMapEnabled made the program write, after the last read (a
+ * runtime still running keeps writing to its open file, unseen). Only for
+ * a .NET program: another runtime's map under that name is not ours. */
+static void launch_perfmap_finish(struct recorder *r)
+{
+	int err;
+
+	if (!r->launched || !r->perfmap_env || !r->st ||
+	    !symtab_maps_have(r->st, "/libcoreclr.so"))
+		return;
+	err = symtab_remove_perfmap(r->st);
+	if (err)
+		rec_sayf(r, REC_SAY_WARN, "cannot remove the .NET perf map of pid %d "
+			 "(/tmp/perf-PID.map in its root): %s", (int)r->pid,
+			 strerror(-err));
 }
 
 /*
@@ -631,6 +686,10 @@ static pid_t launch(struct recorder *r, char **command)
 
 	if (pipe2(pfd, O_CLOEXEC))
 		return -errno;
+	/* Unless the user asked for a perf map (then the files are theirs),
+	 * the child's runtime writes one for us and we remove it at the end. */
+	r->perfmap_env = !r->o.no_runtime_symbols && !getenv("DOTNET_PerfMapEnabled") &&
+			 !getenv("COMPlus_PerfMapEnabled");
 	pid = fork();
 	if (pid < 0)
 		return -errno;
@@ -648,8 +707,7 @@ static pid_t launch(struct recorder *r, char **command)
 		/* Stop at the exec so the kernel-made mappings become the baseline
 		 * before the program runs a single instruction. */
 		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0) {
-			if (!r->o.no_runtime_symbols && !getenv("DOTNET_PerfMapEnabled") &&
-			    !getenv("COMPlus_PerfMapEnabled"))
+			if (r->perfmap_env)
 				setenv("DOTNET_PerfMapEnabled", "3", 0);
 			if (!r->o.no_runtime_symbols)
 				runtimes_launch_env();
@@ -678,18 +736,18 @@ static pid_t launch(struct recorder *r, char **command)
 	return pid;
 }
 
-/* Is the target gone? Launch mode reaps it. */
+/* Is the target gone? */
 static bool target_gone(struct recorder *r)
 {
-	int st;
-
 	if (r->launched) {
-		if (waitpid(r->pid, &st, WNOHANG) == r->pid &&
-		    (WIFEXITED(st) || WIFSIGNALED(st))) {
-			r->reaped = true;
-			r->exit_status = st;
+		siginfo_t si = { 0 };
+
+		/* Not reaped yet (end_child does): while it is a zombie its
+		 * pid, and so its perf map's name, is nobody else's. */
+		if (waitid(P_PID, (id_t)r->pid, &si,
+			   WEXITED | WNOHANG | WNOWAIT) == 0 &&
+		    si.si_pid == r->pid)
 			r->exited = true;
-		}
 	} else if (!proc_alive(r->pid)) {
 		r->exited = true;
 	}
@@ -698,14 +756,15 @@ static bool target_gone(struct recorder *r)
 
 int recorder_step(struct recorder *r, int ms)
 {
+	u64 before = ml_now_ns(CLOCK_MONOTONIC);
 	int n = collector_poll(r->col, ms, on_event, r);
 	u64 t = ml_now_ns(CLOCK_MONOTONIC), lost;
 
 	if (n < 0 && n != -EINTR)
 		return n;
-	/* t was read after the ring was drained (fed events: no ring) */
-	if (r->col)
-		reorder_advance(r->ro, t);
+	/* The poll drained the ring: all that exited before it is in. */
+	if (n >= 0)
+		reorder_advance(r->ro, before);
 	drain_ready(r, false);
 	if (r->exited)
 		return ML_STOP_EXIT;
@@ -721,6 +780,7 @@ int recorder_step(struct recorder *r, int ms)
 	}
 	if (t >= r->next_periodic) {
 		symtab_update_jit(r->st);
+		symtab_notes(r);
 		note_err(r, rec_writer_flush(r->w));
 		r->next_periodic = t + PERIODIC_NS;
 	}
@@ -864,6 +924,8 @@ int recorder_attach(struct recorder *r, pid_t pid)
 	r->start_time = ml_now_ns(CLOCK_MONOTONIC);
 	r->next_periodic = r->start_time + PERIODIC_NS;
 	if (!err) {
+		if (r->o.cancel_reads)
+			symtab_set_cancel(r->st, r->o.cancel_reads);
 		tg.pid = (u32)r->pid;
 		tg.nspid = proc_nspid(r->pid);
 		tg.launched = r->launched;
@@ -890,6 +952,7 @@ int recorder_attach(struct recorder *r, pid_t pid)
 void recorder_start_runtimes(struct recorder *r)
 {
 	symtab_update_jit(r->st);
+	dotnet_recover_notes(r);
 	if (dotnet_start(r))
 		symtab_update_jit(r->st);	/* the replay of compiled methods */
 	if (!r->o.no_runtime_symbols &&
@@ -930,8 +993,10 @@ int recorder_finish(struct recorder *r, u32 stopped_by, struct recorder_summary 
 		runtime_notes(r);
 		if (r->o.output)	/* names nobody will read cost time */
 			write_frames(r);
+		symtab_notes(r);
 	}
 	dotnet_finish(r, s->alive_at_end);	/* after the map was read for the last time */
+	launch_perfmap_finish(r);	/* before the pid is reaped and free */
 	end_child(r);
 
 	if (r->rejected)

@@ -50,6 +50,9 @@ struct recorder_opts {
 	/* Stop signals received so far (may be NULL): one more ends a wait
 	 * on a runtime (the JVM attach) at once. */
 	const volatile sig_atomic_t *stops;
+	/* Set: reads of the target's JIT files stop short (a huge perf map
+	 * or jitdump must not hold Ctrl-C up). */
+	const volatile sig_atomic_t *cancel_reads;
 };
 
 /* What the command prints at the end. */

@@ -72,6 +72,11 @@ static void print_frame(FILE *out, u32 i, const struct ml_frame *f)
 		if (mod && strcmp(mod, "[jit]") && !names_module(f->symbol, mod))
 			put2(out, ", ", mod);
 		fputc(']', out);
+		if (f->file) {
+			put2(out, " ", report_basename(f->file));
+			if (f->line)
+				fprintf(out, ":%u", f->line);
+		}
 		break;
 	case ML_FK_KERNEL:
 		put(out, f->symbol);
@@ -200,44 +205,6 @@ static void print_header(FILE *out, const struct ml_result *r)
 	}
 }
 
-/* libc and the dynamic loader: the syscall wrappers and allocator innards
- * that every stack starts with, skipped in the one-line summary. */
-static bool is_libc(const struct ml_frame *f)
-{
-	const char *m = report_basename(f->module);
-
-	return m && (!strncmp(m, "libc.so", 7) || !strncmp(m, "ld-linux", 8));
-}
-
-/* The syscall wrappers every stack starts with: the summary starts below. */
-static bool is_wrapper(const struct ml_frame *f)
-{
-	static const char *const w[] = {
-		"__mmap", "mmap", "mmap64", "__mmap64", "munmap", "__munmap",
-		"mremap", "__mremap", "mprotect", "__mprotect", "pkey_mprotect",
-		"brk", "__brk", "sbrk", "__sbrk", "syscall", "shmat",
-	};
-
-	for (size_t i = 0; f->symbol && i < ARRAY_SIZE(w); i++)
-		if (!strcmp(f->symbol, w[i]))
-			return true;
-	return false;
-}
-
-/* Where a thread starts: the summary stops there. */
-static bool is_entry(const struct ml_frame *f)
-{
-	static const char *const e[] = {
-		"__libc_start_call_main", "__libc_start_main", "_start",
-		"start_thread", "__clone3", "clone3", "__clone", "clone",
-	};
-
-	for (size_t i = 0; f->symbol && i < ARRAY_SIZE(e); i++)
-		if (!strcmp(f->symbol, e[i]))
-			return true;
-	return false;
-}
-
 /* One frame, short: "sym (module, file:line)", "sym" for managed code. */
 static void print_short_frame(FILE *out, const struct ml_frame *f)
 {
@@ -252,8 +219,14 @@ static void print_short_frame(FILE *out, const struct ml_frame *f)
 		return;
 	}
 	put(out, f->symbol);
-	if (f->kind != ML_FK_NATIVE)
+	if (f->kind != ML_FK_NATIVE) {
+		/* JIT code that knows its source (V8: "leak x.js:12") */
+		if (f->file && f->line) {
+			put2(out, " (", report_basename(f->file));
+			fprintf(out, ":%u)", f->line);
+		}
 		return;
+	}
 	if (mod && f->file && f->line) {
 		put2(out, " (", mod);
 		put2(out, ", ", report_basename(f->file));
@@ -268,43 +241,11 @@ static void print_short_frame(FILE *out, const struct ml_frame *f)
 #define SUMMARY_FRAMES	6
 
 /*
- * Who holds a site, in one line: "caller <- its caller <- ...", starting at
- * the first frame outside libc (keeping the allocator call that led
- * there), so the leak reads at a glance.
+ * The answer first: one line per top site, "SIZE in N mappings, held by
+ * caller <- its caller <- ...", the program's own frames nearest the
+ * mapping (report_headline()), so the leak reads at a glance; the full
+ * stacks follow.
  */
-void report_site_headline(FILE *out, const struct ml_frame *frames, u32 nframes)
-{
-	u32 k = 0, n = 0;
-
-	/* Skip libc's innards, but keep the libc function the program
-	 * called ("malloc <- f", "printf <- main"), unless it is just
-	 * the syscall wrapper. */
-	while (k < nframes && is_libc(&frames[k]))
-		k++;
-	if (k == nframes)
-		k = 0;	/* all in libc/ld.so: from the top */
-	else if (k > 0 && !is_wrapper(&frames[k - 1]))
-		k--;
-	while (k + 1 < nframes && is_wrapper(&frames[k]))
-		k++;
-	if (nframes == 0)
-		fputs("(no stack)", out);
-	for (; k < nframes && n < SUMMARY_FRAMES; k++, n++) {
-		/* The program's own frames end where the runtime's
-		 * unnamed internals or the thread's entry begin. */
-		if (n && (is_entry(&frames[k]) || !frames[k].symbol))
-			break;
-		if (n)
-			fputs(" <- ", out);
-		print_short_frame(out, &frames[k]);
-	}
-	if (k < nframes && n == SUMMARY_FRAMES && !is_entry(&frames[k]) &&
-	    frames[k].symbol)
-		fputs(" <- ...", out);
-}
-
-/* The answer first: one line per top site, "SIZE in N mappings, held by
- * <headline>"; the full stacks follow. */
 static void print_summary(FILE *out, const struct ml_result *r, size_t shown)
 {
 	char a[HS];
@@ -314,11 +255,22 @@ static void print_summary(FILE *out, const struct ml_result *r, size_t shown)
 	fputc('\n', out);
 	for (size_t i = 0; i < shown && i < SUMMARY_SITES; i++) {
 		const struct ml_site *s = &r->sites[i];
+		u32 idx[SUMMARY_FRAMES];
+		bool more;
+		size_t n = report_headline(s, idx, SUMMARY_FRAMES, &more);
 
 		fprintf(out, "#%zu %s in %llu mapping%s, held by ", i + 1,
 			report_human_size(s->bytes - s->reserved_bytes, a, sizeof(a)),
 			(unsigned long long)s->mappings, s->mappings == 1 ? "" : "s");
-		report_site_headline(out, s->frames, s->nframes);
+		if (s->nframes == 0)
+			fputs("(no stack)", out);
+		for (size_t k = 0; k < n; k++) {
+			if (k)
+				fputs(" <- ", out);
+			print_short_frame(out, &s->frames[idx[k]]);
+		}
+		if (more)
+			fputs(" <- ...", out);
 		if (s->label) {
 			put2(out, "  [", s->label);
 			fputc(']', out);
@@ -348,6 +300,24 @@ static void print_threads(FILE *out, const struct ml_result *r)
 			t[i].sites, t[i].sites == 1 ? "" : "s");
 	}
 	free(t);
+}
+
+void report_site_headline(FILE *out, const struct ml_frame *frames, u32 nframes)
+{
+	struct ml_site s = { .frames = (struct ml_frame *)frames, .nframes = nframes };
+	u32 idx[SUMMARY_FRAMES];
+	bool more;
+	size_t n = report_headline(&s, idx, SUMMARY_FRAMES, &more);
+
+	if (nframes == 0)
+		fputs("(no stack)", out);
+	for (size_t k = 0; k < n; k++) {
+		if (k)
+			fputs(" <- ", out);
+		print_short_frame(out, &frames[idx[k]]);
+	}
+	if (more)
+		fputs(" <- ...", out);
 }
 
 int report_text_emit(FILE *out, const struct ml_result *r,

@@ -87,12 +87,6 @@ int reorder_push(struct reorder *r, const struct ml_op *op, u64 exit_time)
 	return 0;
 }
 
-void reorder_advance(struct reorder *r, u64 now)
-{
-	if (now > r->newest_exit)
-		r->newest_exit = now;
-}
-
 int reorder_pop(struct reorder *r, struct ml_op *op, bool flush)
 {
 	size_t i = 0;
@@ -120,6 +114,12 @@ int reorder_pop(struct reorder *r, struct ml_op *op, bool flush)
 		i = m;
 	}
 	return 1;
+}
+
+void reorder_advance(struct reorder *r, u64 now)
+{
+	if (now > r->newest_exit)
+		r->newest_exit = now;
 }
 
 size_t reorder_pending(const struct reorder *r)

@@ -51,29 +51,30 @@ static void test_window(void)
 	reorder_free(NULL);
 }
 
-/* A target gone quiet: its last op leaves once the clock, not another
- * event, is a window past it; the clock never goes back. */
+/* A quiet target: its exec is released by the clock, not by a newer event. */
 static void test_advance(void)
 {
 	struct reorder *r;
-	struct ml_op op, a = mk(100, 1), b = mk(200, 2);
+	struct ml_op op, x = mk(1000, 1), y = mk(1020, 2);
 
 	if (reorder_new(&r, 50))
 		return;
-	reorder_push(r, &a, 110);
-	reorder_advance(r, 140);
-	T_CHECK("advance: not yet a window past the op",
+	reorder_push(r, &x, 1005);
+	reorder_push(r, &y, 1025);
+	T_CHECK("alone, an op waits for a newer event",
 		reorder_pop(r, &op, false) == 0);
-	reorder_advance(r, 151);
-	T_CHECK("advance: a window past it, the op leaves without a new event",
-		reorder_pop(r, &op, false) == 1 && op.tid == 1);
-	reorder_push(r, &b, 205);
-	reorder_advance(r, 120);	/* an older clock changes nothing */
-	reorder_advance(r, 249);
-	T_CHECK("advance: an older clock does not hold back or release",
+	reorder_advance(r, 1040);
+	T_CHECK("the clock inside the window releases nothing",
 		reorder_pop(r, &op, false) == 0);
-	reorder_advance(r, 251);
-	T_CHECK("advance: later, it does",
+	reorder_advance(r, 1060);
+	T_CHECK("the clock a window past the first releases it, not the second",
+		reorder_pop(r, &op, false) == 1 && op.tid == 1 &&
+		reorder_pop(r, &op, false) == 0);
+	reorder_advance(r, 900);
+	T_CHECK("an older clock does not move time back",
+		reorder_pop(r, &op, false) == 0 && reorder_pending(r) == 1);
+	reorder_advance(r, 1071);
+	T_CHECK("... and a later one releases the second",
 		reorder_pop(r, &op, false) == 1 && op.tid == 2);
 	reorder_free(r);
 }
