@@ -120,7 +120,10 @@ static void say(void *ctx, enum rec_say level, const char *text)
 			  level == REC_SAY_WARN ? "warning: " : "";
 
 	if (!t->curses) {
-		info("%s%s", pre, text);
+		if (level == REC_SAY_WARN)
+			warning("%s", text);
+		else
+			info("%s%s", pre, text);
 		return;
 	}
 	if (t->nmsgs < MAX_MSGS && asprintf(&t->msgs[t->nmsgs], "%s%s", pre, text) >= 0)
