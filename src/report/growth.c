@@ -35,6 +35,7 @@ struct series {
 	u32 count;		/* samples held, <= window */
 	u32 head;		/* next slot */
 	u64 round;		/* the last round it got a value */
+	u64 implicit;		/* the round of its implicit 0, or 0 */
 	double *y;		/* window values; x is the table's round times */
 	u64 *r;			/* the round of each value */
 };
@@ -147,8 +148,12 @@ int growth_table_set(struct growth_table *t, u32 id, double value)
 		s->y[(s->head + t->window - 1) % t->window] = value;
 		return 0;
 	}
-	if (!s->count && t->round > 1)
+	if (!s->count && t->round > 1) {
 		push(t, s, t->round - 1, 0);	/* it was not there before */
+		s->implicit = t->round - 1;
+	} else if (!s->count) {
+		s->implicit = 0;
+	}
 	push(t, s, t->round, value);
 	return 0;
 }
@@ -182,10 +187,13 @@ int growth_table_rate(const struct growth_table *t, u32 id, double *rate)
 	s = &t->s[id];
 	if (s->count < 2)
 		return -ENODATA;
-	/* oldest first */
+	/* oldest first; the implicit 0 of a new id only until it has two
+	 * samples of its own (a burst is growth once, not for a window) */
 	for (i = 0; i < s->count; i++) {
 		u32 k = (s->head + t->window - s->count + i) % t->window;
 
+		if (s->implicit && s->r[k] == s->implicit && s->count > 2)
+			continue;
 		x[n] = time_of(t, s->r[k]);
 		y[n] = s->y[k];
 		n++;

@@ -20,10 +20,13 @@ int growth_slope(const double *x, const double *y, size_t n, double *slope);
  *   growth_table_begin(t, time); growth_table_set(t, id, value)...;
  *   growth_table_end(t); growth_table_rate(t, id, &per_time_unit).
  * An id missing from a round it had history before counts 0 there (it
- * holds nothing now); an id first seen after the first round starts with
- * a 0 at the round before (it did not exist then), so a burst counts as
- * growth. The first round is the starting level: what came before it is
- * not growth. Rates use each id's last `window` samples.
+ * holds nothing now); an id first seen after the first round gets a 0 at
+ * the round before (it did not exist then), so its first rate is what it
+ * took in that round; from its second own sample on, only its own samples
+ * count (a burst is growth once; a site that starts mid-round is not
+ * slowed by the part of the round before it). The first round is the
+ * starting level: what came before it is not growth. Rates use each id's
+ * last `window` samples.
  */
 struct growth_table;
 

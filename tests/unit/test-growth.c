@@ -110,8 +110,9 @@ static void test_table(void)
 	growth_table_set(t, 8, 100);
 	growth_table_set(t, 8, 40);
 	growth_table_end(t);
-	T_CHECKF("set twice in a round: the last value wins (0,100,40)",
-		 growth_table_rate(t, 8, &r) == 0 && near(r, 20, 1e-9), "got %g", r);
+	T_CHECKF("set twice in a round: the last value wins; with two own samples "
+		 "(100, 40) the implicit 0 no longer counts",
+		 growth_table_rate(t, 8, &r) == 0 && near(r, -60, 1e-9), "got %g", r);
 	T_CHECKF("a site missing from a round counts 0 there (1,1,0)",
 		 growth_table_rate(t, 7, &r) == 0 && near(r, -0.5, 1e-9), "got %g", r);
 	for (int round = 4; round <= 9; round++) {
@@ -122,6 +123,25 @@ static void test_table(void)
 		growth_table_rate(t, 8, &r) == -ENODATA);
 	growth_table_free(t);
 	growth_table_free(NULL);
+
+	/* A site that starts growing 10 a round late in round 2: 2 at round
+	 * 2, then 12, 22: its first rate is what it took in round 2, then
+	 * its own slope, not dragged down by the 0 before it started. */
+	growth_table_new(&t, 5);
+	for (int round = 1; round <= 4; round++) {
+		growth_table_begin(t, round);
+		growth_table_set(t, 1, 5);
+		if (round >= 2)
+			growth_table_set(t, 2, 2 + 10 * (round - 2));
+		growth_table_end(t);
+		if (round == 2)
+			T_CHECKF("a late starter: its first rate is from 0 (2)",
+				 growth_table_rate(t, 2, &r) == 0 && near(r, 2, 1e-9),
+				 "got %g", r);
+	}
+	T_CHECKF("a late starter: then its own slope (10)",
+		 growth_table_rate(t, 2, &r) == 0 && near(r, 10, 1e-9), "got %g", r);
+	growth_table_free(t);
 }
 
 int main(void)
