@@ -13,6 +13,7 @@
 #include "symbols/perfmap.h"
 #include "symbols/symtab.h"
 #include "track/procmaps.h"
+#include "track/stacks.h"
 
 /* One module reported to the Dwfl (mirrors it, for overlap checks). */
 struct st_module {
@@ -84,12 +85,19 @@ struct symtab {
 	size_t npes, cappes;
 
 	struct st_sample cur;
+	/* rbp of each frame of the last walk (0: unknown), for
+	 * symtab_java_methods() */
+	u64 fps[ML_STACK_MAX_FRAMES];
+	struct st_hotspot *hsp;	/* symbols/symtab-hotspot.c */
 	u64 mod_gen;		/* bumped whenever modules change */
 	struct uc_entry *ucache;
 	u64 uc_hits, uc_misses;
 };
 
 void unwind_cache_free(struct symtab *st);
+
+/* symbols/symtab-hotspot.c, called by symtab.c */
+void st_hotspot_free(struct symtab *st);
 
 /* symbols/symtab-jitdump.c, called by symtab.c */
 int st_jitdump_init(struct symtab *st);

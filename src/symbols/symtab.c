@@ -698,6 +698,7 @@ void symtab_close(struct symtab *st)
 	drop_modules(st);
 	drop_jit(st);
 	unwind_cache_free(st);
+	st_hotspot_free(st);
 	perfmap_free(st->pm);
 	st_jitdump_free(st);
 	if (st->arch_elf)
@@ -726,6 +727,7 @@ int symtab_refresh(struct symtab *st)
 int symtab_reset(struct symtab *st)
 {
 	st->mod_gen++;
+	st_hotspot_free(st);	/* a new image: another JVM, or none */
 	drop_modules(st);
 	drop_jit(st);
 	return start_image(st);
