@@ -37,6 +37,7 @@ enum hs_field {
 	F_FLAG_ADDR,		/* JVMFlag::_addr */
 	F_FLAGS,		/* JVMFlag::flags (static) */
 	F_NUM_FLAGS,		/* JVMFlag::numFlags (static) */
+	F_CALL_STUB_RET,	/* StubRoutines::_call_stub_return_address (static) */
 	F_COUNT
 };
 
@@ -60,6 +61,7 @@ static const struct {
 	[F_FLAG_ADDR] = { "JVMFlag", "_addr", NULL, false },
 	[F_FLAGS] = { "JVMFlag", "flags", NULL, false },
 	[F_NUM_FLAGS] = { "JVMFlag", "numFlags", NULL, false },
+	[F_CALL_STUB_RET] = { "StubRoutines", "_call_stub_return_address", NULL, false },
 };
 
 struct hs_slot {
@@ -293,6 +295,18 @@ int hotspot_interpreter(struct hotspot *hs, u64 *lo, u64 *hi)
 	*lo = buf;
 	*hi = buf + (u64)limit;
 	return 0;
+}
+
+int hotspot_call_stub_return(struct hotspot *hs, u64 *addr)
+{
+	int err;
+
+	if (!hs->have[F_CALL_STUB_RET])
+		return -EPROTO;
+	err = rd_u64(hs, hs->off[F_CALL_STUB_RET], addr);
+	if (!err && !*addr)
+		err = -EAGAIN;
+	return err;
 }
 
 int hotspot_flag_bool(struct hotspot *hs, const char *name, bool *value)

@@ -46,6 +46,10 @@ void hotspot_free(struct hotspot *hs);	/* NULL is a no-op */
  */
 int hotspot_interpreter(struct hotspot *hs, u64 *lo, u64 *hi);
 
+/* Where Java code returns into the call stub, HotSpot's entry from C++
+ * into Java (StubRoutines::_call_stub_return_address). -EAGAIN: not yet. */
+int hotspot_call_stub_return(struct hotspot *hs, u64 *addr);
+
 /* The value of a bool JVM flag (e.g. "PreserveFramePointer"): 0 or
  * -ENOENT / -EIO / -EPROTO. */
 int hotspot_flag_bool(struct hotspot *hs, const char *name, bool *value);

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <stdio.h>
 
 #include "symbols/hotspot.h"
 #include "symbols/symtab-int.h"
@@ -25,6 +24,7 @@ struct st_hotspot {
 	struct hotspot *hs;
 	bool dead;		/* not a HotSpot JVM we can read: stop trying */
 	u64 interp_lo, interp_hi;	/* 0, 0: not known yet */
+	u64 call_stub_ret;	/* 0: unknown */
 	u64 next_try;		/* CLOCK_MONOTONIC */
 	u64 backoff;
 	/* the gHotSpotVM* symbols of libjvm.so, found once */
@@ -133,7 +133,6 @@ static struct st_hotspot *ready(struct symtab *st)
 	h->backoff = h->backoff * 2 < RETRY_MAX_NS ? h->backoff * 2 : RETRY_MAX_NS;
 	if (!h->nsyms) {
 		err = find_syms(st, h);
-		if (getenv("HSDBG")) fprintf(stderr, "DBG find_syms %d n=%u\n", err, h->nsyms);
 		if (err == -ENOMEM)
 			return NULL;
 		if (err)
@@ -148,7 +147,6 @@ static struct st_hotspot *ready(struct symtab *st)
 	}
 	if (!h->hs) {
 		err = hotspot_open(&h->hs, mem_read, sym_lookup, h);
-		if (getenv("HSDBG")) fprintf(stderr, "DBG open %d\n", err);
 		if (err == -ENOENT) {
 			h->dead = true;	/* a libjvm.so without the tables */
 			return NULL;
@@ -157,13 +155,16 @@ static struct st_hotspot *ready(struct symtab *st)
 			return NULL;
 	}
 	err = hotspot_interpreter(h->hs, &h->interp_lo, &h->interp_hi);
-	if (getenv("HSDBG")) fprintf(stderr, "DBG interp %d %lx %lx\n", err, h->interp_lo, h->interp_hi);
 	if (err && err != -EAGAIN && err != -EIO && err != -EFAULT)
 		h->dead = true;
 	if (err) {
 		h->interp_lo = h->interp_hi = 0;
 		return NULL;
 	}
+	/* generated with the interpreter; without it that frame is only
+	 * unnamed */
+	if (hotspot_call_stub_return(h->hs, &h->call_stub_ret))
+		h->call_stub_ret = 0;
 	return h;
 }
 
@@ -191,6 +192,25 @@ u32 symtab_java_methods(struct symtab *st, const u64 *pcs, u32 n,
 		found += m != 0;
 	}
 	return found;
+}
+
+int st_hotspot_name(struct symtab *st, u64 addr, struct ml_frame *out)
+{
+	const struct st_hotspot *h = st->hsp;
+	const char *name;
+
+	if (!h || !h->interp_hi)
+		return 0;
+	if (addr >= h->interp_lo && addr < h->interp_hi)
+		name = "[interpreted Java]";	/* its method was not read */
+	else if (h->call_stub_ret && addr + 1 == h->call_stub_ret)
+		name = "StubRoutines::call_stub";	/* C++ calling Java */
+	else
+		return 0;
+	out->kind = ML_FK_STUB;
+	free(out->symbol);
+	out->symbol = strdup(name);
+	return out->symbol ? 1 : -ENOMEM;
 }
 
 int symtab_java_method(struct symtab *st, u64 method, struct ml_frame *out)

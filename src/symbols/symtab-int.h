@@ -98,6 +98,9 @@ void unwind_cache_free(struct symtab *st);
 
 /* symbols/symtab-hotspot.c, called by symtab.c */
 void st_hotspot_free(struct symtab *st);
+/* Names addr (pc, or return address - 1) outside any module when it is
+ * HotSpot's interpreter or call stub: 1, 0 (not), -ENOMEM. */
+int st_hotspot_name(struct symtab *st, u64 addr, struct ml_frame *out);
 
 /* symbols/symtab-jitdump.c, called by symtab.c */
 int st_jitdump_init(struct symtab *st);

@@ -1067,6 +1067,11 @@ static int name_pc(struct symtab *st, u64 pc, bool return_address, u64 time,
 			goto out;
 		}
 	}
+	/* No perf map (-Xint, a JVM that exited): what the JVM's own
+	 * layout tells (symtab-hotspot.c). */
+	ret = st_hotspot_name(st, addr, out);
+	if (ret)
+		goto out;
 	if (m)
 		ret = set_str(&out->module, m->path ? m->path : "[anon]",
 			      strlen(m->path ? m->path : "[anon]"));
