@@ -368,6 +368,8 @@ static int on_event(void *ctx, const struct ml_event_hdr *ev,
 							ev->regs[ML_REG_SP], len,
 							r->meths);
 
+			n = symtab_java_gaps(r->st, r->pcs, n, ML_STACK_MAX_FRAMES,
+					     r->meths);
 			err = stackdb_intern(r->stacks, r->pcs, n,
 					     sflags | jit_variant(r, n, op.time, njava),
 					     &op.stack_id, &is_new);

@@ -56,6 +56,9 @@ static void print_frame(FILE *out, u32 i, const struct ml_frame *f)
 	case ML_FK_KERNEL:
 		fprintf(out, "%s [kernel]", f->symbol);
 		break;
+	case ML_FK_GAP:
+		fputs(f->symbol, out);	/* says it all; its pc is no address */
+		break;
 	default:
 		fputs(f->symbol, out);
 		if (mod)

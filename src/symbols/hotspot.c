@@ -38,6 +38,8 @@ enum hs_field {
 	F_FLAGS,		/* JVMFlag::flags (static) */
 	F_NUM_FLAGS,		/* JVMFlag::numFlags (static) */
 	F_CALL_STUB_RET,	/* StubRoutines::_call_stub_return_address (static) */
+	F_CC_LOW,		/* CodeCache::_low_bound (static) */
+	F_CC_HIGH,		/* CodeCache::_high_bound (static) */
 	F_COUNT
 };
 
@@ -62,6 +64,8 @@ static const struct {
 	[F_FLAGS] = { "JVMFlag", "flags", NULL, false },
 	[F_NUM_FLAGS] = { "JVMFlag", "numFlags", NULL, false },
 	[F_CALL_STUB_RET] = { "StubRoutines", "_call_stub_return_address", NULL, false },
+	[F_CC_LOW] = { "CodeCache", "_low_bound", NULL, false },
+	[F_CC_HIGH] = { "CodeCache", "_high_bound", NULL, false },
 };
 
 struct hs_slot {
@@ -307,6 +311,18 @@ int hotspot_call_stub_return(struct hotspot *hs, u64 *addr)
 	if (!err && !*addr)
 		err = -EAGAIN;
 	return err;
+}
+
+int hotspot_code_cache(struct hotspot *hs, u64 *lo, u64 *hi)
+{
+	int err;
+
+	if (!hs->have[F_CC_LOW] || !hs->have[F_CC_HIGH])
+		return -EPROTO;
+	if ((err = rd_u64(hs, hs->off[F_CC_LOW], lo)) ||
+	    (err = rd_u64(hs, hs->off[F_CC_HIGH], hi)))
+		return err;
+	return *lo && *lo < *hi ? 0 : -EAGAIN;
 }
 
 int hotspot_flag_bool(struct hotspot *hs, const char *name, bool *value)

@@ -50,6 +50,10 @@ int hotspot_interpreter(struct hotspot *hs, u64 *lo, u64 *hi);
  * into Java (StubRoutines::_call_stub_return_address). -EAGAIN: not yet. */
 int hotspot_call_stub_return(struct hotspot *hs, u64 *addr);
 
+/* The code cache's reserved range, [*lo, *hi): compiled code, stubs and
+ * the interpreter. -EAGAIN: not yet. */
+int hotspot_code_cache(struct hotspot *hs, u64 *lo, u64 *hi);
+
 /* The value of a bool JVM flag (e.g. "PreserveFramePointer"): 0 or
  * -ENOENT / -EIO / -EPROTO. */
 int hotspot_flag_bool(struct hotspot *hs, const char *name, bool *value);

@@ -25,6 +25,8 @@ struct st_hotspot {
 	bool dead;		/* not a HotSpot JVM we can read: stop trying */
 	u64 interp_lo, interp_hi;	/* 0, 0: not known yet */
 	u64 call_stub_ret;	/* 0: unknown */
+	u64 cc_lo, cc_hi;	/* the code cache, 0, 0: unknown */
+	bool no_fp;		/* runs without -XX:+PreserveFramePointer */
 	u64 next_try;		/* CLOCK_MONOTONIC */
 	u64 backoff;
 	/* the gHotSpotVM* symbols of libjvm.so, found once */
@@ -165,6 +167,15 @@ static struct st_hotspot *ready(struct symtab *st)
 	 * unnamed */
 	if (hotspot_call_stub_return(h->hs, &h->call_stub_ret))
 		h->call_stub_ret = 0;
+	/* Gaps are marked only when both are known for sure. */
+	{
+		bool pfp = true;
+
+		if (hotspot_code_cache(h->hs, &h->cc_lo, &h->cc_hi) ||
+		    hotspot_flag_bool(h->hs, "PreserveFramePointer", &pfp))
+			h->cc_lo = h->cc_hi = 0;
+		h->no_fp = h->cc_hi && !pfp;
+	}
 	return h;
 }
 
@@ -192,6 +203,36 @@ u32 symtab_java_methods(struct symtab *st, const u64 *pcs, u32 n,
 		found += m != 0;
 	}
 	return found;
+}
+
+static bool in_code_cache(const struct st_hotspot *h, u64 addr)
+{
+	return addr >= h->cc_lo && addr < h->cc_hi;
+}
+
+u32 symtab_java_gaps(struct symtab *st, u64 *pcs, u32 n, u32 max, u64 *methods)
+{
+	const struct st_hotspot *h = st->hsp;
+
+	if (!h || !h->no_fp)
+		return n;
+	/* the last frame too: a walk from compiled code through a garbage
+	 * rbp ends there, and what it skipped is the rest of the stack */
+	for (u32 i = 1; i < n && n < max; i++) {
+		u64 a = pcs[i] - 1, callee = i > 1 ? pcs[i - 1] - 1 : pcs[0];
+
+		if (!in_code_cache(h, a) || (a >= h->interp_lo && a < h->interp_hi) ||
+		    a + 1 == h->call_stub_ret || pcs[i - 1] == ML_PC_GAP ||
+		    !in_code_cache(h, callee))
+			continue;
+		memmove(pcs + i + 2, pcs + i + 1, (n - i - 1) * sizeof(*pcs));
+		memmove(methods + i + 2, methods + i + 1, (n - i - 1) * sizeof(*methods));
+		pcs[i + 1] = ML_PC_GAP;
+		methods[i + 1] = 0;
+		n++;
+		i++;
+	}
+	return n;
 }
 
 int st_hotspot_name(struct symtab *st, u64 addr, struct ml_frame *out)

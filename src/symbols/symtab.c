@@ -1034,6 +1034,11 @@ static int name_pc(struct symtab *st, u64 pc, bool return_address, u64 time,
 	memset(out, 0, sizeof(*out));
 	out->pc = pc;
 	out->kind = ML_FK_UNKNOWN;
+	if (pc == ML_PC_GAP) {
+		out->kind = ML_FK_GAP;
+		ret = set_str(&out->symbol, ML_GAP_TEXT, strlen(ML_GAP_TEXT));
+		goto out;
+	}
 	mod = st->dwfl ? dwfl_addrmodule(st->dwfl, addr) : NULL;
 	if (mod) {
 		ret = name_native(mod, pc, addr, out);

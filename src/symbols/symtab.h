@@ -47,6 +47,17 @@ u32 symtab_java_methods(struct symtab *st, const u64 *pcs, u32 n,
 			const void *stack, u64 sp, u32 len, u64 *methods);
 
 /*
+ * Marks, in a walk of a HotSpot JVM that runs without
+ * -XX:+PreserveFramePointer, where it skipped frames: after each frame
+ * of compiled Java code (code cache, not the interpreter, called from
+ * code-cache code: native wrappers and runtime stubs, which native code
+ * returns into, do keep rbp) an ML_PC_GAP entry is inserted in pcs (and
+ * a 0 in methods), also after the last frame (the walk ended there),
+ * up to max entries. Returns the new count.
+ */
+u32 symtab_java_gaps(struct symtab *st, u64 *pcs, u32 n, u32 max, u64 *methods);
+
+/*
  * Names Method* method from the live target's memory: "Class.method(args)",
  * kind jit, tier "interpreted". 0, -ENOENT (unreadable: the frame stays
  * "[interpreted Java]"), -ENOMEM.
