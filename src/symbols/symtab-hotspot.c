@@ -18,6 +18,10 @@
 #define RETRY_FIRST_NS	(10ull * 1000 * 1000)
 #define RETRY_MAX_NS	(2000ull * 1000 * 1000)
 #define JVM_SYMS	40	/* JDK 17 exports 28 */
+/* Reading the tables fails while libjvm.so's initializers have not run
+ * yet; past this many tries (~10 s) they never will: a reader on a JVM
+ * whose tables are malformed must not cost a table walk every 2 s. */
+#define OPEN_TRIES	12
 
 struct st_hotspot {
 	int memfd;
@@ -29,6 +33,7 @@ struct st_hotspot {
 	bool no_fp;		/* runs without -XX:+PreserveFramePointer */
 	u64 next_try;		/* CLOCK_MONOTONIC */
 	u64 backoff;
+	u32 open_fails;
 	/* the gHotSpotVM* symbols of libjvm.so, found once */
 	u32 nsyms;
 	char *sym_name[JVM_SYMS];
@@ -149,10 +154,9 @@ static struct st_hotspot *ready(struct symtab *st)
 	}
 	if (!h->hs) {
 		err = hotspot_open(&h->hs, mem_read, sym_lookup, h);
-		if (err == -ENOENT) {
-			h->dead = true;	/* a libjvm.so without the tables */
-			return NULL;
-		}
+		if (err == -ENOENT || (err && err != -ENOMEM &&
+					       ++h->open_fails >= OPEN_TRIES))
+			h->dead = true;	/* no tables, or never readable */
 		if (err)
 			return NULL;
 	}
