@@ -104,6 +104,14 @@ static int rd_str(struct hotspot *hs, u64 addr, char *out, size_t cap)
 {
 	size_t got = 0;
 
+	/* the common case in one read */
+	if (rd(hs, addr, out, cap - 1) == 0) {
+		if (memchr(out, '\0', cap - 1))
+			return 0;
+		out[cap - 1] = '\0';
+		return -ENAMETOOLONG;
+	}
+
 	while (got < cap - 1) {
 		size_t piece = cap - 1 - got < 16 ? cap - 1 - got : 16;
 		int err = rd(hs, addr + got, out + got, piece);
@@ -140,23 +148,60 @@ struct table {
 	u64 off_type, off_a, off_b, off_c;	/* members read per entry */
 };
 
+/*
+ * Entry i of table t, through a window of CHUNK entries read at once
+ * (a few reads for the whole table instead of one per entry).
+ */
+#define CHUNK 32
+struct window {
+	unsigned char buf[CHUNK * HS_MAX_STRIDE];
+	u32 first, n;		/* entries [first, first + n) are in buf */
+};
+
+static const unsigned char *entry(struct hotspot *hs, const struct table *t,
+				  struct window *w, u32 i, int *err)
+{
+	if (i < w->first || i >= w->first + w->n) {
+		w->first = i;
+		w->n = CHUNK;
+		/* near the end of a mapping: one entry at a time */
+		if (rd(hs, t->base + (u64)i * t->stride, w->buf, CHUNK * t->stride)) {
+			w->n = 1;
+			*err = rd(hs, t->base + (u64)i * t->stride, w->buf, t->stride);
+			if (*err) {
+				w->n = 0;
+				return NULL;
+			}
+		}
+	}
+	return w->buf + (u64)(i - w->first) * t->stride;
+}
+
 /* Reads gHotSpotVMStructs and records the fields of want[]. */
 static int read_structs(struct hotspot *hs, const struct table *t)
 {
-	unsigned char e[HS_MAX_STRIDE];
+	struct window w;	/* 8 KiB */
 	char type[HS_TYPE_NAME_MAX], field[HS_TYPE_NAME_MAX];
+	u64 last = 0;		/* entries of a type share its name's pointer */
+	bool last_ok = false;
 
+	w.first = w.n = 0;
 	for (u32 i = 0; i < HS_MAX_ENTRIES; i++) {
 		u64 tname, fname, off, addr;
 		u32 is_static;
-		int err = rd(hs, t->base + (u64)i * t->stride, e, t->stride);
+		int err = 0;
+		const unsigned char *e = entry(hs, t, &w, i, &err);
 
-		if (err)
+		if (!e)
 			return err;
 		memcpy(&tname, e + t->off_type, 8);
 		if (!tname)
 			return 0;
-		if (rd_str(hs, tname, type, sizeof(type)))
+		if (tname != last) {
+			last = tname;
+			last_ok = rd_str(hs, tname, type, sizeof(type)) == 0;
+		}
+		if (!last_ok)
 			continue;
 		memcpy(&fname, e + t->off_a, 8);
 		memcpy(&is_static, e + t->off_b, 4);
@@ -180,14 +225,16 @@ static int read_structs(struct hotspot *hs, const struct table *t)
 /* Reads gHotSpotVMTypes for the sizes naming needs. */
 static int read_types(struct hotspot *hs, const struct table *t)
 {
-	unsigned char e[HS_MAX_STRIDE];
+	struct window w;	/* 8 KiB */
 	char type[HS_TYPE_NAME_MAX];
 
+	w.first = w.n = 0;
 	for (u32 i = 0; i < HS_MAX_ENTRIES; i++) {
 		u64 tname, size;
-		int err = rd(hs, t->base + (u64)i * t->stride, e, t->stride);
+		int err = 0;
+		const unsigned char *e = entry(hs, t, &w, i, &err);
 
-		if (err)
+		if (!e)
 			return err;
 		memcpy(&tname, e + t->off_type, 8);
 		if (!tname)
