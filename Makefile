@@ -33,14 +33,14 @@ CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -I$(O) -MMD -MP \
                    -fno-omit-frame-pointer
 # Libraries through pkg-config; libiberty (C++ demangling) has no .pc file.
-PKGS   := libbpf libdw libelf zlib libbsd jansson
+PKGS   := libbpf libdw libelf zlib libbsd jansson libprotobuf-c ncursesw
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 ifeq ($(PKG_LIBS),)
-PKG_LIBS   := -lbpf -ldw -lelf -lz -lbsd -ljansson
+PKG_LIBS   := -lbpf -ldw -lelf -lz -lbsd -ljansson -lprotobuf-c -lncursesw -ltinfo
 endif
 override CFLAGS += $(filter-out -I/usr/include/bsd -DLIBBSD_OVERLAY,$(PKG_CFLAGS))
-LDLIBS := $(PKG_LIBS) -liberty -lpthread
+LDLIBS := $(PKG_LIBS) -liberty -lpthread -lm
 
 ifneq ($(SANITIZE),)
 override CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all
@@ -60,7 +60,10 @@ SKEL     := $(O)/mapleak.skel.h
 ALL_SRC  := $(filter-out %.bpf.c,$(wildcard src/*.c src/*/*.c))
 CMD_SRC  := src/main.c $(wildcard src/cmd-*.c)
 LIB_SRC  := $(filter-out $(CMD_SRC),$(ALL_SRC))
-LIB_OBJ  := $(patsubst %.c,$(O)/%.o,$(LIB_SRC))
+LIB_OBJ  := $(patsubst %.c,$(O)/%.o,$(LIB_SRC)) $(O)/report/profile.pb-c.o
+# Generated at build time: pprof's profile.proto in C (protoc-c), and the
+# HTML flame graph page as a C array (xxd).
+GEN_H    := $(O)/report/profile.pb-c.h $(O)/report/flamegraph-html.h
 CMD_OBJ  := $(patsubst %.c,$(O)/%.o,$(CMD_SRC))
 
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
@@ -98,6 +101,21 @@ $(O)/%.o: %.c | $(SKEL)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+$(O)/report/profile.pb-c.c $(O)/report/profile.pb-c.h: src/report/profile.proto
+	@mkdir -p $(dir $@)
+	$(call msg,PROTOC-C,$@)
+	$(Q)protoc-c --proto_path=src/report --c_out=$(O)/report $<
+
+$(O)/report/profile.pb-c.o: $(O)/report/profile.pb-c.c $(O)/report/profile.pb-c.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-prototypes -c $< -o $@
+
+$(O)/report/flamegraph-html.h: src/report/flamegraph.html
+	@mkdir -p $(dir $@)
+	$(call msg,XXD,$@)
+	$(Q)cd src/report && xxd -i flamegraph.html > $(abspath $@).tmp && \
+		mv $(abspath $@).tmp $(abspath $@)
+
 $(O)/libmapleak.a: $(LIB_OBJ)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -120,6 +138,9 @@ unit: $(UNIT_BIN)
 -include fuzz/fuzz.mk
 -include tests/e2e/e2e.mk
 -include bench/bench.mk
+
+# The report formats include generated headers: make them first.
+$(LIB_OBJ) $(FUZZ_LIB_OBJ): | $(GEN_H)
 
 # Every test program: unit binaries, fuzz corpus replay, end-to-end scripts.
 # tests/e2e/e2e.mk adds E2E_TESTS and the fixtures target; fuzz/fuzz.mk adds

@@ -7,7 +7,10 @@
 # records every mapping change with its call stack, and reports which
 # stacks still hold memory.
 #
-# Environment: MAPLEAK_BUILD (default build), DEMO_SECONDS (default 4).
+# The recording stops (as Ctrl-C would) once the seed says it has leaked,
+# or after DEMO_SECONDS (default 60) on a machine too slow for that.
+#
+# Environment: MAPLEAK_BUILD (default build), DEMO_SECONDS (default 60).
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,7 +18,7 @@ BUILD=${MAPLEAK_BUILD:-$ROOT/build}
 MAPLEAK=$BUILD/mapleak
 SEED=$BUILD/fixtures/seed-fp
 OUT=$BUILD/demo
-SECONDS_=${DEMO_SECONDS:-4}
+SECONDS_=${DEMO_SECONDS:-60}
 
 die() {
 	echo "demo: $*" >&2
@@ -64,11 +67,26 @@ which maps 256 x 4 MiB, touches every page and never unmaps them: 1 GiB.
 The program waits for a line on stdin before it leaks; the demo sends it.
 
 ${D}\$ echo | $(rel "$MAPLEAK") record -o $(rel "$DATA") --duration $SECONDS_ -- $(rel "$SEED")${R}
+${D}  (stopped with SIGINT, as Ctrl-C would, once the seed says it has leaked)${R}
 EOF
 
+# The seed's output passes through mapleak: watch it for the leak.
+SEED_OUT=$OUT/seed.out
 echo | SEED_PID_FILE=$PIDFILE "$MAPLEAK" record -o "$DATA" \
-	--duration "$SECONDS_" -- "$SEED"
+	--duration "$SECONDS_" -- "$SEED" >"$SEED_OUT" &
+rec=$!
+tail -n +1 -f --pid="$rec" "$SEED_OUT" &
+while kill -0 "$rec" 2>/dev/null; do
+	if grep -q '^seed: leaked' "$SEED_OUT" 2>/dev/null; then
+		sleep 0.5
+		kill -INT "$rec"
+		break
+	fi
+	sleep 0.2
+done
+wait "$rec"
 rc=$?
+wait
 cleanup
 [ "$rc" = 0 ] || die "mapleak record failed (exit $rc)"
 
@@ -78,8 +96,20 @@ ${D}\$ $(rel "$MAPLEAK") report -i $(rel "$DATA") --top 3${R}
 EOF
 "$MAPLEAK" report -i "$DATA" --top 3 || die "mapleak report failed"
 
+HTML=$OUT/mapleak.html
+cat <<EOF
+
+${D}\$ $(rel "$MAPLEAK") report -i $(rel "$DATA") --format html -o $(rel "$HTML")${R}
+EOF
+"$MAPLEAK" report -i "$DATA" --format html -o "$HTML" || die "mapleak report --format html failed"
+
 cat <<EOF
 
 ${D}More: $(rel "$MAPLEAK") report -i $(rel "$DATA") --format json --regions
+      $(rel "$MAPLEAK") report -i $(rel "$DATA") --format pprof -o leak.pb.gz   (go tool pprof, Pyroscope)
+      $(rel "$MAPLEAK") report -i $(rel "$DATA") --fail-over 100M   (exit 3 over the limit, for CI)
       $(rel "$MAPLEAK") record -p PID     (attach to a running process, Ctrl-C to stop)${R}
+
+${B}The flame graph: $HTML${R}
+(open it in a browser: one file, nothing loaded from the network)
 EOF

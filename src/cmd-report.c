@@ -7,21 +7,45 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "cmd.h"
 #include "report/analysis.h"
 #include "report/report.h"
+#include "util.h"
+
+#define HS 32
+
+/* Exit status when a site is over --fail-over. */
+#define EXIT_OVER_LIMIT 3
 
 const char report_usage[] =
-	"usage: mapleak report [-i FILE] [--format text|json] [--top N] [--regions]\n"
+	"usage: mapleak report [-i FILE] [--format FMT] [-o FILE] [--top N] [--regions]\n"
+	"                      [--group-by stack|thread] [--fail-over SIZE]\n"
 	"\n"
 	"Shows the call stacks that hold memory mapped while recording and not\n"
 	"given back, largest first, with every frame named where possible.\n"
 	"\n"
 	"  -i, --input FILE     recording to read (default: mapleak.data)\n"
-	"  -f, --format FMT     text (default) or json\n"
-	"  -n, --top N          show the N largest sites (default 10, 0 = all)\n"
+	"  -f, --format FMT     text (default), json, or a profile for other tools:\n"
+	"                         folded      collapsed stacks (flamegraph.pl, inferno)\n"
+	"                         pprof       gzipped profile.proto (go tool pprof,\n"
+	"                                     Pyroscope, Parca); needs -o or a pipe\n"
+	"                         speedscope  https://www.speedscope.app JSON\n"
+	"                         html        one page with a flame graph, no network\n"
+	"  -o, --output FILE    write the report to FILE instead of stdout\n"
+	"  -n, --top N          show the N largest sites (0 = all; default 10 for\n"
+	"                       text and json, all for the profile formats)\n"
 	"  -r, --regions        list each site's regions and the baseline's\n"
-	"  -h, --help           show this help\n";
+	"  -g, --group-by KEY   stack (default), or thread: one site per thread and\n"
+	"                       stack, with per-thread totals\n"
+	"      --fail-over SIZE exit with status 3 when a site holds more than SIZE\n"
+	"                       live bytes (e.g. 64M, 1G), for CI; 0 otherwise\n"
+	"  -h, --help           show this help\n"
+	"\n"
+	"example (CI): mapleak record -o run.data -- ./tests.sh &&\n"
+	"              mapleak report -i run.data --fail-over 100M\n";
 
 static int parse_u32(const char *s, u32 *out)
 {
@@ -36,24 +60,43 @@ static int parse_u32(const char *s, u32 *out)
 	return 0;
 }
 
+/* Sites holding more than limit committed bytes; they rank first. */
+static size_t count_over(const struct ml_result *r, u64 limit)
+{
+	size_t n = 0;
+
+	while (n < r->nsites && r->sites[n].bytes - r->sites[n].reserved_bytes > limit)
+		n++;
+	return n;
+}
+
 int cmd_report(int argc, char **argv)
 {
+	enum { OPT_FAIL_OVER = 256 };
 	static const struct option longopts[] = {
 		{ "input", required_argument, NULL, 'i' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "top", required_argument, NULL, 'n' },
 		{ "regions", no_argument, NULL, 'r' },
+		{ "group-by", required_argument, NULL, 'g' },
+		{ "fail-over", required_argument, NULL, OPT_FAIL_OVER },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *input = "mapleak.data", *format = "text";
+	const char *input = "mapleak.data", *format = "text", *output = NULL;
 	struct report_opts opts = { .top = 10 };
 	const struct report_ops *ops;
 	struct ml_result *res = NULL;
+	bool top_set = false, fail_over = false;
+	unsigned flags = 0;
+	u64 limit = 0;
+	size_t over = 0;
+	FILE *out = stdout;
 	int c, err;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+i:f:n:rh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:i:f:o:n:rg:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			input = optarg;
@@ -61,13 +104,32 @@ int cmd_report(int argc, char **argv)
 		case 'f':
 			format = optarg;
 			break;
+		case 'o':
+			output = optarg;
+			break;
 		case 'n':
 			if (parse_u32(optarg, &opts.top))
 				return usage_error(report_usage,
 						   "--top takes a whole number, not '%s'", optarg);
+			top_set = true;
 			break;
 		case 'r':
 			opts.regions = true;
+			break;
+		case 'g':
+			if (!strcmp(optarg, "thread"))
+				flags |= ANALYSIS_BY_THREAD;
+			else if (strcmp(optarg, "stack"))
+				return usage_error(report_usage,
+						   "--group-by takes 'stack' or 'thread', not '%s'",
+						   optarg);
+			break;
+		case OPT_FAIL_OVER:
+			if (ml_parse_size(optarg, &limit))
+				return usage_error(report_usage,
+						   "--fail-over takes a size such as 100M or 1G, not '%s'",
+						   optarg);
+			fail_over = true;
 			break;
 		case 'h':
 			fputs(report_usage, stdout);
@@ -84,9 +146,16 @@ int cmd_report(int argc, char **argv)
 		return usage_error(report_usage, "unexpected argument '%s'", argv[optind]);
 	ops = report_find(format);
 	if (!ops)
-		return usage_error(report_usage, "unknown format '%s' (text or json)", format);
+		return usage_error(report_usage, "unknown format '%s' (%s)", format,
+				   report_format_names());
+	if (ops->binary && !output && isatty(STDOUT_FILENO))
+		return usage_error(report_usage,
+				   "the %s format is binary: write it with -o FILE or into a pipe",
+				   ops->name);
+	if (ops->all_sites && !top_set)
+		opts.top = 0;
 
-	err = analysis_load(input, &res);
+	err = analysis_load_by(input, flags, &res);
 	switch (err) {
 	case 0:
 		break;
@@ -101,11 +170,45 @@ int cmd_report(int argc, char **argv)
 		error("cannot read '%s': %s", input, strerror(-err));
 		return 1;
 	}
-	err = ops->emit(stdout, res, &opts);
+	if (output) {
+		/* O_NOFOLLOW: run as root, a symlink planted in a shared folder
+		 * must not turn -o into a write elsewhere. 0644: a browser run
+		 * by the user opens the page. */
+		int fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+			      0644);
+
+		if (fd < 0 || !(out = fdopen(fd, "w"))) {
+			err = errno;
+			if (fd >= 0)
+				close(fd);
+			analysis_free(res);
+			if (err == ELOOP)
+				error("cannot write '%s': it is a symbolic link (not followed)",
+				      output);
+			else
+				error("cannot write '%s': %s", output, strerror(err));
+			return 1;
+		}
+	}
+	err = ops->emit(out, res, &opts);
+	if (out != stdout && fclose(out) && !err)
+		err = -(errno ? errno : EIO);
+	if (fail_over)
+		over = count_over(res, limit);
+	if (!err && over) {
+		const struct ml_site *s = &res->sites[0];
+		char a[HS], b[HS];
+
+		error("%zu site%s over the limit of %s (--fail-over); the largest holds %s",
+		      over, over == 1 ? " is" : "s are",
+		      report_human_size(limit, b, sizeof(b)),
+		      report_human_size(s->bytes - s->reserved_bytes, a, sizeof(a)));
+	}
 	analysis_free(res);
 	if (err) {
-		error("cannot write the report: %s", strerror(-err));
+		error("cannot write the report%s%s: %s", output ? " to " : "",
+		      output ? output : "", strerror(-err));
 		return 1;
 	}
-	return 0;
+	return over ? EXIT_OVER_LIMIT : 0;
 }

@@ -50,6 +50,12 @@ struct load_ctx {
 	u64 marker_bytes;
 
 	struct label_snaps snaps;	/* maps snapshots for region labels */
+
+	/* ANALYSIS_BY_THREAD: who made each op that can give a region its
+	 * origin, found again by the region's (time, stack) */
+	bool by_thread;
+	struct op_tid { u64 time; u32 stack_id, tid; } *tids;
+	size_t ntids, tids_cap;
 };
 
 /* --- small helpers ----------------------------------------------------- */
@@ -304,6 +310,11 @@ static int v_op(void *ctx, const struct ml_op *op)
 	c->nops++;
 	if (op->time > c->last_op_time)
 		c->last_op_time = op->time;
+	if (c->by_thread && op->stack_id) {
+		if (grow((void **)&c->tids, &c->tids_cap, c->ntids + 1, sizeof(*c->tids)))
+			return -ENOMEM;
+		c->tids[c->ntids++] = (struct op_tid){ op->time, op->stack_id, op->tid };
+	}
 	err = aspace_apply(c->as, op);
 	if (err == -EINVAL) {	/* one odd op must not hide the rest */
 		c->bad_ops++;
@@ -438,6 +449,36 @@ static int cmp_stack_then_addr(const void *a, const void *b)
 	return 0;
 }
 
+static int cmp_op_tid(const void *a, const void *b)
+{
+	const struct op_tid *x = a, *y = b;
+
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	return x->stack_id < y->stack_id ? -1 : x->stack_id > y->stack_id;
+}
+
+/* The thread whose op gave reg its origin; 0 when not known. */
+static u32 region_tid(const struct load_ctx *c, const struct ml_region *reg)
+{
+	struct op_tid key = { reg->time, reg->stack_id, 0 };
+	const struct op_tid *t;
+
+	if (!c->ntids)
+		return 0;
+	t = bsearch(&key, c->tids, c->ntids, sizeof(*c->tids), cmp_op_tid);
+	return t ? t->tid : 0;
+}
+
+static int cmp_thread_stack_addr(const void *a, const void *b, void *ctx)
+{
+	u32 ta = region_tid(ctx, a), tb = region_tid(ctx, b);
+
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
+	return cmp_stack_then_addr(a, b);
+}
+
 static int cmp_res_start(const void *a, const void *b)
 {
 	const struct ml_rec_resident_entry *x = a, *y = b;
@@ -456,7 +497,9 @@ static int cmp_site(const void *a, const void *b)
 		return cx > cy ? -1 : 1;
 	if (x->bytes != y->bytes)
 		return x->bytes > y->bytes ? -1 : 1;
-	return x->stack_id < y->stack_id ? -1 : x->stack_id > y->stack_id;
+	if (x->stack_id != y->stack_id)
+		return x->stack_id < y->stack_id ? -1 : 1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
 /* Regions in address order; adjacent pieces of one call (same stack, same
@@ -658,7 +701,12 @@ static int build_result(struct load_ctx *c)
 	if (r->have_check && r->check.reconciled > r->reconciles)
 		r->reconciles = r->check.reconciled;
 
-	if (cc.live.n)
+	if (c->ntids)
+		qsort(c->tids, c->ntids, sizeof(*c->tids), cmp_op_tid);
+	if (cc.live.n && c->by_thread)
+		qsort_r(cc.live.v, cc.live.n, sizeof(*cc.live.v),
+			cmp_thread_stack_addr, c);
+	else if (cc.live.n)
 		qsort(cc.live.v, cc.live.n, sizeof(*cc.live.v), cmp_stack_then_addr);
 	/* at most one site per region; trimmed below */
 	if (cc.live.n) {
@@ -669,10 +717,14 @@ static int build_result(struct load_ctx *c)
 		}
 	}
 	for (i = 0; i < cc.live.n; i = j) {
+		u32 tid = c->by_thread ? region_tid(c, &cc.live.v[i]) : 0;
+
 		for (j = i + 1; j < cc.live.n &&
-		     cc.live.v[j].stack_id == cc.live.v[i].stack_id; j++)
+		     cc.live.v[j].stack_id == cc.live.v[i].stack_id &&
+		     (!c->by_thread || region_tid(c, &cc.live.v[j]) == tid); j++)
 			;
 		err = build_site(c, cc.live.v + i, j - i, &r->sites[r->nsites]);
+		r->sites[r->nsites].tid = tid;
 		r->nsites++;	/* counted even on failure: analysis_free frees it */
 		if (err)
 			goto out;
@@ -682,6 +734,15 @@ static int build_result(struct load_ctx *c)
 	}
 	if (r->nsites)
 		qsort(r->sites, r->nsites, sizeof(*r->sites), cmp_site);
+	/* the modules' ranges, for formats that carry mappings (pprof) */
+	{
+		struct label_snap *sn = c->snaps.final.have ? &c->snaps.final :
+					&c->snaps.last;
+
+		r->maps = sn->e;
+		r->nmaps = sn->n;
+		memset(sn, 0, sizeof(*sn));
+	}
 out:
 	free(cc.live.v);
 	free(cc.base.v);
@@ -723,7 +784,12 @@ static int add_read_notes(struct load_ctx *c, int rc)
 
 int analysis_load(const char *path, struct ml_result **out)
 {
-	struct load_ctx c = { 0 };
+	return analysis_load_by(path, 0, out);
+}
+
+int analysis_load_by(const char *path, unsigned flags, struct ml_result **out)
+{
+	struct load_ctx c = { .by_thread = flags & ANALYSIS_BY_THREAD };
 	struct ml_result *r;
 	size_t i;
 	int rc, err;
@@ -733,6 +799,7 @@ int analysis_load(const char *path, struct ml_result **out)
 	if (!r)
 		return -ENOMEM;
 	c.r = r;
+	r->by_thread = c.by_thread;
 	err = aspace_new(&c.as);
 	if (!err)
 		err = stackdb_new(&c.db);
@@ -768,6 +835,7 @@ out:
 	free(c.frames);
 	free(c.res);
 	free(c.markers);
+	free(c.tids);
 	label_snaps_clear(&c.snaps);
 	if (c.db)
 		stackdb_free(c.db);
@@ -800,6 +868,7 @@ void analysis_free(struct ml_result *r)
 	free(r->sites);
 	free(r->baseline);
 	label_info_free(r->baseline_rinfo, r->nbaseline);
+	procmaps_free(r->maps, r->nmaps);
 	for (i = 0; i < r->nnotes; i++)
 		free(r->notes[i]);
 	free(r->notes);

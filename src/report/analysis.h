@@ -33,6 +33,7 @@ struct ml_site {
 	struct ml_region *regions;	/* address order */
 	struct ml_region_info *rinfo;	/* nregions entries, or NULL */
 	char *label;			/* what the site is, or NULL */
+	u32 tid;			/* ANALYSIS_BY_THREAD: the thread that mapped it */
 };
 
 struct ml_result {
@@ -58,6 +59,9 @@ struct ml_result {
 	size_t nnotes;
 	char **notes;			/* recorded notes, then read warnings */
 	struct rec_read_status read_status;
+	bool by_thread;			/* sites are (thread, stack) pairs */
+	size_t nmaps;
+	struct maps_entry *maps;	/* last /proc/PID/maps snapshot (final if any) */
 };
 
 /*
@@ -66,6 +70,12 @@ struct ml_result {
  * -EACCES, -EBADMSG (not a recording / header damaged), -ENOMEM.
  */
 int analysis_load(const char *path, struct ml_result **out);
+
+/* analysis_load() with flags: ANALYSIS_BY_THREAD makes one site per
+ * (thread, stack) pair, the thread being the one whose call gave the
+ * region its origin (mmap, or the mprotect that committed it). */
+#define ANALYSIS_BY_THREAD	0x1u
+int analysis_load_by(const char *path, unsigned flags, struct ml_result **out);
 void analysis_free(struct ml_result *r);	/* NULL is a no-op */
 
 #endif

@@ -50,27 +50,9 @@ static json_t *j_hex(u64 v)
 	return json_string(buf);
 }
 
-/* Names come from binaries and may not be UTF-8, which jansson refuses:
- * replace the bytes that are not ASCII rather than lose the name. */
 static json_t *j_str(const char *s)
 {
-	json_t *v;
-	char *copy, *p;
-
-	if (!s)
-		return json_null();
-	v = json_string(s);
-	if (v)
-		return v;
-	copy = strdup(s);
-	if (!copy)
-		return NULL;
-	for (p = copy; *p; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	v = json_string(copy);
-	free(copy);
-	return v;
+	return report_json_str(s);
 }
 
 static json_t *j_seconds(u64 rel_ns)
@@ -180,6 +162,32 @@ static json_t *check_json(const struct ml_result *r)
 	return o;
 }
 
+/* --group-by thread: [{tid, bytes, reserved_bytes, mappings, sites}] */
+static json_t *threads_json(const struct ml_result *r)
+{
+	struct report_thread *t;
+	ssize_t n = report_thread_totals(r, &t);
+	json_t *a = n >= 0 ? json_array() : NULL;
+	int bad = 0;
+
+	for (ssize_t i = 0; a && i < n; i++) {
+		json_t *o = json_object();
+
+		bad |= set(o, "tid", json_integer(t[i].tid));
+		bad |= set(o, "bytes", j_u64(t[i].bytes));
+		bad |= set(o, "reserved_bytes", j_u64(t[i].reserved_bytes));
+		bad |= set(o, "mappings", j_u64(t[i].mappings));
+		bad |= set(o, "sites", j_u64(t[i].sites));
+		bad |= append(a, o);
+	}
+	free(t);
+	if (bad) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
 static json_t *document(const struct ml_result *r, const struct report_opts *opt)
 {
 	json_t *root = json_object(), *o, *a;
@@ -224,10 +232,17 @@ static json_t *document(const struct ml_result *r, const struct report_opts *opt
 		bad |= append(a, j_str(r->notes[i]));
 	bad |= set(root, "notes", a);
 
+	if (r->by_thread)
+		bad |= set(root, "threads", threads_json(r));
 	bad |= set(root, "sites_total", j_u64(r->nsites));
 	a = json_array();
-	for (i = 0; i < shown; i++)
-		bad |= append(a, site_json(&r->sites[i], regions));
+	for (i = 0; i < shown; i++) {
+		json_t *so = site_json(&r->sites[i], regions);
+
+		if (r->by_thread)
+			bad |= set(so, "tid", json_integer(r->sites[i].tid));
+		bad |= append(a, so);
+	}
 	bad |= set(root, "sites", a);
 	if (regions)
 		bad |= set(root, "baseline_regions",

@@ -8,6 +8,8 @@
 #ifndef MAPLEAK_SYMTAB_H
 #define MAPLEAK_SYMTAB_H
 
+#include <signal.h>
+
 #include "mapleak.h"
 
 struct symtab;
@@ -72,8 +74,33 @@ int symtab_update_jit(struct symtab *st);
  * in place, as jcmd Compiler.perfmap does), keeping what was known. */
 int symtab_reread_jit(struct symtab *st);
 
+/* Reads of the target's perf map and jitdump return -EINTR between
+ * chunks once *flag is nonzero (a signal handler's flag). NULL: never. */
+void symtab_set_cancel(struct symtab *st, const volatile sig_atomic_t *flag);
+
+/*
+ * Notes on the target's JIT files not made yet: a cap hit (entries,
+ * bytes, names), so some JIT frames may stay unnamed. Each is returned
+ * once; borrowed until the next call or symtab_close(). For the recorder
+ * to print and keep (NOTE records).
+ */
+const char *const *symtab_new_notes(struct symtab *st, size_t *n);
+
 /* True when a perf map was found and read at least once. */
 bool symtab_has_jit_map(const struct symtab *st);
+
+/*
+ * Reads the perf map to its end, then removes the target's
+ * /tmp/perf-NSPID.map (if it is the file read) and perfinfo-NSPID.map,
+ * each only when a regular file of the target's user or root; works after
+ * the target exited. For files the caller caused. 0 (also when there
+ * were none) or -errno.
+ */
+int symtab_remove_perfmap(struct symtab *st);
+
+/* True when a mapping in the latest maps snapshot has a path ending in
+ * suffix (e.g. "/libcoreclr.so"); kept after the target exited. */
+bool symtab_maps_have(const struct symtab *st, const char *suffix);
 
 /*
  * Names pc. return_address: pcs[i] for i > 0 (looked up at pc - 1).
