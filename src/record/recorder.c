@@ -1247,6 +1247,22 @@ int recorder_name_stack(struct recorder *r, u32 stack_id, struct ml_frame **out,
 		}
 		f[i].pc = pcs[i];
 	}
+	/* interpreted Java frames: the methods read at the event */
+	for (size_t j = 0; j < r->njframes; j++) {
+		const struct jframe *jf = &r->jframes[j];
+		struct ml_frame copy = { .pc = jf->f.pc, .kind = jf->f.kind };
+
+		if (jf->stack_id != stack_id || jf->index >= n)
+			continue;
+		copy.symbol = jf->f.symbol ? strdup(jf->f.symbol) : NULL;
+		copy.tier = jf->f.tier ? strdup(jf->f.tier) : NULL;
+		if ((jf->f.symbol && !copy.symbol) || (jf->f.tier && !copy.tier)) {
+			ml_frame_release(&copy);
+			continue;	/* keeps the generic name */
+		}
+		ml_frame_release(&f[jf->index]);
+		f[jf->index] = copy;
+	}
 	*out = f;
 	*nframes = n;
 	return 0;
