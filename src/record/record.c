@@ -589,7 +589,7 @@ int rec_put_frame(struct rec_writer *w, u64 time, const struct ml_rec_frame *f)
 	const struct ml_frame *fr = &f->f;
 	u64 len = 8 + 4 + 4 + 8 + 4 + 4 + str_size(fr->symbol) +
 		  str_size(fr->module) + str_size(fr->file) + str_size(fr->tier) +
-		  4;
+		  4 + 4;
 	int rc = rec_begin(w, ML_REC_FRAME, time, len);
 
 	if (rc)
@@ -605,6 +605,7 @@ int rec_put_frame(struct rec_writer *w, u64 time, const struct ml_rec_frame *f)
 	w_str(w, fr->file);
 	w_str(w, fr->tier);
 	w_u32(w, f->stack_id);	/* appended: older readers ignore it */
+	w_u32(w, f->frame);	/* appended too */
 	return rec_end(w, len);
 }
 
@@ -981,6 +982,8 @@ static int dec_frame(struct dec *d, struct ml_rec_frame *f)
 	/* Appended field: absent in older recordings (0, any stack). */
 	if (!rc && !d->bad && d->left >= 4)
 		f->stack_id = d_u32(d);
+	if (!rc && !d->bad && d->left >= 4)
+		f->frame = d_u32(d);
 	return rc ? rc : d->bad ? -EBADMSG : 0;
 }
 

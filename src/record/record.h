@@ -65,6 +65,9 @@ struct ml_rec_frame {
 	u32 return_address;	/* named as a return address */
 	u32 stack_id;		/* 0: any stack; else only in that stack (JIT
 				 * code re-used: named as of the stack's time) */
+	u32 frame;		/* with stack_id: 0 every frame at pc, else only
+				 * frame index frame - 1 (interpreted Java: one
+				 * interpreter pc, a method per frame) */
 };
 
 struct ml_rec_resident_entry {

@@ -50,6 +50,14 @@
 #define SF_VARIANT_MAX		((1u << (32 - SF_VARIANT_SHIFT)) - 1)
 #define SF_WRITTEN		((1u << SF_VARIANT_SHIFT) - 1)
 
+/* The name of an interpreted Java frame, read at the event (the Method*
+ * is the target's: named while the target is alive). */
+struct jframe {
+	u32 stack_id;
+	u32 index;		/* frame index in the stack */
+	struct ml_frame f;	/* f.pc as in the stack */
+};
+
 struct recorder {
 	struct recorder_opts o;
 	pid_t pid;
@@ -81,8 +89,12 @@ struct recorder {
 	int rejected_err;	/* the first reason */
 	int exec_baseline_err;	/* maps unreadable after an exec */
 	u64 pcs[ML_STACK_MAX_FRAMES];
-	u64 jitkey[2 * ML_STACK_MAX_FRAMES];	/* pcs, then their epochs */
-	struct stackdb *jitkeys;	/* (pcs, epochs) combinations seen */
+	/* pcs, then their epochs, then (interpreted Java) their Method* */
+	u64 jitkey[3 * ML_STACK_MAX_FRAMES];
+	struct stackdb *jitkeys;	/* (pcs, epochs, methods) combinations seen */
+	u64 meths[ML_STACK_MAX_FRAMES];	/* Method* of interpreted Java frames */
+	struct jframe *jframes;	/* their names, by (stack id, frame) */
+	size_t njframes, capjframes;
 	u64 *stack_time;	/* by stack id: when it was first seen */
 	u32 stack_time_cap;
 	u64 next_check;		/* recorder_step(): slower checks */
@@ -216,18 +228,26 @@ static bool maps_code(const struct ml_event_hdr *ev)
 	}
 }
 
-/* The SF_VARIANT bits for r->pcs[0..n) at time: 0 without JIT code the
- * jitdump knows. */
-static u32 jit_variant(struct recorder *r, u32 n, u64 time)
+/*
+ * The SF_VARIANT bits for r->pcs[0..n) at time: 0 without JIT code the
+ * jitdump knows and without interpreted Java frames (njava: how many
+ * r->meths holds). Interpreted frames return into the same interpreter
+ * pcs whatever method they run, so the methods tell stacks apart.
+ */
+static u32 jit_variant(struct recorder *r, u32 n, u64 time, u32 njava)
 {
-	u32 kid = 0;
+	u32 kid = 0, nkey = 2 * n;
 
-	if (!symtab_jit_epochs(r->st, r->pcs, n, time, r->jitkey + n))
+	if (!symtab_jit_epochs(r->st, r->pcs, n, time, r->jitkey + n) && !njava)
 		return 0;
 	if (!r->jitkeys && stackdb_new(&r->jitkeys))
 		return 0;
 	memcpy(r->jitkey, r->pcs, n * sizeof(*r->pcs));
-	if (stackdb_intern(r->jitkeys, r->jitkey, 2 * n, 0, &kid, NULL) ||
+	if (njava) {
+		memcpy(r->jitkey + 2 * n, r->meths, n * sizeof(*r->meths));
+		nkey = 3 * n;
+	}
+	if (stackdb_intern(r->jitkeys, r->jitkey, nkey, 0, &kid, NULL) ||
 	    kid > SF_VARIANT_MAX)
 		return 0;	/* named as of the end: the latest method */
 	return kid << SF_VARIANT_SHIFT;
@@ -270,6 +290,36 @@ static void note_child(struct recorder *r, pid_t child)
 		 "follows one process; to see its mappings: mapleak record -p %d)",
 		 r->pid, child, child);
 	rec_say(r, REC_SAY_NOTE, note);
+}
+
+/* Names the interpreted Java frames (r->meths) of new stack id now,
+ * while the target and its Method*s live. A frame that cannot be read
+ * keeps the interpreter's generic name. */
+static void name_java_frames(struct recorder *r, u32 id, u32 n)
+{
+	for (u32 i = 1; i < n; i++) {
+		struct jframe *j;
+
+		if (!r->meths[i])
+			continue;
+		if (r->njframes == r->capjframes) {
+			size_t cap = r->capjframes ? r->capjframes * 2 : 64;
+			struct jframe *p = reallocarray(r->jframes, cap, sizeof(*p));
+
+			if (!p)
+				return;
+			r->jframes = p;
+			r->capjframes = cap;
+		}
+		j = &r->jframes[r->njframes];
+		memset(j, 0, sizeof(*j));
+		if (symtab_java_method(r->st, r->meths[i], &j->f))
+			continue;
+		j->f.pc = r->pcs[i];
+		j->stack_id = id;
+		j->index = i;
+		r->njframes++;
+	}
 }
 
 static int on_event(void *ctx, const struct ml_event_hdr *ev,
@@ -318,11 +368,19 @@ static int on_event(void *ctx, const struct ml_event_hdr *ev,
 			sflags |= ML_SF_UNWIND_ERR;
 		}
 		if (n) {
+			u32 njava = symtab_java_methods(r->st, r->pcs, n, stack,
+							ev->regs[ML_REG_SP], len,
+							r->meths);
+
+			n = symtab_java_gaps(r->st, r->pcs, n, ML_STACK_MAX_FRAMES,
+					     r->meths);
 			err = stackdb_intern(r->stacks, r->pcs, n,
-					     sflags | jit_variant(r, n, op.time),
+					     sflags | jit_variant(r, n, op.time, njava),
 					     &op.stack_id, &is_new);
 			if (err)
 				return err;
+			if (is_new && njava)
+				name_java_frames(r, op.stack_id, n);
 			if (is_new) {
 				struct ml_rec_stack s = {
 					.id = op.stack_id, .flags = sflags & SF_WRITTEN,
@@ -649,6 +707,15 @@ static void write_frames(struct recorder *r)
 		write_timed_frames(r, id, pcs, n, t);
 	}
 	stackdb_free(seen);
+	for (size_t i = 0; i < r->njframes; i++) {
+		struct ml_rec_frame f = {
+			.f = r->jframes[i].f, .return_address = 1,
+			.stack_id = r->jframes[i].stack_id,
+			.frame = r->jframes[i].index + 1,
+		};
+
+		note_err(r, rec_put_frame(r->w, t, &f));
+	}
 	/* What resolve -i needs for addresses that are in no stack. */
 	if (symdump_write(r->w, t, r->st, r->stacks, &sds) == -ENOMEM ||
 	    sds.cut)
@@ -1072,6 +1139,9 @@ void recorder_free(struct recorder *r)
 	collector_close(r->col);
 	symtab_close(r->st);
 	stackdb_free(r->jitkeys);
+	for (size_t i = 0; i < r->njframes; i++)
+		ml_frame_release(&r->jframes[i].f);
+	free(r->jframes);
 	free(r->stack_time);
 	runtimes_free(r->rt);
 	dotnet_perfmap_undo(r->dotnet, DOTNET_IPC_TIMEOUT_MS, NULL, NULL);
@@ -1176,6 +1246,22 @@ int recorder_name_stack(struct recorder *r, u32 stack_id, struct ml_frame **out,
 			memset(&f[i], 0, sizeof(f[i]));
 		}
 		f[i].pc = pcs[i];
+	}
+	/* interpreted Java frames: the methods read at the event */
+	for (size_t j = 0; j < r->njframes; j++) {
+		const struct jframe *jf = &r->jframes[j];
+		struct ml_frame copy = { .pc = jf->f.pc, .kind = jf->f.kind };
+
+		if (jf->stack_id != stack_id || jf->index >= n)
+			continue;
+		copy.symbol = jf->f.symbol ? strdup(jf->f.symbol) : NULL;
+		copy.tier = jf->f.tier ? strdup(jf->f.tier) : NULL;
+		if ((jf->f.symbol && !copy.symbol) || (jf->f.tier && !copy.tier)) {
+			ml_frame_release(&copy);
+			continue;	/* keeps the generic name */
+		}
+		ml_frame_release(&f[jf->index]);
+		f[jf->index] = copy;
 	}
 	*out = f;
 	*nframes = n;

@@ -82,6 +82,9 @@ static void print_frame(FILE *out, u32 i, const struct ml_frame *f)
 		put(out, f->symbol);
 		fputs(" [kernel]", out);
 		break;
+	case ML_FK_GAP:
+		fputs(f->symbol, out);	/* says it all; its pc is no address */
+		break;
 	default:
 		put(out, f->symbol);
 		if (mod) {
