@@ -99,6 +99,10 @@ struct symtab {
 	size_t npeslots;	/* a power of two */
 	bool pes_capped;	/* ST_PES_MAX files: the rest get no names */
 
+	/* Copies of files the target may modify: symbols/stable.h */
+	u64 stable_bytes;	/* copied, at most ST_STABLE_TOTAL_MAX */
+	bool stable_capped;	/* a file was not read: over a cap */
+
 	struct st_sample cur;
 	u64 mod_gen;		/* bumped whenever modules change */
 	u64 maps_gen;		/* bumped whenever maps are read */
@@ -139,6 +143,10 @@ int st_r2r_methods(struct symtab *st, const struct maps_entry *m,
  * included: anonymous and /memfd: mappings). True without a snapshot. */
 bool st_is_code(const struct symtab *st, u64 addr);
 int st_open_mapping(const struct symtab *st, const struct maps_entry *m);
+/* Takes fd (from st_open_mapping) and returns one safe to map: a sealed
+ * copy when the target may modify the file (symbols/stable.h), counted
+ * against ST_STABLE_TOTAL_MAX. fd or -errno (-EFBIG: over a cap, noted). */
+int st_stable(struct symtab *st, int fd);
 /* A file the target's runtime wrote (PATH as the target sees it): inside
  * its root, regular, owned by its user (rootfs.h). fd or -errno. */
 int st_open_target_file(const struct symtab *st, const char *path);
