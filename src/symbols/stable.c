@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "symbols/stable.h"
@@ -17,22 +16,17 @@
 
 #define STABLE_CHUNK (1u << 20)
 
-bool stable_modifiable(int fd, const struct stat *sb, const uid_t *uids,
+bool stable_modifiable(const struct stat *sb, const uid_t *uids,
 		       size_t nuids)
 {
-	bool owner = false;
-
-	for (size_t i = 0; i < nuids; i++) {
-		if (uids[i] == 0)
-			return true;
-		owner |= uids[i] == sb->st_uid;
-	}
-	if (owner || (sb->st_mode & (S_IWGRP | S_IWOTH)))
+	/* A POSIX ACL that grants anyone write access needs a mask with
+	 * write, and the mask is what the group bits show: S_IWGRP. */
+	if (sb->st_mode & (S_IWGRP | S_IWOTH))
 		return true;
-	/* An ACL may grant the target write access whatever the mode says
-	 * (its group bits are then the ACL mask): any ACL counts. */
-	return fgetxattr(fd, "system.posix_acl_access", NULL, 0) >= 0 ||
-	       (errno != ENODATA && errno != ENOTSUP);
+	for (size_t i = 0; i < nuids; i++)
+		if (uids[i] == 0 || uids[i] == sb->st_uid)
+			return true;
+	return false;
 }
 
 /* A memfd that can be sealed and, where the kernel knows the flag, never
@@ -129,7 +123,7 @@ int stable_reopen(int fd, const uid_t *uids, size_t nuids,
 		close(fd);
 		return -EPERM;
 	}
-	if (!stable_modifiable(fd, &sb, uids, nuids))
+	if (!stable_modifiable(&sb, uids, nuids))
 		return fd;
 	if (sb.st_size < 0 || (unsigned long long)sb.st_size > cap) {
 		close(fd);

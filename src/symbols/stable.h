@@ -25,13 +25,14 @@
 
 /*
  * Whether a process running as one of uids (real, effective... of one
- * target) could change the bytes of the open file fd whose stat is sb:
- * it owns it, group or others may write it, a POSIX ACL may grant it, or
- * the target runs as root (its capabilities let it write anything).
+ * target) could change the bytes of the file whose stat is sb:
+ * it owns it, group or others may write it (a POSIX ACL's write grant
+ * shows there too), or the target runs as root (its capabilities let it
+ * write anything).
  * A read-only mount does not count: the same inode may be writable
  * through another mount, and a root target may remount.
  */
-bool stable_modifiable(int fd, const struct stat *sb, const uid_t *uids,
+bool stable_modifiable(const struct stat *sb, const uid_t *uids,
 		       size_t nuids);
 
 /*

@@ -58,6 +58,7 @@ struct symtab {
 	pid_t nspid;		/* the pid the target sees (perf map name) */
 	uid_t uids[4];		/* real, effective, saved, fs */
 	bool root_is_host;	/* /proc/PID/root is "/" */
+	bool own_userns;	/* in a user namespace not ours: see st_stable() */
 
 	Dwfl *dwfl;
 	void *arch_img;		/* an ELF header naming the machine ... */

@@ -304,12 +304,30 @@ int st_open_mapping(const struct symtab *st, const struct maps_entry *m)
 	return open_mapping(st, m);
 }
 
+/*
+ * The target lives in a user namespace of its own (a rootless container):
+ * its root there may write the files of every uid the namespace maps, not
+ * only of its own uids, so it is taken as root for stable_reopen().
+ */
+static bool own_userns(const struct symtab *st)
+{
+	struct stat a, b;
+
+	if (fstatat(st->procfd, "ns/user", &a, 0) < 0 ||
+	    stat("/proc/self/ns/user", &b) < 0)
+		return false;	/* no namespaces: the same one */
+	return a.st_ino != b.st_ino || a.st_dev != b.st_dev;
+}
+
 int st_stable(struct symtab *st, int fd)
 {
+	static const uid_t as_root[] = { 0 };
 	u64 left = ST_STABLE_TOTAL_MAX - st->stable_bytes;
 	unsigned long long copied;
+	bool ns = st->own_userns;
 
-	fd = stable_reopen(fd, st->uids, ARRAY_SIZE(st->uids),
+	fd = stable_reopen(fd, ns ? as_root : st->uids,
+			   ns ? ARRAY_SIZE(as_root) : ARRAY_SIZE(st->uids),
 			   left < STABLE_COPY_MAX ? left : STABLE_COPY_MAX,
 			   &copied);
 	if (fd == -EFBIG)
@@ -692,6 +710,7 @@ static int start_image(struct symtab *st)
 	ret = read_status(st);
 	if (ret < 0)
 		return ret;
+	st->own_userns = own_userns(st);
 	n = readlinkat(st->procfd, "root", root, sizeof(root));
 	st->root_is_host = n == 1 && root[0] == '/';
 	/* Held for the files the target writes (st_open_in_root). */
