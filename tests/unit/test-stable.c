@@ -18,16 +18,14 @@
 static char base[] = "/tmp/mapleak-test-stable.XXXXXX";
 static char data[SIZE];
 
-/* base/NAME with SIZE bytes of data, mode, owner uid (when root). */
-static int make(const char *name, mode_t mode, uid_t uid, char *path,
-		size_t len)
+/* base/NAME with SIZE bytes of data and mode, ours; open for reading. */
+static int make(const char *name, mode_t mode, char *path, size_t len)
 {
 	int fd;
 
 	snprintf(path, len, "%s/%s", base, name);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, data, SIZE) != SIZE || fchmod(fd, mode) < 0 ||
-	    (geteuid() == 0 && fchown(fd, uid, (gid_t)-1) < 0)) {
+	if (fd < 0 || write(fd, data, SIZE) != SIZE || fchmod(fd, mode) < 0) {
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -46,10 +44,11 @@ static bool same_file(int a, const char *path)
 
 int main(void)
 {
-	uid_t me = geteuid();
-	/* The "target": a plain user; as root, a uid that owns nothing. */
-	uid_t tgt = me == 0 ? 54321 : me, other = me == 0 ? 0 : me + 1;
-	uid_t tuids[4] = { tgt, tgt, tgt, tgt };
+	/* Our files: "owner" targets run as us, "stranger" ones as a
+	 * user who owns none of them (never root). */
+	uid_t me = geteuid(), st = me + 1;
+	uid_t owner[4] = { me, me, me, me };
+	uid_t stranger[4] = { st, st, st, st };
 	uid_t root_tgt[4] = { 0, 0, 0, 0 };
 	unsigned long long copied = 1;
 	char path[256];
@@ -63,8 +62,8 @@ int main(void)
 	}
 
 	/* A file the target owns: copied, sealed, immune to its truncation. */
-	fd = make("own", 0644, tgt, path, sizeof(path));
-	sfd = fd >= 0 ? stable_reopen(fd, tuids, 4, STABLE_COPY_MAX, &copied) : -1;
+	fd = make("own", 0644, path, sizeof(path));
+	sfd = fd >= 0 ? stable_reopen(fd, owner, 4, STABLE_COPY_MAX, &copied) : -1;
 	T_CHECKF("a file the target owns is copied", sfd >= 0 && !same_file(sfd, path),
 		 "got fd %d", sfd);
 	T_CHECKF("the copy says how much it copied", copied == SIZE,
@@ -90,8 +89,8 @@ int main(void)
 	}
 
 	/* Another user's file, not writable by group or others: as is. */
-	fd = make("other", 0644, other, path, sizeof(path));
-	sfd = fd >= 0 ? stable_reopen(fd, tuids, 4, STABLE_COPY_MAX, &copied) : -1;
+	fd = make("other", 0644, path, sizeof(path));
+	sfd = fd >= 0 ? stable_reopen(fd, stranger, 4, STABLE_COPY_MAX, &copied) : -1;
 	T_CHECKF("another user's file is used as is",
 		 sfd == fd && same_file(sfd, path) && copied == 0,
 		 "fd %d -> %d, copied %llu", fd, sfd, copied);
@@ -99,7 +98,10 @@ int main(void)
 		close(sfd);
 
 	/* ... unless the target runs as root. */
-	fd = make("other-root", 0644, other, path, sizeof(path));
+	fd = make("other-root", 0644, path, sizeof(path));
+	/* As root, a file of neither root nor the target's. */
+	if (fd >= 0 && me == 0 && fchown(fd, st, (gid_t)-1) < 0)
+		T_CHECK("chown a file to another user", 0);
 	sfd = fd >= 0 ? stable_reopen(fd, root_tgt, 4, STABLE_COPY_MAX, &copied) : -1;
 	T_CHECKF("a root target's files are all copied",
 		 sfd >= 0 && !same_file(sfd, path) && copied == SIZE,
@@ -108,29 +110,29 @@ int main(void)
 		close(sfd);
 
 	/* ... or group or others may write it. */
-	fd = make("gw", 0664, other, path, sizeof(path));
-	sfd = fd >= 0 ? stable_reopen(fd, tuids, 4, STABLE_COPY_MAX, &copied) : -1;
+	fd = make("gw", 0664, path, sizeof(path));
+	sfd = fd >= 0 ? stable_reopen(fd, stranger, 4, STABLE_COPY_MAX, &copied) : -1;
 	T_CHECK("a group-writable file is copied", sfd >= 0 && !same_file(sfd, path));
 	if (sfd >= 0)
 		close(sfd);
-	fd = make("ow", 0646, other, path, sizeof(path));
-	sfd = fd >= 0 ? stable_reopen(fd, tuids, 4, STABLE_COPY_MAX, &copied) : -1;
+	fd = make("ow", 0646, path, sizeof(path));
+	sfd = fd >= 0 ? stable_reopen(fd, stranger, 4, STABLE_COPY_MAX, &copied) : -1;
 	T_CHECK("an other-writable file is copied", sfd >= 0 && !same_file(sfd, path));
 	if (sfd >= 0)
 		close(sfd);
 
 	/* The cap: a copy over it is refused; a file used as is is not one. */
-	fd = make("big", 0644, tgt, path, sizeof(path));
-	sfd = fd >= 0 ? stable_reopen(fd, tuids, 4, SIZE - 1, &copied) : 0;
+	fd = make("big", 0644, path, sizeof(path));
+	sfd = fd >= 0 ? stable_reopen(fd, owner, 4, SIZE - 1, &copied) : 0;
 	T_CHECKF("a file over the cap is not copied (-EFBIG)", sfd == -EFBIG,
 		 "got %d", sfd);
-	fd = make("big-other", 0644, other, path, sizeof(path));
-	sfd = fd >= 0 ? stable_reopen(fd, tuids, 4, SIZE - 1, &copied) : -1;
+	fd = make("big-other", 0644, path, sizeof(path));
+	sfd = fd >= 0 ? stable_reopen(fd, stranger, 4, SIZE - 1, &copied) : -1;
 	T_CHECK("the cap does not apply to a file used as is", sfd == fd && sfd >= 0);
 	if (sfd >= 0)
 		close(sfd);
-	fd = make("at-cap", 0644, tgt, path, sizeof(path));
-	sfd = fd >= 0 ? stable_reopen(fd, tuids, 4, SIZE, &copied) : -1;
+	fd = make("at-cap", 0644, path, sizeof(path));
+	sfd = fd >= 0 ? stable_reopen(fd, owner, 4, SIZE, &copied) : -1;
 	T_CHECK("a file of exactly the cap is copied", sfd >= 0 && copied == SIZE);
 	if (sfd >= 0)
 		close(sfd);
@@ -142,7 +144,7 @@ int main(void)
 		if (pipe(pfd) == 0) {
 			close(pfd[1]);
 			T_CHECK("a pipe is refused (-EPERM)",
-				stable_reopen(pfd[0], tuids, 4, SIZE, NULL) == -EPERM);
+				stable_reopen(pfd[0], owner, 4, SIZE, NULL) == -EPERM);
 		}
 	}
 
