@@ -141,6 +141,13 @@ else
 	show "$T/tgt.err"
 fi
 sleep 0.5
+cp "/proc/$REC/maps" "$T/rec.maps" 2>/dev/null
+if [ -s "$T/rec.maps" ] && ! grep -q "$D/libsb.so" "$T/rec.maps"; then
+	ok "mapleak never maps the user's library itself (a sealed copy)"
+else
+	not_ok "mapleak never maps the user's library itself (a sealed copy)"
+	grep -E 'libsb|memfd' "$T/rec.maps" | sed 's/^/#   /'
+fi
 kill -INT "$REC" 2>/dev/null
 if ! wait_exit "$REC" 60; then
 	not_ok "mapleak ends within 60 s of SIGINT"
