@@ -151,6 +151,10 @@ int st_r2r_note(struct symtab *st, const struct maps_entry *m)
 	*pe_slot(st, m) = (u32)st->npes;
 	/* A failure is remembered (pe stays NULL): not retried per frame. */
 	fd = st_open_mapping(st, m);
+	if (fd >= 0)
+		fd = st_stable(st, fd);	/* it is mapped below */
+	if (fd == -ENOMEM)
+		return fd;
 	if (fd < 0)
 		return 0;
 	ret = pe_read_fd(fd, &p->pe);

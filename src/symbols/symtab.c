@@ -31,6 +31,7 @@
 #include "symbols/elfload.h"
 #include "symbols/rootfs.h"
 #include "symbols/runtimes.h"
+#include "symbols/stable.h"
 #include "symbols/symtab-int.h"
 
 #define ST_STATUS_MAX (64 * 1024)
@@ -40,6 +41,10 @@
  * perfmap entry cap) of plausible names fit well below. */
 #define ST_PERFMAP_READ_MAX (256ull << 20)
 #define ST_DELETED " (deleted)"
+/* Bytes of the target's files copied for one image (stable.h), whether
+ * kept or not: a target mapping many large files of its own can make
+ * mapleak neither hold nor copy them all. */
+#define ST_STABLE_TOTAL_MAX (2ull << 30)
 
 static char *debuginfo_path;	/* NULL: libdwfl's default search path */
 
@@ -299,6 +304,39 @@ int st_open_mapping(const struct symtab *st, const struct maps_entry *m)
 	return open_mapping(st, m);
 }
 
+/*
+ * The target lives in a user namespace of its own (a rootless container):
+ * its root there may write the files of every uid the namespace maps, not
+ * only of its own uids, so it is taken as root for stable_reopen().
+ */
+static bool own_userns(const struct symtab *st)
+{
+	struct stat a, b;
+
+	if (fstatat(st->procfd, "ns/user", &a, 0) < 0 ||
+	    stat("/proc/self/ns/user", &b) < 0)
+		return false;	/* no namespaces: the same one */
+	return a.st_ino != b.st_ino || a.st_dev != b.st_dev;
+}
+
+int st_stable(struct symtab *st, int fd)
+{
+	static const uid_t as_root[] = { 0 };
+	u64 left = ST_STABLE_TOTAL_MAX - st->stable_bytes;
+	unsigned long long copied;
+	bool ns = st->own_userns;
+
+	fd = stable_reopen(fd, ns ? as_root : st->uids,
+			   ns ? ARRAY_SIZE(as_root) : ARRAY_SIZE(st->uids),
+			   left < STABLE_COPY_MAX ? left : STABLE_COPY_MAX,
+			   &copied);
+	if (fd == -EFBIG)
+		st->stable_capped = true;	/* symtab_new_notes() tells */
+	if (fd >= 0)
+		st->stable_bytes += copied;
+	return fd;
+}
+
 /* Load bias and range of the ELF in fd mapped by m (symbols/elfload.c).
  * Fills c; 0 or -ENOEXEC. */
 static int elf_layout(int fd, const struct maps_entry *m, struct candidate *c)
@@ -336,8 +374,16 @@ static int examine(struct symtab *st, const struct maps_entry *m,
 	fd = open_mapping(st, m);
 	if (fd < 0)
 		return fd;
-	if (pread(fd, magic, 4, 0) != 4 || memcmp(magic, ELFMAG, SELFMAG) != 0 ||
-	    elf_layout(fd, m, c) < 0) {
+	if (pread(fd, magic, 4, 0) != 4 || memcmp(magic, ELFMAG, SELFMAG) != 0) {
+		close(fd);
+		return -ENOEXEC;
+	}
+	/* From here on the file is mapped (libelf, libdwfl): a copy if the
+	 * target could truncate it under us (SIGBUS) or change it. */
+	fd = st_stable(st, fd);
+	if (fd < 0)
+		return fd == -ENOMEM ? fd : -ENOEXEC;
+	if (elf_layout(fd, m, c) < 0) {
 		close(fd);
 		return -ENOEXEC;
 	}
@@ -627,6 +673,7 @@ static void drop_modules(struct symtab *st)
 	free(st->srcs);
 	st->srcs = NULL;
 	st->nsrcs = st->capsrcs = 0;
+	st->stable_bytes = 0;	/* the copies went with libdwfl and the pes */
 	for (size_t i = 0; i < st->nmods; i++)
 		free(st->mods[i].name);
 	free(st->mods);
@@ -663,6 +710,7 @@ static int start_image(struct symtab *st)
 	ret = read_status(st);
 	if (ret < 0)
 		return ret;
+	st->own_userns = own_userns(st);
 	n = readlinkat(st->procfd, "root", root, sizeof(root));
 	st->root_is_host = n == 1 && root[0] == '/';
 	/* Held for the files the target writes (st_open_in_root). */
@@ -930,6 +978,7 @@ enum {
 	ST_NOTE_JD_READ = 64,
 	ST_NOTE_JD_DEEP = 128,
 	ST_NOTE_PES = 256,
+	ST_NOTE_STABLE = 512,
 };
 
 static void st_note(struct symtab *st, unsigned bit, bool hit, const char *what,
@@ -977,6 +1026,15 @@ const char *const *symtab_new_notes(struct symtab *st, size_t *n)
 		snprintf(st->notes[st->nnotes++], sizeof(st->notes[0]),
 			 "pid %d maps over %u .dll files: ReadyToRun code of "
 			 "the others stays unnamed", (int)st->pid, ST_PES_MAX);
+	}
+	if (st->stable_capped && !(st->noted & ST_NOTE_STABLE) &&
+	    st->nnotes < ST_NOTES_MAX) {
+		st->noted |= ST_NOTE_STABLE;
+		snprintf(st->notes[st->nnotes++], sizeof(st->notes[0]),
+			 "pid %d maps a file it may modify over %llu MiB (or "
+			 "over %llu MiB of such files): code in it stays unnamed",
+			 (int)st->pid, STABLE_COPY_MAX >> 20,
+			 ST_STABLE_TOTAL_MAX >> 20);
 	}
 	for (size_t i = from; i < st->nnotes; i++)
 		st->note_list[i - from] = st->notes[i];
