@@ -14,10 +14,12 @@
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 extern const char record_usage[];
 extern const char report_usage[];
 extern const char resolve_usage[];
+extern const char diff_usage[];
 
 /* "mapleak: " + message + "\n" on stderr; returns -1. */
 int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
