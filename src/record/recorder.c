@@ -24,6 +24,7 @@
 #include "collect/collect.h"
 #include "record/record.h"
 #include "record/recorder.h"
+#include "record/fold.h"
 #include "symbols/dotnet.h"
 #include "symbols/runtimes.h"
 #include "symbols/symdump.h"
@@ -60,6 +61,7 @@ struct recorder {
 	struct dotnet_perfmap *dotnet;	/* a .NET perf map we enabled */
 	struct stackdb *stacks;
 	struct aspace *as;
+	struct folder *fold;	/* NULL: every op written as it comes */
 	struct reorder *ro;
 	struct rec_writer *w;
 	char *comm;		/* the target's, at attach */
@@ -115,6 +117,14 @@ static void rec_sayf(struct recorder *r, enum rec_say level, const char *fmt, ..
 
 static int apply_op(struct recorder *r, const struct ml_op *op);
 
+/* Ops kept for folding go out before a record whose place among them
+ * matters (maps, brk, the end). */
+static void fold_flush(struct recorder *r)
+{
+	if (r->fold && r->w)
+		note_err(r, folder_flush(r->fold, r->w));
+}
+
 /* An op the live set refused (-EINVAL: malformed; -ENOMEM) is counted,
  * and the report says so: the live set may then differ from the kernel's,
  * which the final check measures. */
@@ -136,6 +146,7 @@ static int take_baseline(struct recorder *r, u32 purpose, u64 time)
 	size_t n = 0;
 	int err;
 
+	fold_flush(r);
 	err = procmaps_read(r->pid, &e, &n);
 	if (err)
 		return err;
@@ -171,6 +182,7 @@ static void reconcile(struct recorder *r)
 	m.purpose = ML_MAPS_RECONCILE;
 	m.n = n;
 	m.e = e;
+	fold_flush(r);
 	note_err(r, rec_put_maps(r->w, ml_now_ns(CLOCK_MONOTONIC), &m));
 	aspace_reconcile(r->as, e, n, &changed);
 	procmaps_free(e, n);
@@ -182,10 +194,17 @@ static int apply_op(struct recorder *r, const struct ml_op *op)
 {
 	int err;
 
-	err = aspace_apply(r->as, op);
-	if (err)
-		return err;
-	note_err(r, rec_put_op(r->w, op));
+	if (r->fold) {
+		err = folder_apply(r->fold, r->w, op);
+		if (err == -EINVAL || err == -ENOMEM)
+			return err;	/* refused by the live set */
+		note_err(r, err);	/* else a write error */
+	} else {
+		err = aspace_apply(r->as, op);
+		if (err)
+			return err;
+		note_err(r, rec_put_op(r->w, op));
+	}
 	if (op->kind == ML_OP_EXEC) {
 		/* A new image: its first mappings were made by the kernel. */
 		symtab_reset(r->st);
@@ -408,6 +427,7 @@ static bool final_snapshot(struct recorder *r, struct aspace_check *chk)
 		n = 0;
 	}
 	t = ml_now_ns(CLOCK_MONOTONIC);
+	fold_flush(r);
 	m.purpose = ML_MAPS_FINAL;
 	m.n = n;
 	m.e = e;
@@ -836,6 +856,8 @@ int recorder_attach(struct recorder *r, pid_t pid)
 	if (!err)
 		err = symtab_open(&r->st, r->pid);
 	r->start_time = ml_now_ns(CLOCK_MONOTONIC);
+	if (!err && !r->o.no_fold)
+		err = folder_new(&r->fold, r->as, r->start_time, r->o.fold_window);
 	if (!err) {
 		tg.pid = (u32)r->pid;
 		tg.nspid = proc_nspid(r->pid);
@@ -889,6 +911,18 @@ int recorder_finish(struct recorder *r, u32 stopped_by, struct recorder_summary 
 
 	memset(s, 0, sizeof(*s));
 	s->alive_at_end = final_snapshot(r, &s->chk);
+	fold_flush(r);
+	if (r->fold) {
+		struct fold_stats fs;
+
+		folder_stats(r->fold, &fs);
+		if (fs.ops_folded)
+			rec_sayf(r, REC_SAY_NOTE, "%" PRIu64 " of %" PRIu64 " operations "
+				 "were folded (%" PRIu64 " windows): their mappings were "
+				 "gone, so the recording keeps per-site counts and byte "
+				 "timelines instead of each call", fs.ops_folded,
+				 fs.ops_folded + fs.ops_written, fs.windows_folded);
+	}
 	s->checked = s->alive_at_end;
 	symtab_update_jit(r->st);
 	runtimes_finish(r->rt, r->st, s->alive_at_end);
@@ -970,6 +1004,7 @@ void recorder_free(struct recorder *r)
 	runtimes_free(r->rt);
 	dotnet_perfmap_undo(r->dotnet, DOTNET_IPC_TIMEOUT_MS, NULL, NULL);
 	stackdb_free(r->stacks);
+	folder_free(r->fold);
 	aspace_free(r->as);
 	reorder_free(r->ro);
 	free(r->comm);

@@ -41,6 +41,8 @@ struct recorder_opts {
 	size_t ringbuf_size;		/* 0: default */
 	bool no_runtime_symbols;	/* leave runtimes as they are */
 	bool no_collector;		/* no BPF: events come from recorder_feed */
+	bool no_fold;			/* write every op (record/fold.h) */
+	u32 fold_window;		/* ops per fold window; 0: default */
 	void (*say)(void *ctx, enum rec_say level, const char *text);
 	void *say_ctx;
 	/* Stop signals received so far (may be NULL): one more ends a wait
