@@ -62,6 +62,7 @@ struct load_ctx {
 	bool muted;		/* a PATCH: its changes are in the FOLD before it */
 	int tl_err;
 	u64 end_rel;		/* the end of the recording, since its start */
+	u64 tl_end;		/* the end of the timelines */
 };
 
 /* --- small helpers ----------------------------------------------------- */
@@ -774,9 +775,9 @@ static int build_site(struct load_ctx *c, const struct ml_region *v, size_t n,
 		s->timeline = calloc(TIMELINE_POINTS, sizeof(*s->timeline));
 		if (!s->timeline)
 			return -ENOMEM;
-		s->ntimeline = timeline_points(c->tl, s->stack_id, c->end_rel,
+		s->ntimeline = timeline_points(c->tl, s->stack_id, c->tl_end,
 					       s->timeline, TIMELINE_POINTS);
-		s->growth_bytes_per_s = timeline_slope(c->tl, s->stack_id, c->end_rel);
+		s->growth_bytes_per_s = timeline_slope(c->tl, s->stack_id, c->tl_end);
 	}
 	return site_label(s);
 }
@@ -972,6 +973,10 @@ int analysis_load_opts(const char *path, const struct analysis_opts *o,
 		c.end_rel = rel_time(r, c.last_op_time);
 	}
 	r->duration_s = (double)c.end_rel / 1e9;
+	if (o->span_ns)
+		c.tl_end = o->span_ns;
+	else
+		c.tl_end = c.end_rel;
 	if (c.tl_err) {
 		err = c.tl_err;
 		goto out;

@@ -98,6 +98,9 @@ struct analysis_opts {
 	u64 min_bytes;			/* sites holding at least this (committed) */
 	bool have_from, have_to;
 	u64 from_ns, to_ns;		/* regions made in [from, to] (since the start) */
+	u64 span_ns;			/* timelines and growth over [0, span]; 0:
+					 * the whole recording (two recordings
+					 * compared over the same span) */
 };
 int analysis_load_opts(const char *path, const struct analysis_opts *o,
 		       struct ml_result **out);
