@@ -43,11 +43,21 @@ struct folder {
 	struct ml_rec_fold_delta *d;
 	size_t nd, d_cap;
 	u64 cur_tick;		/* of the op being applied */
+	u64 shm_run;		/* bytes a shmdt without size detaches */
 	bool active;		/* applying a window op: count its changes */
 	int err;		/* -ENOMEM while counting */
 
 	struct ml_rec_patch_region *pr;	/* PATCH scratch */
 	size_t npr, pr_cap;
+
+	/* folded but not yet written: counts; deltas and ranges are above */
+	struct ml_rec_fold_count *cnt;
+	size_t ncnt, cnt_cap;
+	u64 pend_ops, pend_first, pend_last;
+
+	u64 cap;		/* --max-size, 0: none */
+	bool capped;		/* the file reached it */
+	u64 capped_time;
 
 	struct fold_stats st;
 };
@@ -117,6 +127,7 @@ void folder_free(struct folder *f)
 	free(f->rg);
 	free(f->d);
 	free(f->pr);
+	free(f->cnt);
 	free(f);
 }
 
@@ -162,8 +173,7 @@ static int touch(struct folder *f, const struct ml_op *op, u64 brk_before)
 	case ML_OP_SHMDT:
 		if (op->aux)
 			return add_range(f, op->args[0], op->aux);
-		f->unfoldable = true;	/* the run it detaches is found later */
-		return 0;
+		return add_range(f, op->args[0], f->shm_run);
 	case ML_OP_EXIT:
 		return 0;
 	default:			/* EXEC and anything new: written as is */
@@ -171,6 +181,32 @@ static int touch(struct folder *f, const struct ml_op *op, u64 brk_before)
 		return 0;
 	}
 }
+
+struct run_ctx {
+	u64 pos;
+};
+
+static int run_cb(void *ctx, const struct ml_region *r)
+{
+	struct run_ctx *c = ctx;
+
+	if (r->start > c->pos || !(r->flags & ML_RF_SHM))
+		return 1;
+	c->pos = r->end;
+	return 0;
+}
+
+/* The contiguous run of SysV segments from addr: what shmdt without a
+ * size detaches (as aspace.c finds it), measured before it does. */
+static void shm_run(struct folder *f, u64 addr)
+{
+	struct run_ctx c = { addr };
+
+	aspace_foreach_in(f->as, addr, UINT64_MAX, run_cb, &c);
+	f->shm_run = c.pos - addr;
+}
+
+static int window_close(struct folder *f, struct rec_writer *w, bool forced);
 
 static u64 tick_of(const struct folder *f, u64 t)
 {
@@ -193,11 +229,13 @@ int folder_apply(struct folder *f, struct rec_writer *w, const struct ml_op *op)
 	}
 	if (f->nops && (f->nops == f->window ||
 			op->time > f->ops[0].time + FOLD_HORIZON_NS)) {
-		err = folder_flush(f, w);
+		err = window_close(f, w, false);
 		if (err)
 			return err;
 	}
 	aspace_get_brk(f->as, &sb, &brk);
+	if (op->kind == ML_OP_SHMDT && !op->aux)
+		shm_run(f, op->args[0]);
 	f->cur_tick = tick_of(f, op->time);
 	f->active = true;
 	err = aspace_apply(f->as, op);
@@ -354,47 +392,18 @@ static int cmp_delta(const void *a, const void *b)
 	return x->tick < y->tick ? -1 : x->tick > y->tick;
 }
 
-static int cmp_stack(const void *a, const void *b)
+static int cmp_count(const void *a, const void *b)
 {
-	const struct ml_op *x = a, *y = b;
+	const struct ml_rec_fold_count *x = a, *y = b;
 
 	return x->stack_id < y->stack_id ? -1 : x->stack_id > y->stack_id;
 }
 
-static void window_reset(struct folder *f)
+/* Per (stack, tick) sums; changes that cancel out are dropped. */
+static void compact_deltas(struct folder *f)
 {
-	f->nops = 0;
-	f->nrg = 0;
-	f->nd = 0;
-	f->unfoldable = false;
-	f->err = 0;
-}
+	size_t nd = 0;
 
-static int write_ops(struct folder *f, struct rec_writer *w)
-{
-	int err = 0;
-
-	for (size_t i = 0; i < f->nops && !err; i++)
-		err = rec_put_op(w, &f->ops[i]);
-	f->st.ops_written += f->nops;
-	window_reset(f);
-	return err;
-}
-
-int folder_flush(struct folder *f, struct rec_writer *w)
-{
-	struct ml_rec_fold fold = { 0 };
-	struct ml_rec_fold_count *counts = NULL;
-	size_t nd = 0, nc = 0, nregions = 0;
-	u64 first = f->nops ? f->ops[0].time : 0, last = 0, size;
-	int err;
-
-	if (!f->nops)
-		return 0;
-	if (f->unfoldable || f->nops < 2)
-		return write_ops(f, w);
-
-	/* per (stack, tick) sums; changes that cancel out are dropped */
 	qsort(f->d, f->nd, sizeof(*f->d), cmp_delta);
 	for (size_t i = 0; i < f->nd; i++) {
 		if (nd && f->d[nd - 1].stack_id == f->d[i].stack_id &&
@@ -405,6 +414,98 @@ int folder_flush(struct folder *f, struct rec_writer *w)
 		if (nd && !f->d[nd - 1].delta)
 			nd--;
 	}
+	f->nd = nd;
+}
+
+/* The window's ops become pending counts; the ops stay for tid_of(). */
+static int absorb_window(struct folder *f)
+{
+	size_t n = f->ncnt;
+
+	for (size_t i = 0; i < f->nops; i++) {
+		if (f->ops[i].time > f->pend_last)
+			f->pend_last = f->ops[i].time;
+		if (!f->pend_ops || f->ops[i].time < f->pend_first)
+			f->pend_first = f->ops[i].time;
+		f->pend_ops++;
+		if (!f->ops[i].stack_id)
+			continue;
+		if (grow((void **)&f->cnt, &f->cnt_cap, n + 1, sizeof(*f->cnt)))
+			return -ENOMEM;
+		f->cnt[n++] = (struct ml_rec_fold_count){ f->ops[i].stack_id, 1 };
+	}
+	qsort(f->cnt, n, sizeof(*f->cnt), cmp_count);
+	f->ncnt = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (f->ncnt && f->cnt[f->ncnt - 1].stack_id == f->cnt[i].stack_id)
+			f->cnt[f->ncnt - 1].calls += f->cnt[i].calls;
+		else
+			f->cnt[f->ncnt++] = f->cnt[i];
+	}
+	compact_deltas(f);
+	merge_ranges(f);
+	return 0;
+}
+
+static void window_reset(struct folder *f)
+{
+	f->nops = 0;
+	f->unfoldable = false;
+	f->err = 0;
+}
+
+static void pending_reset(struct folder *f)
+{
+	f->nrg = 0;
+	f->nd = 0;
+	f->ncnt = 0;
+	f->pend_ops = 0;
+	f->pend_first = f->pend_last = 0;
+}
+
+static int write_ops(struct folder *f, struct rec_writer *w)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < f->nops && !err; i++)
+		err = rec_put_op(w, &f->ops[i]);
+	f->st.ops_written += f->nops;
+	window_reset(f);
+	pending_reset(f);
+	return err;
+}
+
+/* FOLD and PATCH records for what is pending. */
+static int write_pending(struct folder *f, struct rec_writer *w)
+{
+	struct ml_rec_fold fold = { 0 };
+	int err;
+
+	widen_ranges(f);
+	qsort(f->ops, f->nops, sizeof(*f->ops), cmp_op_time);
+	fold.first_time = f->pend_first;
+	fold.ops = f->pend_ops;
+	aspace_get_brk(f->as, &fold.start_brk, &fold.brk);
+	fold.ncounts = f->ncnt;
+	fold.counts = f->cnt;
+	fold.ndeltas = f->nd;
+	fold.deltas = f->d;
+	err = rec_put_fold(w, f->pend_last, &fold);
+	if (!err)
+		err = write_patches(f, w, f->pend_last);
+	f->st.ops_folded += f->pend_ops;
+	f->st.windows_folded++;
+	window_reset(f);
+	pending_reset(f);
+	return err;
+}
+
+/* Would FOLD + PATCH be smaller than the window's ops? */
+static bool worth_folding(struct folder *f)
+{
+	size_t nregions = 0;
+
+	compact_deltas(f);
 	merge_ranges(f);
 	widen_ranges(f);
 	for (size_t i = 0; i < f->nrg; i++) {
@@ -413,57 +514,55 @@ int folder_flush(struct folder *f, struct rec_writer *w)
 		aspace_foreach_in(f->as, f->rg[i].start, f->rg[i].end, count_cb, &c);
 		nregions += c.n;
 	}
-	/* ops sorted by time (for tid_of) and a copy counted by stack */
-	for (size_t i = 0; i < f->nops; i++)
-		if (f->ops[i].time > last)
-			last = f->ops[i].time;
-	qsort(f->ops, f->nops, sizeof(*f->ops), cmp_op_time);
-	counts = calloc(f->nops, sizeof(*counts));
-	if (!counts)
-		return write_ops(f, w);
-	{
-		struct ml_op *byst = malloc(f->nops * sizeof(*byst));
+	return FOLD_REC_BYTES + f->nops * COUNT_BYTES + f->nd * DELTA_BYTES +
+	       f->nrg * PATCH_REC_BYTES + nregions * PATCH_REGION_BYTES <
+	       (u64)f->nops * OP_REC_BYTES;
+}
 
-		if (!byst) {
-			free(counts);
-			return write_ops(f, w);
-		}
-		memcpy(byst, f->ops, f->nops * sizeof(*byst));
-		qsort(byst, f->nops, sizeof(*byst), cmp_stack);
-		for (size_t i = 0; i < f->nops; i++) {
-			if (!byst[i].stack_id)
-				continue;
-			if (nc && counts[nc - 1].stack_id == byst[i].stack_id)
-				counts[nc - 1].calls++;
-			else
-				counts[nc++] = (struct ml_rec_fold_count){ byst[i].stack_id, 1 };
-		}
-		free(byst);
+/* The end of a window: forced (a record must follow the ops) or full. */
+static int window_close(struct folder *f, struct rec_writer *w, bool forced)
+{
+	int err;
+
+	if (!f->nops && !f->pend_ops)
+		return 0;
+	if (f->cap && !f->capped && rec_writer_size(w) >= f->cap) {
+		f->capped = true;
+		f->capped_time = f->nops ? f->ops[0].time : 0;
 	}
-	size = FOLD_REC_BYTES + nc * COUNT_BYTES + nd * DELTA_BYTES +
-	       f->nrg * PATCH_REC_BYTES + nregions * PATCH_REGION_BYTES;
-	if (size >= (u64)f->nops * OP_REC_BYTES) {
-		free(counts);
+	if (f->capped) {
+		/* past --max-size: nothing more until a record must follow */
+		err = absorb_window(f);
+		if (err)
+			f->unfoldable = true;	/* exact no more: said in a note */
+		f->st.ops_capped += f->nops;
+		if (!forced) {
+			window_reset(f);
+			return 0;
+		}
+		return write_pending(f, w);
+	}
+	if (f->unfoldable || f->nops < 2 || !worth_folding(f))
 		return write_ops(f, w);
-	}
-	fold.first_time = first;
-	fold.ops = f->nops;
-	aspace_get_brk(f->as, &fold.start_brk, &fold.brk);
-	fold.ncounts = nc;
-	fold.counts = counts;
-	fold.ndeltas = nd;
-	fold.deltas = f->d;
-	err = rec_put_fold(w, last, &fold);
-	if (!err)
-		err = write_patches(f, w, last);
-	free(counts);
-	f->st.ops_folded += f->nops;
-	f->st.windows_folded++;
-	window_reset(f);
-	return err;
+	err = absorb_window(f);
+	if (err)
+		return write_ops(f, w);
+	return write_pending(f, w);
+}
+
+int folder_flush(struct folder *f, struct rec_writer *w)
+{
+	return window_close(f, w, true);
+}
+
+void folder_set_max_size(struct folder *f, u64 max_size)
+{
+	f->cap = max_size;
 }
 
 void folder_stats(const struct folder *f, struct fold_stats *s)
 {
 	*s = f->st;
+	s->capped = f->capped;
+	s->capped_time = f->capped_time;
 }

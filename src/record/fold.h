@@ -24,6 +24,9 @@ struct fold_stats {
 	u64 ops_folded;		/* ops written as FOLD/PATCH */
 	u64 ops_written;	/* ops written one by one */
 	u64 windows_folded;
+	u64 ops_capped;		/* ops folded into the end after --max-size */
+	bool capped;		/* the file reached --max-size */
+	u64 capped_time;	/* the first op not written then */
 };
 
 /*
@@ -42,6 +45,12 @@ int folder_apply(struct folder *f, struct rec_writer *w, const struct ml_op *op)
 /* Writes the window out now: before any record whose place among the ops
  * matters (MAPS, BRK) and at the end. 0 or -errno (a write error). */
 int folder_flush(struct folder *f, struct rec_writer *w);
+
+/* --max-size: once the file holds max_size bytes, ops are no longer
+ * written; they are folded into one FOLD + PATCH at the next forced flush
+ * (maps record, end), so the file grows only by what the live set and the
+ * timelines need then. By thread, those ops' threads are not kept. */
+void folder_set_max_size(struct folder *f, u64 max_size);
 
 void folder_stats(const struct folder *f, struct fold_stats *s);
 

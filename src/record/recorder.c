@@ -858,6 +858,8 @@ int recorder_attach(struct recorder *r, pid_t pid)
 	r->start_time = ml_now_ns(CLOCK_MONOTONIC);
 	if (!err && !r->o.no_fold)
 		err = folder_new(&r->fold, r->as, r->start_time, r->o.fold_window);
+	if (!err && r->fold)
+		folder_set_max_size(r->fold, r->o.max_size);
 	if (!err) {
 		tg.pid = (u32)r->pid;
 		tg.nspid = proc_nspid(r->pid);
@@ -916,7 +918,16 @@ int recorder_finish(struct recorder *r, u32 stopped_by, struct recorder_summary 
 		struct fold_stats fs;
 
 		folder_stats(r->fold, &fs);
-		if (fs.ops_folded)
+		if (fs.capped)
+			rec_sayf(r, REC_SAY_NOTE, "the recording reached --max-size "
+				 "(%" PRIu64 " bytes) at +%.1fs: the %" PRIu64 " operations "
+				 "after it were not written but folded into the final "
+				 "live set, per-site counts and timelines (exact; only "
+				 "--group-by thread loses their threads)", r->o.max_size,
+				 fs.capped_time > r->start_time ?
+				 (double)(fs.capped_time - r->start_time) / 1e9 : 0.0,
+				 fs.ops_capped);
+		else if (fs.ops_folded)
 			rec_sayf(r, REC_SAY_NOTE, "%" PRIu64 " of %" PRIu64 " operations "
 				 "were folded (%" PRIu64 " windows): their mappings were "
 				 "gone, so the recording keeps per-site counts and byte "

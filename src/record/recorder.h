@@ -43,6 +43,7 @@ struct recorder_opts {
 	bool no_collector;		/* no BPF: events come from recorder_feed */
 	bool no_fold;			/* write every op (record/fold.h) */
 	u32 fold_window;		/* ops per fold window; 0: default */
+	u64 max_size;			/* --max-size (needs folding); 0: none */
 	void (*say)(void *ctx, enum rec_say level, const char *text);
 	void *say_ctx;
 	/* Stop signals received so far (may be NULL): one more ends a wait
