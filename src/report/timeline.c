@@ -162,51 +162,56 @@ size_t timeline_points(const struct timeline *t, u32 stack_id, u64 duration_ns,
 }
 
 /*
- * Continuous least squares over [0, d]: slope = 12/d^3 * integral of
- * (t - d/2) f(t) dt. On [a, b) with value v the integral is
- * v * ((b - d/2)^2 - (a - d/2)^2) / 2.
+ * Continuous least squares over [s0, d]: with h = (s0 + d) / 2 and
+ * L = d - s0, slope = 12 / L^3 * integral of (t - h) f(t) dt; on [a, b)
+ * with value v the integral is v * ((b - h)^2 - (a - h)^2) / 2.
  */
-double timeline_step_slope(const double *c, const double *v, size_t m, double d)
+double timeline_step_slope(const double *c, const double *v, size_t m,
+			   double s0, double d)
 {
-	double h = d / 2, sum = 0;
+	double h = (s0 + d) / 2, len = d - s0, sum = 0;
 
-	if (d <= 0)
+	if (len <= 0)
 		return 0;
 	for (size_t k = 0; k < m; k++) {
-		double a = c[k] < 0 ? 0 : c[k], b = k + 1 < m ? c[k + 1] : d;
+		double a = c[k] < s0 ? s0 : c[k], b = k + 1 < m ? c[k + 1] : d;
 
-		if (a > d)
+		if (a >= d)
 			break;
 		if (b > d)
 			b = d;
 		if (b > a)
 			sum += v[k] * ((b - h) * (b - h) - (a - h) * (a - h)) / 2;
 	}
-	return 12 * sum / (d * d * d);
+	return 12 * sum / (len * len * len);
 }
 
+/* The fit starts at the stack's first change: a site that mapped once
+ * and kept it is flat (0), whenever it began; one mapped before tracing
+ * (a change at tick 0) counts from the start. */
 double timeline_slope(const struct timeline *t, u32 stack_id, u64 duration_ns)
 {
 	const struct series *s = series_get(t, stack_id);
-	double h, d = (double)duration_ns / 1e9, sum = 0, v = 0;
+	double d = (double)duration_ns / 1e9, *c, *v, acc = 0, slope;
 
 	if (!s || !s->n || d <= 0)
 		return 0;
-	h = d / 2;
-	for (size_t k = 0; k < s->n; k++) {
-		double a = (double)(s->v[k].tick * TIMELINE_TICK_NS) / 1e9;
-		double b = k + 1 < s->n ?
-			(double)(s->v[k + 1].tick * TIMELINE_TICK_NS) / 1e9 : d;
-
-		v += (double)s->v[k].delta;
-		if (a >= d)
-			break;
-		if (b > d)
-			b = d;
-		if (b > a)
-			sum += v * ((b - h) * (b - h) - (a - h) * (a - h)) / 2;
+	c = malloc(s->n * sizeof(*c));
+	v = malloc(s->n * sizeof(*v));
+	if (!c || !v) {
+		free(c);
+		free(v);
+		return 0;
 	}
-	return 12 * sum / (d * d * d);
+	for (size_t k = 0; k < s->n; k++) {
+		acc += (double)s->v[k].delta;
+		c[k] = (double)(s->v[k].tick * TIMELINE_TICK_NS) / 1e9;
+		v[k] = acc;
+	}
+	slope = timeline_step_slope(c, v, s->n, c[0], d);
+	free(c);
+	free(v);
+	return slope;
 }
 
 u64 timeline_calls(const struct timeline *t, u32 stack_id)

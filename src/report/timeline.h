@@ -41,14 +41,16 @@ void timeline_finish(struct timeline *t);
  * Returns how many were written (0 when the stack has no history). */
 size_t timeline_points(const struct timeline *t, u32 stack_id, u64 duration_ns,
 		       struct timeline_point *out, size_t n);
-/* Least-squares slope of the step function over [0, duration_ns], in
- * bytes per second: what a line fitted through every instant gives. 0
- * for no history or no duration. */
+/* Least-squares slope of the step function from the stack's first change
+ * to duration_ns, in bytes per second: what a line fitted through every
+ * instant gives. A site that mapped once and kept it is flat (0). 0 for
+ * no history or no duration. */
 double timeline_slope(const struct timeline *t, u32 stack_id, u64 duration_ns);
 u64 timeline_calls(const struct timeline *t, u32 stack_id);
 
-/* Exposed for tests: slope of the step function with values v[k] on
- * [c[k], c[k+1]) (c[m] = d), starting at 0 before c[0]. */
-double timeline_step_slope(const double *c, const double *v, size_t m, double d);
+/* Exposed for tests: slope over [s0, d] of the step function with values
+ * v[k] on [c[k], c[k+1]) (c[m] = d), 0 before c[0]. */
+double timeline_step_slope(const double *c, const double *v, size_t m,
+			   double s0, double d);
 
 #endif

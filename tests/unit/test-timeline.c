@@ -18,13 +18,13 @@ int main(void)
 	size_t n;
 
 	/* one step of H at d/2: 12/d^3 * H * (d/2)^2 / 2 = 1.5 H / d */
-	slope = timeline_step_slope(c, v, 1, 10);
+	slope = timeline_step_slope(c, v, 1, 0, 10);
 	T_CHECKF("step at the middle: slope 1.5 H / d", NEAR(slope, 15.0, 1e-9),
 		 "expected 15, got %g", slope);
-	c[0] = 0;
-	slope = timeline_step_slope(c, v, 1, 10);
-	T_CHECKF("flat from the start: slope 0", NEAR(slope, 0, 1e-9), "got %g", slope);
-	T_CHECK("no duration: slope 0", timeline_step_slope(c, v, 1, 0) == 0);
+	slope = timeline_step_slope(c, v, 1, 5, 10);
+	T_CHECKF("flat from where the fit starts: slope 0", NEAR(slope, 0, 1e-9),
+		 "got %g", slope);
+	T_CHECK("no duration: slope 0", timeline_step_slope(c, v, 1, 0, 0) == 0);
 
 	T_CHECK("timeline_new", timeline_new(&t) == 0);
 	/* stack 1 grows 1 MiB every 100 ms for 10 s; stack 2 holds 64 MiB
@@ -32,7 +32,7 @@ int main(void)
 	 * stack 4 maps and unmaps across ticks, ending at 0 */
 	for (u64 i = 0; i < 100; i++)
 		timeline_add(t, 1, i * SEC / 10 + 1000, 1 << 20);
-	timeline_add(t, 2, 0, 64 << 20);
+	timeline_add(t, 2, 3 * SEC, 64 << 20);	/* mapped late, then flat */
 	for (u64 i = 0; i < 50; i++) {
 		timeline_add(t, 3, i * SEC / 5 + 10, 256 << 10);
 		timeline_add(t, 3, i * SEC / 5 + 20, -(256 << 10));
@@ -46,16 +46,21 @@ int main(void)
 	T_CHECKF("growing site: about 10 MiB/s (within 2%)",
 		 NEAR(slope, 10.0 * (1 << 20), 0.02), "got %g", slope);
 	slope = timeline_slope(t, 2, 10 * SEC);
-	T_CHECKF("plateau: 0 B/s", NEAR(slope, 0, 1e-6), "got %g", slope);
+	T_CHECKF("plateau made at 3 s: 0 B/s (the fit starts at its first mapping)",
+		 NEAR(slope, 0, 1e-6), "got %g", slope);
 	slope = timeline_slope(t, 3, 10 * SEC);
 	T_CHECKF("churn within ticks: 0 B/s (changes cancel)", slope == 0, "got %g", slope);
 	slope = timeline_slope(t, 4, 10 * SEC);
-	T_CHECKF("a hump symmetric about the middle: 0 B/s", NEAR(slope, 0, 1e-6),
-		 "got %g", slope);
+	T_CHECKF("mapped at 2 s, unmapped at 8 s: shrinking", slope < 0, "got %g", slope);
 	T_CHECK("unknown stack: slope 0", timeline_slope(t, 99, 10 * SEC) == 0);
 
 	n = timeline_points(t, 1, 10 * SEC, p, TIMELINE_POINTS);
 	T_CHECKF("100 points", n == TIMELINE_POINTS, "got %zu", n);
+	n = timeline_points(t, 2, 10 * SEC, p, TIMELINE_POINTS);
+	T_CHECKF("plateau: 0 before 3 s, 64 MiB after",
+		 n && p[20].bytes == 0 && p[40].bytes == 64 << 20, "got %lld %lld",
+		 (long long)p[20].bytes, (long long)p[40].bytes);
+	n = timeline_points(t, 1, 10 * SEC, p, TIMELINE_POINTS);
 	T_CHECKF("first point at 0 s holds the first tick's MiB",
 		 p[0].seconds == 0 && p[0].bytes == 1 << 20, "got %g %lld", p[0].seconds,
 		 (long long)p[0].bytes);
