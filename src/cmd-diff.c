@@ -21,7 +21,7 @@
 #define KEY_FRAMES 5	/* frames of a site's name shown in text */
 
 const char diff_usage[] =
-	"usage: mapleak diff [--format text|json] [--top N] OLD NEW\n"
+	"usage: mapleak diff OLD NEW [--format text|json] [--top N]\n"
 	"\n"
 	"Compares two recordings site by site: what each call stack holds in\n"
 	"OLD and in NEW and the change, largest growth first. Sites are matched\n"
@@ -190,7 +190,7 @@ int cmd_diff(int argc, char **argv)
 	int c, err;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+f:n:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:n:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			format = optarg;

@@ -109,7 +109,7 @@ rm = load_json(os.path.join(d, "min.json"))
 big = [s for s in r.get("sites", []) if s["bytes"] - s["reserved_bytes"] >= 63 * MIB]
 check(sorted(s["stack_id"] for s in rm.get("sites", [])) == sorted(s["stack_id"] for s in big)
       and rm.get("sites_filtered") == len(r.get("sites", [])) - len(big),
-      "--min-bytes 63M keeps exactly the sites of 50 MiB or more",
+      "--min-bytes 63M keeps exactly the sites of 63 MiB or more (the plateau)",
       [site_str(s) for s in big], [site_str(s) for s in rm.get("sites", [])])
 rw = load_json(os.path.join(d, "win.json"))
 wg = find(rw, "grow_site")
