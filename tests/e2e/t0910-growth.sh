@@ -40,11 +40,13 @@ report_json "$T/g.data" "$T/growth.json" --top 0 --sort growth || finish
 report_json "$T/g.data" "$T/old.json" --top 0 --older-than 3 || finish
 report_json "$T/g.data" "$T/min.json" --top 0 --min-bytes 63M || finish
 report_json "$T/g.data" "$T/win.json" --top 0 --from 0 --to 1.5 || finish
+"$MAPLEAK" report -i "$T/g.data" --format html -o "$T/g.html" 2>"$T/html.err"
+check_rc "mapleak report --format html" 0 $? "$T/html.err"
 "$MAPLEAK" report -i "$T/g.data" --sort growth >"$T/text.out" 2>"$T/text.err"
 check_rc "mapleak report --sort growth (text)" 0 $? "$T/text.err"
 
 pycheck "$T" <<'PY'
-import sys, os
+import sys, os, json
 from report_checks import *
 d = sys.argv[1]
 MIB = 1 << 20
@@ -86,6 +88,22 @@ if grow and plat:
           "the plateau's timeline stays at 64 MiB", 64 * MIB, pt[-3:])
     check(g.get("calls") == g.get("mappings"), "grow_site: one call per mapping",
           g.get("mappings"), g.get("calls"))
+
+# the html page draws the same timelines and rates
+with open(os.path.join(d, "g.html")) as fh:
+    page = fh.read()
+k = page.find("const DATA = ")
+h = json.JSONDecoder().raw_decode(page[k + len("const DATA = "):])[0] if k >= 0 else {}
+hs = h.get("sites", [])
+check(hs and all(len(s.get("tl") or []) == 100 and isinstance(s.get("gr"), (int, float)) for s in hs),
+      "html: every site carries its 100-point timeline and rate", "tl, gr",
+      [(len(s.get("tl") or []), s.get("gr")) for s in hs][:3])
+if grow and hs:
+    gt = grow[0]["timeline"]
+    hg = [s for s in hs if [y for _, y in s["tl"]] == [y for _, y in gt] and
+          all(abs(a[0] - b[0]) < 1e-3 for a, b in zip(s["tl"], gt)) and
+          abs(s["gr"] - grow[0]["growth_bytes_per_s"]) <= 1e-6 * abs(grow[0]["growth_bytes_per_s"])]
+    check(len(hg) == 1, "html: grow_site's timeline and rate are the json ones", 1, len(hg))
 
 r2 = load_json(os.path.join(d, "growth.json"))
 s0 = (r2.get("sites") or [{}])[0]
