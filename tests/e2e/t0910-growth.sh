@@ -101,8 +101,8 @@ check(hs and all(len(s.get("tl") or []) == 100 and isinstance(s.get("gr"), (int,
 if grow and hs:
     gt = grow[0]["timeline"]
     hg = [s for s in hs if [y for _, y in s["tl"]] == [y for _, y in gt] and
-          all(abs(a[0] - b[0]) < 1e-3 for a, b in zip(s["tl"], gt)) and
-          abs(s["gr"] - grow[0]["growth_bytes_per_s"]) <= 1e-6 * abs(grow[0]["growth_bytes_per_s"])]
+          all(abs(a[0] - b[0]) < 1e-3 * max(1, b[0]) for a, b in zip(s["tl"], gt)) and
+          abs(s["gr"] - grow[0]["growth_bytes_per_s"]) <= 1e-4 * abs(grow[0]["growth_bytes_per_s"]) + 1]
     check(len(hg) == 1, "html: grow_site's timeline and rate are the json ones", 1, len(hg))
 
 r2 = load_json(os.path.join(d, "growth.json"))
