@@ -23,3 +23,7 @@ $(FOLD_BENCH): bench/fold-bench.c $(O)/libmapleak.a
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(O)/libmapleak.a $(LDFLAGS) $(LDLIBS)
+
+.PHONY: bench-fold-bpf
+bench-fold-bpf: $(O)/mapleak $(BENCH_PROG)
+	$(Q)MAPLEAK=$(O)/mapleak BENCH_PROG=$(BENCH_PROG) ./bench/fold-bpf.sh

@@ -6,7 +6,11 @@
  * every 100 us of (synthetic) time, and prints the recording's size and
  * the recorder's peak RSS after 1M events and at the end:
  *
- *   fold-bench [--no-fold] [PAIRS]      (default 5,000,000 pairs)
+ *   fold-bench [--no-fold] [--live N] [PAIRS]   (default 5,000,000 pairs)
+ *
+ * --live N keeps N mappings alive at any time, at N addresses in turn (a
+ * pair's munmap comes N pairs after its mmap), rather than unmapping each
+ * at once: more ranges and live regions per window, changes across ticks.
  *
  * Exits 1 when the end figures miss the goals: a file of at most 64 MiB
  * and a peak RSS within 10% of the one after 1M events.
@@ -71,7 +75,7 @@ int main(int argc, char **argv)
 	struct recorder_opts o = { .no_collector = true };
 	struct recorder_summary s;
 	struct recorder *r = NULL;
-	long long pairs = 5000000, i, size_1m = -1, size_end;
+	long long pairs = 5000000, i, size_1m = -1, size_end, live = 0;
 	long rss_1m = -1, rss_end;
 	u64 base, addr = 0x7f0000000000ull;
 	pid_t child;
@@ -80,6 +84,8 @@ int main(int argc, char **argv)
 	for (int k = 1; k < argc; k++) {
 		if (!strcmp(argv[k], "--no-fold"))
 			o.no_fold = true;
+		else if (!strcmp(argv[k], "--live") && k + 1 < argc)
+			live = atoll(argv[++k]);
 		else
 			pairs = atoll(argv[k]);
 	}
@@ -109,10 +115,15 @@ int main(int argc, char **argv)
 	base = ml_now_ns(CLOCK_MONOTONIC);
 	for (i = 0; i < pairs; i++) {
 		u64 t = base + (u64)i * STEP_NS;
+		u64 a = addr + (live ? (u64)(i % live) * 2 * SIZE : 0);
 
-		feed(r, child, ML_OP_MMAP, t, 0, SIZE, (s64)addr,
+		/* with --live, the slot's previous mapping goes first */
+		if (live && i >= live)
+			feed(r, child, ML_OP_MUNMAP, t, a, SIZE, 0, 0);
+		feed(r, child, ML_OP_MMAP, t + STEP_NS / 4, 0, SIZE, (s64)a,
 		     (u64)(uintptr_t)churn_site + 1);
-		feed(r, child, ML_OP_MUNMAP, t + STEP_NS / 2, addr, SIZE, 0, 0);
+		if (!live)
+			feed(r, child, ML_OP_MUNMAP, t + STEP_NS / 2, a, SIZE, 0, 0);
 		if (i % 1024 == 1023)
 			recorder_drain(r, true);
 		if (2 * (i + 1) == 1000000) {
@@ -130,8 +141,8 @@ int main(int argc, char **argv)
 	rss_end = peak_rss_kib();
 	unlink(path);
 
-	printf("fold-bench: %s, %lld events\n", o.no_fold ? "no folding" : "folding",
-	       2 * pairs);
+	printf("fold-bench: %s, %lld events, %lld live at a time\n",
+	       o.no_fold ? "no folding" : "folding", 2 * pairs, live);
 	if (size_1m >= 0)
 		printf("  after 1M events: file %.2f MiB, peak RSS %.1f MiB\n",
 		       size_1m / 1048576.0, rss_1m / 1024.0);
