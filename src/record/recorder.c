@@ -179,6 +179,12 @@ static void reconcile(struct recorder *r)
 		count_rejected(r, apply_op(r, &op));
 	if (procmaps_read(r->pid, &e, &n))
 		return;
+	/* An exiting process (its exit event lost with the others) shows
+	 * no maps at all: that is not a state to take as the live set. */
+	if (n == 0) {
+		procmaps_free(e, n);
+		return;
+	}
 	m.purpose = ML_MAPS_RECONCILE;
 	m.n = n;
 	m.e = e;
