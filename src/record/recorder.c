@@ -933,12 +933,12 @@ int recorder_finish(struct recorder *r, u32 stopped_by, struct recorder_summary 
 				 fs.capped_time > r->start_time ?
 				 (double)(fs.capped_time - r->start_time) / 1e9 : 0.0,
 				 fs.ops_capped);
-		else if (fs.ops_folded)
-			rec_sayf(r, REC_SAY_NOTE, "%" PRIu64 " of %" PRIu64 " operations "
-				 "were folded (%" PRIu64 " windows): their mappings were "
-				 "gone, so the recording keeps per-site counts and byte "
-				 "timelines instead of each call", fs.ops_folded,
-				 fs.ops_folded + fs.ops_written, fs.windows_folded);
+		else if (fs.ops_folded)	/* the default, and the report is the same */
+			rec_sayf(r, REC_SAY_INFO, "folded %" PRIu64 " of %" PRIu64 " operations "
+				 "into per-site counts, timelines and the live set they "
+				 "left (%" PRIu64 " window%s)", fs.ops_folded,
+				 fs.ops_folded + fs.ops_written, fs.windows_folded,
+				 fs.windows_folded == 1 ? "" : "s");
 	}
 	s->checked = s->alive_at_end;
 	symtab_update_jit(r->st);
