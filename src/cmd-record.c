@@ -23,7 +23,7 @@
 const char record_usage[] =
 	"usage: mapleak record [-o FILE] [--duration SECONDS] [--stack-size BYTES]\n"
 	"                      [--buffer-size SIZE] [--no-runtime-symbols]\n"
-	"                      [--max-size SIZE] [--no-fold]\n"
+	"                      [--keep-child] [--max-size SIZE] [--no-fold]\n"
 	"                      (-p PID | -- COMMAND [ARG...])\n"
 	"\n"
 	"Traces mmap, munmap, mremap, mprotect, brk, shmat and shmdt of every\n"
@@ -32,9 +32,16 @@ const char record_usage[] =
 	"\n"
 	"  -p, --pid PID          attach to a running process (no restart)\n"
 	"  -- COMMAND [ARG...]    run COMMAND and trace it from its exec on;\n"
-	"                         stopping the recording ends it (SIGTERM)\n"
+	"                         stopping the recording ends it (SIGTERM),\n"
+	"                         and it dies with mapleak (SIGKILL)\n"
+	"      --keep-child       leave COMMAND running when the recording\n"
+	"                         stops or mapleak dies\n"
 	"  -o, --output FILE      where to write (default: mapleak.data; an\n"
-	"                         existing file becomes FILE.old)\n"
+	"                         existing file or link becomes FILE.old).\n"
+	"                         Written as a new file (mode 0600) renamed\n"
+	"                         into place, so links are never followed; a\n"
+	"                         FIFO, a device, or another user's file in a\n"
+	"                         sticky folder like /tmp is refused\n"
 	"  -d, --duration SECS    stop after SECS seconds (decimals allowed)\n"
 	"  -s, --stack-size BYTES user stack bytes copied per event (default\n"
 	"                         16384, at most 65536); deeper stacks are cut\n"
@@ -111,7 +118,7 @@ static int parse_buffer_size(const char *s, size_t *out)
 	return 0;
 }
 
-static const char *collector_error(int err)
+const char *record_collector_error(int err)
 {
 	switch (err) {
 	case -EPERM:
@@ -129,12 +136,16 @@ static const char *collector_error(int err)
 }
 
 static volatile sig_atomic_t stop_signal;
+/* Cuts reads of the target's JIT files short; cleared for the final
+ * reads (bounded by the caps; a second signal cuts them short). */
+static volatile sig_atomic_t cancel_reads;
 static volatile sig_atomic_t stop_count;	/* a new one ends a wait on a JVM */
 
 static void on_signal(int sig)
 {
 	stop_signal = sig;
 	stop_count++;
+	cancel_reads = 1;
 }
 
 /* What the recorder has to say, on stderr. */
@@ -142,10 +153,10 @@ static void say(void *ctx, enum rec_say level, const char *text)
 {
 	switch (level) {
 	case REC_SAY_NOTE:
-		fprintf(stderr, "mapleak: note: %s\n", text);
+		info("note: %s", text);
 		break;
 	case REC_SAY_INFO:
-		fprintf(stderr, "mapleak: %s\n", text);
+		info("%s", text);
 		break;
 	case REC_SAY_WARN:
 		warning("%s", text);
@@ -153,7 +164,7 @@ static void say(void *ctx, enum rec_say level, const char *text)
 	}
 }
 
-static void attach_error(int err, pid_t pid)
+void record_attach_error(int err, pid_t pid)
 {
 	if (err == -ESRCH || err == -ENOENT)
 		error("process %d exited before tracing began", pid);
@@ -169,8 +180,8 @@ static void print_summary(const struct recorder_opts *o, pid_t pid,
 {
 	char sz[32];
 
-	fprintf(stderr, "mapleak: %" PRIu64 " events (%" PRIu64 " lost) in %.1f s; "
-		"%s live from %u stacks; %s '%s'\n",
+	info("%" PRIu64 " events (%" PRIu64 " lost) in %.1f s; "
+		"%s live from %u stacks; %s '%s'",
 		s->events, s->lost, s->seconds,
 		report_human_size(s->live_bytes, sz, sizeof(sz)), s->live_sites,
 		s->write_err ? "could not write" : "wrote", o->output);
@@ -192,6 +203,7 @@ int cmd_record(int argc, char **argv)
 		{ "stack-size", required_argument, NULL, 's' },
 		{ "buffer-size", required_argument, NULL, 'b' },
 		{ "no-runtime-symbols", no_argument, NULL, 'R' },
+		{ "keep-child", no_argument, NULL, 'K' },
 		{ "max-size", required_argument, NULL, 'M' },
 		{ "no-fold", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
@@ -202,6 +214,7 @@ int cmd_record(int argc, char **argv)
 		.stack_size = ML_STACK_DEFAULT,
 		.say = say,
 		.stops = &stop_count,
+		.cancel_reads = &cancel_reads,
 	};
 	struct recorder_summary sum;
 	struct recorder *r = NULL;
@@ -215,7 +228,7 @@ int cmd_record(int argc, char **argv)
 	const char *msg;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+p:o:d:s:b:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:o:d:s:b:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (ml_parse_pid(optarg, &pid))
@@ -245,6 +258,9 @@ int cmd_record(int argc, char **argv)
 			break;
 		case 'R':
 			o.no_runtime_symbols = true;
+			break;
+		case 'K':
+			o.keep_child = true;
 			break;
 		case 'M':
 			if (ml_parse_size(optarg, &o.max_size) || o.max_size < (1u << 20))
@@ -279,22 +295,12 @@ int cmd_record(int argc, char **argv)
 	if (!have_pid && !command)
 		return usage_error(record_usage, "nothing to record: give -p PID or -- COMMAND");
 
-	if (have_pid) {
-		char path[64];
-
-		snprintf(path, sizeof(path), "/proc/%d", pid);
-		if (access(path, F_OK)) {
-			error("no such process: %d", pid);
-			return 1;
-		}
-		if (!proc_alive(pid)) {
-			error("process %d is exiting (zombie): nothing to record", pid);
-			return 1;
-		}
-	}
+	if (have_pid && (status = check_target(pid)))
+		return status;
+	status = 1;
 	err = recorder_new(&r, &o);
 	if (err) {
-		msg = collector_error(err);
+		msg = record_collector_error(err);
 		if (msg)
 			error("%s", msg);
 		else
@@ -308,7 +314,23 @@ int cmd_record(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* a file size limit (ulimit -f) is a write error like a full disk */
+	signal(SIGXFSZ, SIG_IGN);
 
+	/* Before launching: a refused output file starts nothing. */
+	err = recorder_open_output(r);
+	if (err) {
+		if (err == -EINVAL)
+			error("refusing to write '%s': it is a FIFO, a device or a "
+			      "socket, not a file (give another -o)", o.output);
+		else if (err == -EPERM)
+			error("refusing to replace '%s' or '%s.old': another user's "
+			      "file or link in a sticky folder such as /tmp (give "
+			      "another -o)", o.output, o.output);
+		else
+			error("cannot create '%s': %s", o.output, strerror(-err));
+		goto out;
+	}
 	if (command) {
 		err = recorder_launch(r, command);
 		if (err) {
@@ -317,19 +339,14 @@ int cmd_record(int argc, char **argv)
 		}
 		pid = recorder_pid(r);
 	}
-	err = recorder_open_output(r);
-	if (err) {
-		error("cannot create '%s': %s", o.output, strerror(-err));
-		goto out;
-	}
 	err = recorder_attach(r, pid);
 	if (err) {
-		attach_error(err, pid);
+		record_attach_error(err, pid);
 		goto out;
 	}
 	recorder_start_runtimes(r);
-	fprintf(stderr, "mapleak: recording pid %d (%s), Ctrl-C to stop\n", pid,
-		recorder_comm(r) ? recorder_comm(r) : "?");
+	info("recording pid %d (%s), Ctrl-C to stop", pid,
+	     recorder_comm(r) ? recorder_comm(r) : "?");
 
 	if (duration > 0)
 		deadline = ml_now_ns(CLOCK_MONOTONIC) + (u64)(duration * 1e9);
@@ -338,9 +355,12 @@ int cmd_record(int argc, char **argv)
 		error("cannot read events: %s", strerror(-stopped_by));
 		stopped_by = ML_STOP_SIGNAL;
 	}
+	cancel_reads = 0;
 	err = recorder_finish(r, (u32)stopped_by, &sum);
 	if (err)
-		error("cannot write '%s': %s", o.output, strerror(-err));
+		error("cannot write '%s': %s%s", o.output, strerror(-err),
+		      sum.cut ? " (recording stopped; the file holds what was "
+		      "written)" : "");
 	else
 		status = 0;
 	print_summary(&o, pid, &sum);

@@ -126,7 +126,7 @@ int cmd_report(int argc, char **argv)
 	int c, err;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+i:f:o:n:rg:s:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:i:f:o:n:rg:s:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			input = optarg;

@@ -104,14 +104,16 @@ static void print_text(FILE *out, const struct ml_frame *f)
 {
 	const char *mod = base_name(f->module);
 
+	/* names and paths are the target's: escaped (ml_fputs_esc) */
 	fprintf(out, "0x%" PRIx64 "  ", f->pc);
 	if (f->symbol) {
-		fputs(f->symbol, out);
+		ml_fputs_esc(f->symbol, out);
 		if (f->offset)
 			fprintf(out, "+0x%" PRIx64, f->offset);
 	} else if (f->kind == ML_FK_NATIVE && mod && f->offset) {
 		/* a stripped module: its file address finds it in debug files */
-		fprintf(out, "%s+0x%" PRIx64 " (no symbol)", mod, f->offset);
+		ml_fputs_esc(mod, out);
+		fprintf(out, "+0x%" PRIx64 " (no symbol)", f->offset);
 	} else {
 		fputs("??", out);
 	}
@@ -119,15 +121,19 @@ static void print_text(FILE *out, const struct ml_frame *f)
 	if (is_managed(f->kind))
 		fputs("managed ", out);
 	fputs(report_frame_kind_name(f->kind), out);
-	if (f->tier)
-		fprintf(out, " %s", f->tier);
+	if (f->tier) {
+		fputc(' ', out);
+		ml_fputs_esc(f->tier, out);
+	}
 	if (f->module) {
 		/* unknown: the full path ("/memfd:doublemapper" says JIT memory) */
-		fprintf(out, ", %s", f->kind == ML_FK_UNKNOWN ? f->module : mod);
+		fputs(", ", out);
+		ml_fputs_esc(f->kind == ML_FK_UNKNOWN ? f->module : mod, out);
 	}
 	fputc(']', out);
 	if (f->file) {
-		fprintf(out, "  %s", f->file);
+		fputs("  ", out);
+		ml_fputs_esc(f->file, out);
 		if (f->line)
 			fprintf(out, ":%u", f->line);
 	}
@@ -228,7 +234,7 @@ static void add_note(const struct resolve_opts *o, json_t *notes,
 	if (o->json)
 		json_array_append_new(notes, json_string(text));
 	else
-		fprintf(stderr, "mapleak: note: %s\n", text);
+		info("note: %s", text);
 }
 
 /* ---- live: a .NET runtime's perf map on demand ---- */
@@ -272,7 +278,9 @@ static void dotnet_begin(const struct resolve_opts *o, json_t *notes,
 		snprintf(note, sizeof(note), ".NET JIT code cannot be named: cannot "
 			 "turn on the runtime's perf map (%s); restart the process "
 			 "with DOTNET_PerfMapEnabled=3",
-			 rc == -EPROTO ? "the runtime refused" : strerror(-rc));
+			 rc == -EPROTO ? "the runtime refused" :
+			 rc == -EXDEV ? "it sets PerfMapJitDumpPath; mapleak reads "
+					"perf maps only in /tmp" : strerror(-rc));
 	add_note(o, notes, note);
 }
 
@@ -294,18 +302,16 @@ static int resolve_live(const struct resolve_opts *o, const u64 *addrs,
 	struct symtab *st = NULL;
 	json_t *notes = json_array();
 	sigset_t block, old;
-	char path[64];
 	int err, status = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d", (int)o->pid);
 	if (!notes) {
 		error("out of memory");
 		return 1;
 	}
-	if (access(path, F_OK)) {
+	status = check_target(o->pid);
+	if (status) {
 		json_decref(notes);
-		error("no such process: %d", (int)o->pid);
-		return 1;
+		return status;
 	}
 	err = symtab_open(&st, o->pid);
 	if (err) {

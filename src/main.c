@@ -8,6 +8,7 @@
 
 #include "cmd.h"
 #include "mapleak.h"
+#include "util.h"
 
 static const char main_usage[] =
 	"usage: mapleak [--version] [--help] <command> [<args>]\n"
@@ -20,6 +21,7 @@ static const char main_usage[] =
 	"  report   show who holds the mappings in a recording\n"
 	"  resolve  name code addresses of a process or a recording\n"
 	"  diff     compare two recordings site by site\n"
+	"  top      live view of a process: which sites grow, while recording\n"
 	"  help     show help for a command\n"
 	"\n"
 	"example:\n"
@@ -39,6 +41,7 @@ static const struct cmd_struct commands[] = {
 	{ "report", cmd_report, report_usage },
 	{ "resolve", cmd_resolve, resolve_usage },
 	{ "diff", cmd_diff, diff_usage },
+	{ "top", cmd_top, top_usage },
 };
 
 static const struct cmd_struct *find_cmd(const char *name)
@@ -49,16 +52,31 @@ static const struct cmd_struct *find_cmd(const char *name)
 	return NULL;
 }
 
+/*
+ * Every message goes through the escaping of ml_fputs_esc(): messages
+ * quote paths, comms and runtime replies that the target controls.
+ */
+static void vmessage(const char *prefix, const char *fmt, va_list ap)
+{
+	char *msg = NULL;
+
+	fputs(prefix, stderr);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		fputs("(out of memory)", stderr);
+	else
+		ml_fputs_esc(msg, stderr);
+	free(msg);
+	fputc('\n', stderr);
+}
+
 int error(const char *fmt, ...)
 {
 	va_list ap;
 
 	fflush(stdout);
-	fputs("mapleak: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage("mapleak: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return -1;
 }
 
@@ -67,24 +85,60 @@ void warning(const char *fmt, ...)
 	va_list ap;
 
 	fflush(stdout);
-	fputs("mapleak: warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage("mapleak: warning: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+}
+
+void info(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	va_start(ap, fmt);
+	vmessage("mapleak: ", fmt, ap);
+	va_end(ap);
 }
 
 int usage_error(const char *usage, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("mapleak: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage("mapleak: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	fputs(usage, stderr);
 	return 2;
+}
+
+int check_target(pid_t pid)
+{
+	enum ml_task_kind kind;
+	pid_t tgid = 0;
+	int err = ml_task_kind(pid, &kind, &tgid);
+
+	if (err == -ENOENT) {
+		error("no such process: %d", (int)pid);
+		return 1;
+	}
+	if (err) {
+		error("cannot read /proc/%d: %s", (int)pid, strerror(-err));
+		return 1;
+	}
+	switch (kind) {
+	case ML_TASK_THREAD:
+		error("%d is a thread of process %d, not a process: give -p %d",
+		      (int)pid, (int)tgid, (int)tgid);
+		return 2;
+	case ML_TASK_KERNEL:
+		error("%d is a kernel thread: it has no user-space mappings", (int)pid);
+		return 2;
+	case ML_TASK_ZOMBIE:
+		error("process %d is exiting (zombie): nothing to look at", (int)pid);
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 /* Like git: a report cut short by a full disk or a closed pipe must fail. */

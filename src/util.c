@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -116,5 +117,157 @@ int ml_parse_size(const char *s, uint64_t *out)
 	if (shift && v > (UINT64_MAX >> shift))
 		return -ERANGE;
 	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/*
+ * How many bytes at p pass unescaped: 1 for printable ASCII, 2 to 4 for
+ * a well-formed UTF-8 sequence (shortest form, no surrogate, at most
+ * U+10FFFF) that is not a C1 control; 0 when *p must be escaped.
+ */
+static size_t safe_len(const unsigned char *p)
+{
+	unsigned int c = p[0], cp, min;
+	size_t n;
+
+	if (c >= 0x20 && c < 0x7f)
+		return c == '\\' ? 0 : 1;
+	if (c < 0xc2 || c > 0xf4)
+		return 0;
+	if (c < 0xe0) {
+		n = 2, cp = c & 0x1f, min = 0x80;
+	} else if (c < 0xf0) {
+		n = 3, cp = c & 0x0f, min = 0x800;
+	} else {
+		n = 4, cp = c & 0x07, min = 0x10000;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)	/* also stops at the NUL */
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+	    (cp >= 0x80 && cp <= 0x9f))
+		return 0;
+	return n;
+}
+
+/* The one escaping loop: calls put for each run of output bytes. */
+static int esc_walk(const char *s, int (*put)(void *ctx, const char *b, size_t n),
+		    void *ctx)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (p && *p) {
+		size_t n = 0, k;
+		char e[4] = { '\\', 'x', 0, 0 };
+
+		while (p[n] && (k = safe_len(p + n)) > 0)
+			n += k;
+		if (n && put(ctx, (const char *)p, n))
+			return EOF;
+		p += n;
+		if (!*p)
+			break;
+		if (*p == '\\') {
+			if (put(ctx, "\\\\", 2))
+				return EOF;
+		} else {
+			e[2] = hex[*p >> 4];
+			e[3] = hex[*p & 15];
+			if (put(ctx, e, 4))
+				return EOF;
+		}
+		p++;
+	}
+	return 0;
+}
+
+static int put_file(void *ctx, const char *b, size_t n)
+{
+	return fwrite(b, 1, n, ctx) == n ? 0 : EOF;
+}
+
+int ml_fputs_esc(const char *s, FILE *f)
+{
+	return esc_walk(s, put_file, f);
+}
+
+struct esc_buf {
+	char *p;
+	size_t n;
+};
+
+static int put_buf(void *ctx, const char *b, size_t n)
+{
+	struct esc_buf *eb = ctx;
+
+	memcpy(eb->p + eb->n, b, n);
+	eb->n += n;
+	return 0;
+}
+
+char *ml_esc(const char *s)
+{
+	/* at most 4 output bytes per input byte */
+	struct esc_buf eb = { malloc(4 * strlen(s ? s : "") + 1), 0 };
+
+	if (!eb.p)
+		return NULL;
+	esc_walk(s, put_buf, &eb);
+	eb.p[eb.n] = '\0';
+	return eb.p;
+}
+
+/* PF_KTHREAD in the flags field (9) of /proc/PID/stat. */
+#define ML_PF_KTHREAD	0x00200000u
+
+int ml_task_kind(pid_t pid, enum ml_task_kind *kind, pid_t *tgid)
+{
+	char path[64];
+	char *s, *p;
+	unsigned long flags = 0;
+	char state = 0;
+	int field;
+	long v = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	s = ml_read_file(path, 4096, NULL);
+	if (!s)
+		return errno == ENOENT || errno == ESRCH ? -ENOENT : -(errno ? errno : EIO);
+	/* the comm may hold spaces and parentheses: fields follow the last ')' */
+	p = strrchr(s, ')');
+	if (p && p[1] == ' ') {
+		state = p[2];
+		for (field = 3, p += 2; *p && field < 9; p++)
+			if (*p == ' ')
+				field++;
+		if (field == 9)
+			flags = strtoul(p, NULL, 10);
+	}
+	free(s);
+	if (!state)
+		return -EIO;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	s = ml_read_file(path, 8192, NULL);
+	if (!s)
+		return errno == ENOENT || errno == ESRCH ? -ENOENT : -(errno ? errno : EIO);
+	p = strstr(s, "\nTgid:");
+	if (p)
+		v = strtol(p + 6, NULL, 10);
+	free(s);
+	if (v <= 0)
+		return -EIO;
+	*tgid = (pid_t)v;
+	if (flags & ML_PF_KTHREAD)
+		*kind = ML_TASK_KERNEL;
+	else if (*tgid != pid)
+		*kind = ML_TASK_THREAD;
+	else if (state == 'Z' || state == 'X')
+		*kind = ML_TASK_ZOMBIE;
+	else
+		*kind = ML_TASK_PROCESS;
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -43,5 +44,31 @@ int ml_parse_pid(const char *s, pid_t *out);
 /* A size in bytes: "1048576", "512K", "100M", "1GiB", "2GB" (units are
  * powers of 1024, either spelling). 0, -EINVAL, or -ERANGE past 2^64. */
 int ml_parse_size(const char *s, uint64_t *out);
+/*
+ * Text output of strings mapleak does not control (a target's comm and
+ * command line, mapped paths, JIT names, notes built from runtime
+ * replies): every byte a terminal could act on is written as \xNN, so
+ * nothing can clear a screen, set a title or overwrite a line. Escaped:
+ * C0 controls (newline and tab too), DEL, C1 controls (U+0080..U+009F,
+ * which some terminals obey in UTF-8) and every byte that is not part of
+ * valid UTF-8; a backslash is written \\ so the output reads back
+ * unambiguously. Other valid UTF-8 passes as it is. JSON needs none of
+ * this: its encoder escapes.
+ */
+/* Writes s escaped to f. 0, or EOF on a write error. */
+int ml_fputs_esc(const char *s, FILE *f);
+/* s escaped, in a new string (free it); NULL when out of memory. */
+char *ml_esc(const char *s);
+
+/* What kind of task a pid names, for commands that take -p. */
+enum ml_task_kind {
+	ML_TASK_PROCESS,	/* a thread group leader of a user program */
+	ML_TASK_THREAD,		/* another thread of a process: *tgid */
+	ML_TASK_KERNEL,		/* a kernel thread: no user memory */
+	ML_TASK_ZOMBIE,		/* exited, not yet reaped */
+};
+/* Reads /proc/PID/status and stat. 0, or -ENOENT when there is no such
+ * task, -errno on other errors. *tgid gets the thread group id. */
+int ml_task_kind(pid_t pid, enum ml_task_kind *kind, pid_t *tgid);
 
 #endif

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "record/record.h"
@@ -23,6 +24,7 @@
 #define STR_MAX		65536u		/* longest string stored; longer ones are cut */
 #define STR_NULL	0xffffffffu	/* length of a NULL string */
 #define WBUF_SIZE	(1u << 20)
+#define MARK_STEP	4096u
 #define RCHUNK		(1u << 20)	/* reader grows its buffer by what arrived */
 
 /* Fixed parts of array elements as version 1 writes them. Readers accept
@@ -80,18 +82,30 @@ static u64 pad8(u64 n)
 
 struct rec_writer {
 	int fd;
+	int dirfd;		/* the destination's folder: names are taken in it */
 	int err;		/* first write error, sticky */
-	bool created;		/* path is a regular file we made: abort removes it */
-	bool rotated;		/* path.old holds the previous file */
-	char *path;
-	char *old_path;
+	bool placed;		/* our file is at the destination name */
+	bool rotated;		/* base.old holds the previous file */
+	dev_t dev;		/* our file, to remove only it on abort */
+	ino_t ino;
+	char *base;		/* the destination's last component */
+	char *old_base;
+	u64 pos;		/* bytes put: written + buffered */
+	u64 written;		/* bytes in the file */
+	u64 whole;		/* pos at the end of the last whole record */
+	u64 sound;		/* file offset up to which it holds whole records */
+	/* Record ends in the buffer, one every MARK_STEP bytes or more: how
+	 * far back a partly written buffer is cut. */
+	u64 marks[WBUF_SIZE / MARK_STEP + 8];
+	u32 nmarks;
 	size_t len;
-	u64 written;		/* bytes given to the writer, header included */
 	u8 buf[WBUF_SIZE];
 };
 
-static int write_all(int fd, const u8 *p, size_t n)
+/* Writes p[0..n); *done gets what was written, also on an error. */
+static int write_all(int fd, const u8 *p, size_t n, size_t *done)
 {
+	*done = 0;
 	while (n > 0) {
 		ssize_t r = write(fd, p, n);
 
@@ -104,21 +118,45 @@ static int write_all(int fd, const u8 *p, size_t n)
 			return -EIO;
 		p += r;
 		n -= (size_t)r;
+		*done += (size_t)r;
 	}
 	return 0;
 }
 
 int rec_writer_flush(struct rec_writer *w)
 {
-	if (w->err)
-		return w->err;
-	if (w->len > 0) {
-		int rc = write_all(w->fd, w->buf, w->len);
+	size_t done;
+	int rc;
 
+	if (w->err || w->len == 0)
+		return w->err;
+	if (w->fd < 0) {	/* a discarding writer */
 		w->len = 0;
-		if (rc < 0)
-			w->err = rc;
+		w->nmarks = 0;
+		return 0;
 	}
+	rc = write_all(w->fd, w->buf, w->len, &done);
+	w->written += done;
+	w->len = 0;
+	if (rc == 0) {
+		w->sound = w->whole;
+		w->nmarks = 0;
+		return 0;
+	}
+	w->err = rc;
+	/*
+	 * A full disk takes part of a buffer: the file would end inside a
+	 * record. Cut it back to the last record end it holds (within
+	 * MARK_STEP), so that it reads to its end (a recording without END),
+	 * and give the space back.
+	 */
+	for (u32 i = 0; i < w->nmarks; i++)
+		if (w->marks[i] <= w->written && w->marks[i] > w->sound)
+			w->sound = w->marks[i];
+	if (w->whole <= w->written && w->whole > w->sound)
+		w->sound = w->whole;
+	rc = ftruncate(w->fd, (off_t)w->sound);
+	(void)rc;
 	return w->err;
 }
 
@@ -126,13 +164,13 @@ static void w_bytes(struct rec_writer *w, const void *data, size_t n)
 {
 	const u8 *p = data;
 
-	w->written += n;
 	while (n > 0 && !w->err) {
 		size_t room = sizeof(w->buf) - w->len;
 		size_t k = n < room ? n : room;
 
 		memcpy(w->buf + w->len, p, k);
 		w->len += k;
+		w->pos += k;
 		p += k;
 		n -= k;
 		if (w->len == sizeof(w->buf))
@@ -208,7 +246,13 @@ static int rec_end(struct rec_writer *w, u64 payload_len)
 	u64 pad = pad8(PREFIX_SIZE + payload_len) - (PREFIX_SIZE + payload_len);
 
 	w_bytes(w, zero, (size_t)pad);
-	return w->err;
+	if (w->err)
+		return w->err;
+	w->whole = w->pos;
+	if (w->whole - (w->nmarks ? w->marks[w->nmarks - 1] : w->sound) >= MARK_STEP &&
+	    w->nmarks < ARRAY_SIZE(w->marks))
+		w->marks[w->nmarks++] = w->whole;
+	return 0;
 }
 
 static char *str_concat(const char *a, const char *b)
@@ -225,17 +269,83 @@ static char *str_concat(const char *a, const char *b)
 
 static void writer_free(struct rec_writer *w)
 {
-	free(w->path);
-	free(w->old_path);
+	if (w->dirfd >= 0)
+		close(w->dirfd);
+	free(w->base);
+	free(w->old_base);
 	free(w);
+}
+
+/*
+ * May name be replaced (moved to .old, or have our file put in its
+ * place)? In a sticky folder (/tmp) anyone can plant a name: another
+ * user's file or link is refused, as fs.protected_regular would, so that
+ * nobody chooses what root moves. With dest, only a regular file or a
+ * link may be there: a FIFO, a device or a socket is a mistake (or a trap)
+ * that writing would block on or pass to something else.
+ */
+static int check_name(int dirfd, const struct stat *dir, const char *name,
+		      bool dest, bool *exists)
+{
+	struct stat sb;
+
+	*exists = false;
+	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	*exists = true;
+	if ((dir->st_mode & S_ISVTX) && sb.st_uid != geteuid() &&
+	    sb.st_uid != dir->st_uid)
+		return -EPERM;
+	if (dest && S_ISDIR(sb.st_mode))
+		return -EISDIR;
+	if (dest && !S_ISREG(sb.st_mode) && !S_ISLNK(sb.st_mode))
+		return -EINVAL;
+	return 0;
+}
+
+/* rename that fails rather than replace, where the file system can. */
+static int rename_noreplace(int dirfd, const char *from, const char *to)
+{
+	if (renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -errno;
+	return renameat(dirfd, from, dirfd, to) ? -errno : 0;
+}
+
+/* A new file in dirfd, never an existing one, never through a link. */
+static int create_temp(int dirfd, const char *base, char **name)
+{
+	struct timespec ts;
+
+	for (unsigned int i = 0; i < 100; i++) {
+		int fd;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		free(*name);
+		if (asprintf(name, "%s.tmp%05x", base,
+			     (unsigned int)(ts.tv_nsec ^ getpid() ^ i * 7919) & 0xfffff) < 0) {
+			*name = NULL;
+			return -ENOMEM;
+		}
+		fd = openat(dirfd, *name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+			    O_CLOEXEC, 0600);
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
 }
 
 int rec_writer_open(struct rec_writer **out, const char *path)
 {
 	struct rec_writer *w;
-	struct stat sb;
+	struct stat dir, sb;
+	const char *slash = strrchr(path, '/');
+	char *dname = NULL, *tmp = NULL;
 	u8 hdr[HDR_SIZE];
-	bool existed;
+	bool existed, old_existed;
 	int rc;
 
 	*out = NULL;
@@ -243,50 +353,96 @@ int rec_writer_open(struct rec_writer **out, const char *path)
 	if (!w)
 		return -ENOMEM;
 	w->fd = -1;
-	w->path = strdup(path);
-	w->old_path = str_concat(path, ".old");
-	if (!w->path || !w->old_path) {
+	w->dirfd = -1;
+	w->base = strdup(slash ? slash + 1 : path);
+	dname = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) :
+		strdup(".");
+	if (!w->base || !dname || !(w->old_base = str_concat(w->base, ".old"))) {
 		rc = -ENOMEM;
 		goto fail;
 	}
-
-	/* Only a regular file is kept as .old: a device or a fifo (/dev/full,
-	 * a pipe to another program) is written in place and never moved. */
-	existed = lstat(path, &sb) == 0;
-	if (existed && S_ISREG(sb.st_mode)) {
-		if (rename(path, w->old_path) < 0) {
-			rc = -errno;
-			goto fail;
-		}
-		w->rotated = true;
+	if (!w->base[0] || !strcmp(w->base, ".") || !strcmp(w->base, "..")) {
+		rc = -EISDIR;
+		goto fail;
 	}
-
-	/* 0600: a recording holds command lines and addresses of the target. */
-	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (w->fd < 0) {
+	/* Every later step is relative to this folder: it cannot be swapped. */
+	w->dirfd = open(dname, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (w->dirfd < 0 || fstat(w->dirfd, &dir) < 0) {
 		rc = -errno;
 		goto fail;
 	}
-	/* what was already there (a device, a symlink's target) is not ours */
-	w->created = (!existed || w->rotated) &&
-		     fstat(w->fd, &sb) == 0 && S_ISREG(sb.st_mode);
+	rc = check_name(w->dirfd, &dir, w->base, true, &existed);
+	if (!rc && existed)
+		rc = check_name(w->dirfd, &dir, w->old_base, false, &old_existed);
+	if (rc)
+		goto fail;
 
+	/* 0600: a recording holds command lines and addresses of the target. */
+	w->fd = create_temp(w->dirfd, w->base, &tmp);
+	if (w->fd < 0) {
+		rc = w->fd;
+		goto fail;
+	}
+	if (fchmod(w->fd, 0600) < 0 || fstat(w->fd, &sb) < 0) {
+		rc = -errno;
+		goto fail_tmp;
+	}
+	w->dev = sb.st_dev;
+	w->ino = sb.st_ino;
+
+	/* The header first: what appears at the destination reads. */
 	memcpy(hdr, ML_REC_MAGIC, 8);
 	le32(hdr + 8, ML_REC_VERSION);
 	le32(hdr + 12, HDR_SIZE);
 	le32(hdr + 16, 0);	/* flags */
 	le32(hdr + 20, 0);	/* reserved */
 	w_bytes(w, hdr, sizeof(hdr));
+	w->whole = w->pos;
+	rc = rec_writer_flush(w);
+	if (rc)
+		goto fail_tmp;
+
+	/* Names are moved, never opened: a link there is replaced, not
+	 * followed. An existing file or link becomes .old. */
+	if (existed) {
+		if (renameat(w->dirfd, w->base, w->dirfd, w->old_base) < 0) {
+			rc = -errno;
+			goto fail_tmp;
+		}
+		w->rotated = true;
+	}
+	rc = rename_noreplace(w->dirfd, tmp, w->base);
+	if (rc)
+		goto fail_tmp;
+	w->placed = true;
+	free(tmp);
+	free(dname);
 	*out = w;
 	return 0;
 
+fail_tmp:
+	unlinkat(w->dirfd, tmp, 0);
+	if (w->rotated)
+		rename_noreplace(w->dirfd, w->old_base, w->base);
 fail:
 	if (w->fd >= 0)
 		close(w->fd);
-	if (w->rotated)
-		rename(w->old_path, w->path);
+	free(tmp);
+	free(dname);
 	writer_free(w);
 	return rc;
+}
+
+int rec_writer_open_discard(struct rec_writer **out)
+{
+	struct rec_writer *w = calloc(1, sizeof(*w));
+
+	*out = w;
+	if (!w)
+		return -ENOMEM;
+	w->fd = -1;
+	w->dirfd = -1;
+	return 0;
 }
 
 int rec_writer_close(struct rec_writer *w)
@@ -297,21 +453,32 @@ int rec_writer_close(struct rec_writer *w)
 		return 0;
 	rc = rec_writer_flush(w);
 	/* close() can report a delayed write error (NFS, quotas). */
-	if (close(w->fd) < 0 && rc == 0)
+	if (w->fd >= 0 && close(w->fd) < 0 && rc == 0)
 		rc = -errno;
 	writer_free(w);
 	return rc;
 }
 
+int rec_writer_error(const struct rec_writer *w)
+{
+	return w ? w->err : 0;
+}
+
 void rec_writer_abort(struct rec_writer *w)
 {
+	struct stat sb;
+
 	if (!w)
 		return;
-	close(w->fd);
-	if (w->created)
-		unlink(w->path);
+	if (w->fd >= 0)
+		close(w->fd);
+	/* only our file: something else may have taken the name since */
+	if (w->placed &&
+	    fstatat(w->dirfd, w->base, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    sb.st_dev == w->dev && sb.st_ino == w->ino)
+		unlinkat(w->dirfd, w->base, 0);
 	if (w->rotated)
-		rename(w->old_path, w->path);
+		rename_noreplace(w->dirfd, w->old_base, w->base);
 	writer_free(w);
 }
 
@@ -425,7 +592,7 @@ int rec_put_frame(struct rec_writer *w, u64 time, const struct ml_rec_frame *f)
 	const struct ml_frame *fr = &f->f;
 	u64 len = 8 + 4 + 4 + 8 + 4 + 4 + str_size(fr->symbol) +
 		  str_size(fr->module) + str_size(fr->file) + str_size(fr->tier) +
-		  4;
+		  4 + 4;
 	int rc = rec_begin(w, ML_REC_FRAME, time, len);
 
 	if (rc)
@@ -441,12 +608,13 @@ int rec_put_frame(struct rec_writer *w, u64 time, const struct ml_rec_frame *f)
 	w_str(w, fr->file);
 	w_str(w, fr->tier);
 	w_u32(w, f->stack_id);	/* appended: older readers ignore it */
+	w_u32(w, f->frame);	/* appended too */
 	return rec_end(w, len);
 }
 
 u64 rec_writer_size(const struct rec_writer *w)
 {
-	return w->written;
+	return w->pos;
 }
 
 int rec_put_fold(struct rec_writer *w, u64 time, const struct ml_rec_fold *f)
@@ -892,6 +1060,8 @@ static int dec_frame(struct dec *d, struct ml_rec_frame *f)
 	/* Appended field: absent in older recordings (0, any stack). */
 	if (!rc && !d->bad && d->left >= 4)
 		f->stack_id = d_u32(d);
+	if (!rc && !d->bad && d->left >= 4)
+		f->frame = d_u32(d);
 	return rc ? rc : d->bad ? -EBADMSG : 0;
 }
 

@@ -67,6 +67,9 @@ struct ml_rec_frame {
 	u32 return_address;	/* named as a return address */
 	u32 stack_id;		/* 0: any stack; else only in that stack (JIT
 				 * code re-used: named as of the stack's time) */
+	u32 frame;		/* with stack_id: 0 every frame at pc, else only
+				 * frame index frame - 1 (interpreted Java: one
+				 * interpreter pc, a method per frame) */
 };
 
 struct ml_rec_resident_entry {
@@ -172,13 +175,30 @@ struct ml_rec_patch {
 /* ---- writing ---- */
 struct rec_writer;
 
-/* Renames an existing path to path.old, creates path and writes the
- * header. Records are written through a buffer; a recorder that is killed
- * leaves a file that reads up to its last rec_writer_flush(). */
+/*
+ * Creates the recording at path, safely in a folder others can write
+ * (/tmp): a new file (O_EXCL, O_NOFOLLOW, mode 0600) next to path gets
+ * the header and is renamed to path, so no link is followed and no
+ * existing file is opened; an existing file or link at path becomes
+ * path.old. Refused: -EINVAL when path is a FIFO, a device or a socket;
+ * -EISDIR for a folder; -EPERM when path or path.old is another user's
+ * in a sticky folder. Records are written through a buffer; a recorder
+ * that is killed leaves a file that reads up to its last
+ * rec_writer_flush().
+ */
 int rec_writer_open(struct rec_writer **out, const char *path);
+/* A writer that keeps nothing (mapleak top without -o): every record is
+ * encoded and dropped. 0 or -ENOMEM. */
+int rec_writer_open_discard(struct rec_writer **out);
 /* Flushes and closes. Frees w. Returns 0 or -errno (a write error seen
  * at any point, e.g. ENOSPC, is returned here). */
 int rec_writer_close(struct rec_writer *w);
+/*
+ * The first write error (-errno), or 0. After one, every put fails at
+ * once and the file has been cut back to its last whole record, so it
+ * reads as a recording that did not finish.
+ */
+int rec_writer_error(const struct rec_writer *w);
 /* Frees w and removes the file (restoring path.old, if any). */
 void rec_writer_abort(struct rec_writer *w);
 /* Writes out the buffer (called periodically by the recorder). */

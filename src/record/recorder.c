@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -50,6 +51,14 @@
 #define SF_VARIANT_MAX		((1u << (32 - SF_VARIANT_SHIFT)) - 1)
 #define SF_WRITTEN		((1u << SF_VARIANT_SHIFT) - 1)
 
+/* The name of an interpreted Java frame, read at the event (the Method*
+ * is the target's: named while the target is alive). */
+struct jframe {
+	u32 stack_id;
+	u32 index;		/* frame index in the stack */
+	struct ml_frame f;	/* f.pc as in the stack */
+};
+
 struct recorder {
 	struct recorder_opts o;
 	pid_t pid;
@@ -59,6 +68,7 @@ struct recorder {
 	struct symtab *st;
 	struct runtimes *rt;	/* JVM, Node: symbols/runtimes.c */
 	struct dotnet_perfmap *dotnet;	/* a .NET perf map we enabled */
+	bool perfmap_env;	/* launch: we set DOTNET_PerfMapEnabled */
 	struct stackdb *stacks;
 	struct aspace *as;
 	struct folder *fold;	/* NULL: every op written as it comes */
@@ -81,10 +91,16 @@ struct recorder {
 	int rejected_err;	/* the first reason */
 	int exec_baseline_err;	/* maps unreadable after an exec */
 	u64 pcs[ML_STACK_MAX_FRAMES];
-	u64 jitkey[2 * ML_STACK_MAX_FRAMES];	/* pcs, then their epochs */
-	struct stackdb *jitkeys;	/* (pcs, epochs) combinations seen */
+	/* pcs, then their epochs, then (interpreted Java) their Method* */
+	u64 jitkey[3 * ML_STACK_MAX_FRAMES];
+	struct stackdb *jitkeys;	/* (pcs, epochs, methods) combinations seen */
+	u64 meths[ML_STACK_MAX_FRAMES];	/* Method* of interpreted Java frames */
+	struct jframe *jframes;	/* their names, by (stack id, frame) */
+	size_t njframes, capjframes;
 	u64 *stack_time;	/* by stack id: when it was first seen */
 	u32 stack_time_cap;
+	u64 next_check;		/* recorder_step(): slower checks */
+	u64 next_periodic;
 };
 
 static void note_err(struct recorder *r, int err)
@@ -237,18 +253,26 @@ static bool maps_code(const struct ml_event_hdr *ev)
 	}
 }
 
-/* The SF_VARIANT bits for r->pcs[0..n) at time: 0 without JIT code the
- * jitdump knows. */
-static u32 jit_variant(struct recorder *r, u32 n, u64 time)
+/*
+ * The SF_VARIANT bits for r->pcs[0..n) at time: 0 without JIT code the
+ * jitdump knows and without interpreted Java frames (njava: how many
+ * r->meths holds). Interpreted frames return into the same interpreter
+ * pcs whatever method they run, so the methods tell stacks apart.
+ */
+static u32 jit_variant(struct recorder *r, u32 n, u64 time, u32 njava)
 {
-	u32 kid = 0;
+	u32 kid = 0, nkey = 2 * n;
 
-	if (!symtab_jit_epochs(r->st, r->pcs, n, time, r->jitkey + n))
+	if (!symtab_jit_epochs(r->st, r->pcs, n, time, r->jitkey + n) && !njava)
 		return 0;
 	if (!r->jitkeys && stackdb_new(&r->jitkeys))
 		return 0;
 	memcpy(r->jitkey, r->pcs, n * sizeof(*r->pcs));
-	if (stackdb_intern(r->jitkeys, r->jitkey, 2 * n, 0, &kid, NULL) ||
+	if (njava) {
+		memcpy(r->jitkey + 2 * n, r->meths, n * sizeof(*r->meths));
+		nkey = 3 * n;
+	}
+	if (stackdb_intern(r->jitkeys, r->jitkey, nkey, 0, &kid, NULL) ||
 	    kid > SF_VARIANT_MAX)
 		return 0;	/* named as of the end: the latest method */
 	return kid << SF_VARIANT_SHIFT;
@@ -291,6 +315,36 @@ static void note_child(struct recorder *r, pid_t child)
 		 "follows one process; to see its mappings: mapleak record -p %d)",
 		 r->pid, child, child);
 	rec_say(r, REC_SAY_NOTE, note);
+}
+
+/* Names the interpreted Java frames (r->meths) of new stack id now,
+ * while the target and its Method*s live. A frame that cannot be read
+ * keeps the interpreter's generic name. */
+static void name_java_frames(struct recorder *r, u32 id, u32 n)
+{
+	for (u32 i = 1; i < n; i++) {
+		struct jframe *j;
+
+		if (!r->meths[i])
+			continue;
+		if (r->njframes == r->capjframes) {
+			size_t cap = r->capjframes ? r->capjframes * 2 : 64;
+			struct jframe *p = reallocarray(r->jframes, cap, sizeof(*p));
+
+			if (!p)
+				return;
+			r->jframes = p;
+			r->capjframes = cap;
+		}
+		j = &r->jframes[r->njframes];
+		memset(j, 0, sizeof(*j));
+		if (symtab_java_method(r->st, r->meths[i], &j->f))
+			continue;
+		j->f.pc = r->pcs[i];
+		j->stack_id = id;
+		j->index = i;
+		r->njframes++;
+	}
 }
 
 static int on_event(void *ctx, const struct ml_event_hdr *ev,
@@ -339,11 +393,19 @@ static int on_event(void *ctx, const struct ml_event_hdr *ev,
 			sflags |= ML_SF_UNWIND_ERR;
 		}
 		if (n) {
+			u32 njava = symtab_java_methods(r->st, r->pcs, n, stack,
+							ev->regs[ML_REG_SP], len,
+							r->meths);
+
+			n = symtab_java_gaps(r->st, r->pcs, n, ML_STACK_MAX_FRAMES,
+					     r->meths);
 			err = stackdb_intern(r->stacks, r->pcs, n,
-					     sflags | jit_variant(r, n, op.time),
+					     sflags | jit_variant(r, n, op.time, njava),
 					     &op.stack_id, &is_new);
 			if (err)
 				return err;
+			if (is_new && njava)
+				name_java_frames(r, op.stack_id, n);
 			if (is_new) {
 				struct ml_rec_stack s = {
 					.id = op.stack_id, .flags = sflags & SF_WRITTEN,
@@ -461,6 +523,16 @@ static bool final_snapshot(struct recorder *r, struct aspace_check *chk)
 	return true;
 }
 
+/* JIT files over a cap (symtab.c): on stderr and in the report. */
+static void symtab_notes(struct recorder *r)
+{
+	size_t n = 0;
+	const char *const *notes = symtab_new_notes(r->st, &n);
+
+	for (size_t i = 0; i < n; i++)
+		rec_say(r, REC_SAY_NOTE, notes[i]);
+}
+
 /* Why a runtime's frames may stay unnamed: on stderr and in the report. */
 static void runtime_notes(struct recorder *r)
 {
@@ -520,6 +592,10 @@ static bool dotnet_start(struct recorder *r)
 	case -ECONNREFUSED:
 		snprintf(why, sizeof(why), "its diagnostics socket refuses connections");
 		break;
+	case -EXDEV:
+		snprintf(why, sizeof(why), "it sets PerfMapJitDumpPath=%.200s; mapleak "
+			 "reads and removes a perf map only in /tmp", p.env.perfmap_dir);
+		break;
 	case -EACCES:
 	case -EPERM:
 		snprintf(why, sizeof(why), "permission denied on its diagnostics socket");
@@ -534,6 +610,28 @@ static bool dotnet_start(struct recorder *r)
 	}
 	dotnet_note(r, why);
 	return false;
+}
+
+/* A mapleak killed while it had a .NET perf map on left it on: turn it
+ * off now (whatever this run records), and say so. */
+static void dotnet_recover_notes(struct recorder *r)
+{
+	struct dotnet_recovered rv[8];
+	size_t n = 0;
+
+	if (dotnet_recover(DOTNET_IPC_TIMEOUT_MS, rv, ARRAY_SIZE(rv), &n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (rv[i].err)
+			rec_sayf(r, REC_SAY_NOTE, "a mapleak that was killed left the "
+				 "perf map of .NET process %d on, and it cannot be "
+				 "turned off: %s", (int)rv[i].pid, strerror(-rv[i].err));
+		else if (rv[i].disabled || rv[i].removed)
+			rec_sayf(r, REC_SAY_NOTE, "a mapleak that was killed left the "
+				 "perf map of .NET process %d on: %s%s", (int)rv[i].pid,
+				 rv[i].disabled ? "turned it off" : "it was off already",
+				 rv[i].removed ? ", removed the map file it caused" : "");
+	}
 }
 
 /* Turns off what dotnet_start() turned on and removes the map file it made. */
@@ -553,6 +651,24 @@ static void dotnet_finish(struct recorder *r, bool alive)
 	else if (err && (alive || (err != -ECONNREFUSED && err != -ENOENT)))
 		rec_sayf(r, REC_SAY_WARN, "cannot disable the .NET perf map or "
 			 "remove its file: %s", strerror(-err));
+}
+
+/* Launch mode: removes the perf map (and .NET 8's perfinfo file) that our
+ * DOTNET_PerfMapEnabled made the program write, after the last read (a
+ * runtime still running keeps writing to its open file, unseen). Only for
+ * a .NET program: another runtime's map under that name is not ours. */
+static void launch_perfmap_finish(struct recorder *r)
+{
+	int err;
+
+	if (!r->launched || !r->perfmap_env || !r->st ||
+	    !symtab_maps_have(r->st, "/libcoreclr.so"))
+		return;
+	err = symtab_remove_perfmap(r->st);
+	if (err)
+		rec_sayf(r, REC_SAY_WARN, "cannot remove the .NET perf map of pid %d "
+			 "(/tmp/perf-PID.map in its root): %s", (int)r->pid,
+			 strerror(-err));
 }
 
 /*
@@ -617,6 +733,15 @@ static void write_frames(struct recorder *r)
 		write_timed_frames(r, id, pcs, n, t);
 	}
 	stackdb_free(seen);
+	for (size_t i = 0; i < r->njframes; i++) {
+		struct ml_rec_frame f = {
+			.f = r->jframes[i].f, .return_address = 1,
+			.stack_id = r->jframes[i].stack_id,
+			.frame = r->jframes[i].index + 1,
+		};
+
+		note_err(r, rec_put_frame(r->w, t, &f));
+	}
 	/* What resolve -i needs for addresses that are in no stack. */
 	if (symdump_write(r->w, t, r->st, r->stacks, &sds) == -ENOMEM ||
 	    sds.cut)
@@ -649,11 +774,15 @@ static int totals_cb(void *ctx, const struct ml_region *reg)
 static pid_t launch(struct recorder *r, char **command)
 {
 	int pfd[2];
-	pid_t pid;
+	pid_t pid, parent = getpid();
 	int st, child_errno = 0;
 
 	if (pipe2(pfd, O_CLOEXEC))
 		return -errno;
+	/* Unless the user asked for a perf map (then the files are theirs),
+	 * the child's runtime writes one for us and we remove it at the end. */
+	r->perfmap_env = !r->o.no_runtime_symbols && !getenv("DOTNET_PerfMapEnabled") &&
+			 !getenv("COMPlus_PerfMapEnabled");
 	pid = fork();
 	if (pid < 0)
 		return -errno;
@@ -662,11 +791,16 @@ static pid_t launch(struct recorder *r, char **command)
 
 		close(pfd[0]);
 		signal(SIGPIPE, SIG_DFL);
+		signal(SIGXFSZ, SIG_DFL);
+		/* A command left running by a killed mapleak would run on
+		 * untraced, unseen: it dies with mapleak unless asked. */
+		if (!r->o.keep_child &&
+		    (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent))
+			_exit(127);
 		/* Stop at the exec so the kernel-made mappings become the baseline
 		 * before the program runs a single instruction. */
 		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0) {
-			if (!r->o.no_runtime_symbols && !getenv("DOTNET_PerfMapEnabled") &&
-			    !getenv("COMPlus_PerfMapEnabled"))
+			if (r->perfmap_env)
 				setenv("DOTNET_PerfMapEnabled", "3", 0);
 			if (!r->o.no_runtime_symbols)
 				runtimes_launch_env();
@@ -695,63 +829,61 @@ static pid_t launch(struct recorder *r, char **command)
 	return pid;
 }
 
-int recorder_run(struct recorder *r, u64 deadline, const volatile sig_atomic_t *stop)
+/* Is the target gone? */
+static bool target_gone(struct recorder *r)
 {
-	u64 next_periodic = ml_now_ns(CLOCK_MONOTONIC) + PERIODIC_NS;
-	u64 next_check = 0, lost;
-	int stopped_by = 0;
+	if (r->launched) {
+		siginfo_t si = { 0 };
 
-	for (;;) {
-		int n = collector_poll(r->col, POLL_MS, on_event, r);
-		u64 t = ml_now_ns(CLOCK_MONOTONIC);
-
-		if (n < 0 && n != -EINTR)
-			return n;
-		drain_ready(r, false);
-		if (stop && *stop) {
-			stopped_by = ML_STOP_SIGNAL;
-			break;
-		}
-		if (r->exited) {
-			stopped_by = ML_STOP_EXIT;
-			break;
-		}
-		if (deadline && t >= deadline) {
-			stopped_by = ML_STOP_DURATION;
-			break;
-		}
-		/* Slower checks: a few times a second, not per batch. */
-		if (t < next_check)
-			continue;
-		next_check = t + CHECK_NS;
-		lost = collector_lost(r->col);
-		if (lost != r->lost) {
-			r->lost = lost;
-			note_err(r, rec_put_lost(r->w, t, r->lost));
-			reconcile(r);
-		}
-		if (t >= next_periodic) {
-			symtab_update_jit(r->st);
-			note_err(r, rec_writer_flush(r->w));
-			next_periodic = t + PERIODIC_NS;
-		}
-		if (r->launched) {
-			int st;
-
-			if (waitpid(r->pid, &st, WNOHANG) == r->pid &&
-			    (WIFEXITED(st) || WIFSIGNALED(st))) {
-				r->reaped = true;
-				r->exit_status = st;
-				r->exited = true;
-				stopped_by = ML_STOP_EXIT;
-				break;
-			}
-		} else if (!proc_alive(r->pid)) {
+		/* Not reaped yet (end_child does): while it is a zombie its
+		 * pid, and so its perf map's name, is nobody else's. */
+		if (waitid(P_PID, (id_t)r->pid, &si,
+			   WEXITED | WNOHANG | WNOWAIT) == 0 &&
+		    si.si_pid == r->pid)
 			r->exited = true;
-			stopped_by = ML_STOP_EXIT;
-			break;
-		}
+	} else if (!proc_alive(r->pid)) {
+		r->exited = true;
 	}
+	return r->exited;
+}
+
+int recorder_step(struct recorder *r, int ms)
+{
+	u64 before = ml_now_ns(CLOCK_MONOTONIC);
+	int n = collector_poll(r->col, ms, on_event, r);
+	u64 t = ml_now_ns(CLOCK_MONOTONIC), lost;
+
+	if (n < 0 && n != -EINTR)
+		return n;
+	/* The poll drained the ring: all that exited before it is in. */
+	if (n >= 0)
+		reorder_advance(r->ro, before);
+	drain_ready(r, false);
+	if (r->exited)
+		return ML_STOP_EXIT;
+	/* Slower checks: a few times a second, not per batch. */
+	if (t < r->next_check)
+		return 0;
+	r->next_check = t + CHECK_NS;
+	lost = collector_lost(r->col);
+	if (lost != r->lost) {
+		r->lost = lost;
+		note_err(r, rec_put_lost(r->w, t, r->lost));
+		reconcile(r);
+	}
+	if (t >= r->next_periodic) {
+		symtab_update_jit(r->st);
+		symtab_notes(r);
+		note_err(r, rec_writer_flush(r->w));
+		r->next_periodic = t + PERIODIC_NS;
+	}
+	return target_gone(r) ? ML_STOP_EXIT : 0;
+}
+
+void recorder_end_run(struct recorder *r)
+{
+	u64 lost;
+
 	/* What is still in the ring belongs to the recording. */
 	while (collector_poll(r->col, 0, on_event, r) > 0)
 		;
@@ -763,6 +895,33 @@ int recorder_run(struct recorder *r, u64 deadline, const volatile sig_atomic_t *
 		if (!r->exited)
 			reconcile(r);
 	}
+}
+
+int recorder_run(struct recorder *r, u64 deadline, const volatile sig_atomic_t *stop)
+{
+	int stopped_by;
+
+	for (;;) {
+		stopped_by = recorder_step(r, POLL_MS);
+		if (stopped_by < 0)
+			return stopped_by;
+		if (stop && *stop) {
+			stopped_by = ML_STOP_SIGNAL;
+			break;
+		}
+		/* A full disk: stop now, the file keeps what it has. */
+		if (rec_writer_error(r->w)) {
+			stopped_by = 0;
+			break;
+		}
+		if (stopped_by)
+			break;
+		if (deadline && ml_now_ns(CLOCK_MONOTONIC) >= deadline) {
+			stopped_by = ML_STOP_DURATION;
+			break;
+		}
+	}
+	recorder_end_run(r);
 	return stopped_by;
 }
 
@@ -771,7 +930,7 @@ static void end_child(struct recorder *r)
 {
 	int st;
 
-	if (!r->launched || r->reaped)
+	if (!r->launched || r->reaped || r->o.keep_child)
 		return;
 	if (!r->exited)
 		kill(r->pid, SIGTERM);
@@ -838,14 +997,8 @@ int recorder_launch(struct recorder *r, char **command)
 
 int recorder_open_output(struct recorder *r)
 {
-	int err = rec_writer_open(&r->w, r->o.output);
-
-	if (err && r->launched) {
-		/* Nothing will trace it: let it go, then end it. */
-		ptrace(PTRACE_DETACH, r->pid, NULL, NULL);
-		end_child(r);
-	}
-	return err;
+	return r->o.output ? rec_writer_open(&r->w, r->o.output) :
+	       rec_writer_open_discard(&r->w);
 }
 
 int recorder_attach(struct recorder *r, pid_t pid)
@@ -866,7 +1019,10 @@ int recorder_attach(struct recorder *r, pid_t pid)
 		err = folder_new(&r->fold, r->as, r->start_time, r->o.fold_window);
 	if (!err && r->fold)
 		folder_set_max_size(r->fold, r->o.max_size);
+	r->next_periodic = r->start_time + PERIODIC_NS;
 	if (!err) {
+		if (r->o.cancel_reads)
+			symtab_set_cancel(r->st, r->o.cancel_reads);
 		tg.pid = (u32)r->pid;
 		tg.nspid = proc_nspid(r->pid);
 		tg.launched = r->launched;
@@ -893,6 +1049,7 @@ int recorder_attach(struct recorder *r, pid_t pid)
 void recorder_start_runtimes(struct recorder *r)
 {
 	symtab_update_jit(r->st);
+	dotnet_recover_notes(r);
 	if (dotnet_start(r))
 		symtab_update_jit(r->st);	/* the replay of compiled methods */
 	if (!r->o.no_runtime_symbols &&
@@ -918,34 +1075,46 @@ int recorder_finish(struct recorder *r, u32 stopped_by, struct recorder_summary 
 	int err;
 
 	memset(s, 0, sizeof(*s));
-	s->alive_at_end = final_snapshot(r, &s->chk);
-	fold_flush(r);
-	if (r->fold) {
-		struct fold_stats fs;
+	if (rec_writer_error(r->w)) {
+		/* Nothing more can be written: only undo what was changed in
+		 * the target (perf maps), and leave it running. */
+		s->cut = true;
+		s->alive_at_end = !r->exited && proc_alive(r->pid);
+		runtimes_finish(r->rt, r->st, s->alive_at_end);
+		runtime_notes(r);
+	} else {
+		s->alive_at_end = final_snapshot(r, &s->chk);
+		fold_flush(r);
+		if (r->fold) {
+			struct fold_stats fs;
 
-		folder_stats(r->fold, &fs);
-		if (fs.capped)
-			rec_sayf(r, REC_SAY_NOTE, "the recording reached --max-size "
-				 "(%" PRIu64 " bytes) at +%.1fs: the %" PRIu64 " operations "
-				 "after it were not written but folded into the final "
-				 "live set, per-site counts and timelines (exact; only "
-				 "--group-by thread loses their threads)", r->o.max_size,
-				 fs.capped_time > r->start_time ?
-				 (double)(fs.capped_time - r->start_time) / 1e9 : 0.0,
-				 fs.ops_capped);
-		else if (fs.ops_folded)	/* the default, and the report is the same */
-			rec_sayf(r, REC_SAY_INFO, "folded %" PRIu64 " of %" PRIu64 " operations "
-				 "into per-site counts, timelines and the live set they "
-				 "left (%" PRIu64 " window%s)", fs.ops_folded,
-				 fs.ops_folded + fs.ops_written, fs.windows_folded,
-				 fs.windows_folded == 1 ? "" : "s");
+			folder_stats(r->fold, &fs);
+			if (fs.capped)
+				rec_sayf(r, REC_SAY_NOTE, "the recording reached --max-size "
+					 "(%" PRIu64 " bytes) at +%.1fs: the %" PRIu64 " operations "
+					 "after it were not written but folded into the final "
+					 "live set, per-site counts and timelines (exact; only "
+					 "--group-by thread loses their threads)", r->o.max_size,
+					 fs.capped_time > r->start_time ?
+					 (double)(fs.capped_time - r->start_time) / 1e9 : 0.0,
+					 fs.ops_capped);
+			else if (fs.ops_folded)	/* the default, and the report is the same */
+				rec_sayf(r, REC_SAY_INFO, "folded %" PRIu64 " of %" PRIu64 " operations "
+					 "into per-site counts, timelines and the live set they "
+					 "left (%" PRIu64 " window%s)", fs.ops_folded,
+					 fs.ops_folded + fs.ops_written, fs.windows_folded,
+					 fs.windows_folded == 1 ? "" : "s");
+		}
+		s->checked = s->alive_at_end;
+		symtab_update_jit(r->st);
+		runtimes_finish(r->rt, r->st, s->alive_at_end);
+		runtime_notes(r);
+		if (r->o.output)	/* names nobody will read cost time */
+			write_frames(r);
+		symtab_notes(r);
 	}
-	s->checked = s->alive_at_end;
-	symtab_update_jit(r->st);
-	runtimes_finish(r->rt, r->st, s->alive_at_end);
-	runtime_notes(r);
-	write_frames(r);
 	dotnet_finish(r, s->alive_at_end);	/* after the map was read for the last time */
+	launch_perfmap_finish(r);	/* before the pid is reaped and free */
 	end_child(r);
 
 	if (r->rejected)
@@ -978,6 +1147,10 @@ int recorder_finish(struct recorder *r, u32 stopped_by, struct recorder_summary 
 	end.lost = r->lost;
 	end.exit_status = r->launched && r->reaped ? r->exit_status : -1;
 	note_err(r, rec_put_end(r->w, end.end_time, &end));
+	/* A write error (ENOSPC) first: it is what stopped the recording. */
+	err = rec_writer_error(r->w);
+	if (err)
+		r->write_err = err;
 	err = rec_writer_close(r->w);
 	r->w = NULL;
 	note_err(r, err);
@@ -1017,6 +1190,9 @@ void recorder_free(struct recorder *r)
 	collector_close(r->col);
 	symtab_close(r->st);
 	stackdb_free(r->jitkeys);
+	for (size_t i = 0; i < r->njframes; i++)
+		ml_frame_release(&r->jframes[i].f);
+	free(r->jframes);
 	free(r->stack_time);
 	runtimes_free(r->rt);
 	dotnet_perfmap_undo(r->dotnet, DOTNET_IPC_TIMEOUT_MS, NULL, NULL);
@@ -1026,4 +1202,136 @@ void recorder_free(struct recorder *r)
 	reorder_free(r->ro);
 	free(r->comm);
 	free(r);
+}
+
+/* ---- the live view (mapleak top) ---- */
+
+struct sites_ctx {
+	struct recorder_site *v;	/* by stack id, then compacted */
+	struct ml_region *prev;		/* by stack id: its previous region */
+	u32 nids;
+};
+
+static int sites_cb(void *ctx, const struct ml_region *reg)
+{
+	struct sites_ctx *c = ctx;
+	struct recorder_site *s;
+	struct ml_region *p;
+	u64 len = reg->end - reg->start;
+
+	if (reg->flags & ML_RF_BASELINE || reg->stack_id >= c->nids)
+		return 0;
+	s = &c->v[reg->stack_id];
+	p = &c->prev[reg->stack_id];
+	/* Adjacent pieces of one call (mprotect splits) are one mapping, as
+	 * the report counts them (regions come in address order). */
+	if (!s->bytes || p->end != reg->start || p->time != reg->time)
+		s->mappings++;
+	if (!s->bytes || reg->time < s->oldest)
+		s->oldest = reg->time;
+	if (reg->time > s->newest)
+		s->newest = reg->time;
+	s->bytes += len;
+	if (reg->prot == PROT_NONE)
+		s->reserved_bytes += len;
+	*p = *reg;
+	return 0;
+}
+
+int recorder_sites(struct recorder *r, struct recorder_site **out, size_t *n)
+{
+	struct sites_ctx c = { 0 };
+	size_t k = 0;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	c.nids = stackdb_count(r->stacks) + 1;
+	c.v = calloc(c.nids, sizeof(*c.v));
+	c.prev = calloc(c.nids, sizeof(*c.prev));
+	if (!c.v || !c.prev) {
+		free(c.v);
+		free(c.prev);
+		return -ENOMEM;
+	}
+	err = aspace_foreach(r->as, sites_cb, &c);
+	free(c.prev);
+	if (err) {
+		free(c.v);
+		return err;
+	}
+	for (u32 id = 1; id < c.nids; id++) {
+		if (!c.v[id].bytes)
+			continue;
+		c.v[k] = c.v[id];
+		c.v[k].stack_id = id;
+		k++;
+	}
+	*out = c.v;
+	*n = k;
+	return 0;
+}
+
+int recorder_name_stack(struct recorder *r, u32 stack_id, struct ml_frame **out,
+			u32 *nframes)
+{
+	u32 n = 0, fl = 0;
+	const u64 *pcs = stackdb_get(r->stacks, stack_id, &n, &fl);
+	u64 when = stack_id < r->stack_time_cap ? r->stack_time[stack_id] : 0;
+	struct ml_frame *f;
+
+	*out = NULL;
+	*nframes = 0;
+	if (!pcs)
+		return -ENOENT;
+	f = calloc(n ? n : 1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	for (u32 i = 0; i < n; i++) {
+		/* JIT code as of when the stack was seen: its address may
+		 * hold another method by now. */
+		int err = when ? symtab_name_at(r->st, pcs[i], i > 0, when, &f[i]) :
+				 symtab_name(r->st, pcs[i], i > 0, &f[i]);
+
+		if (err) {
+			ml_frame_release(&f[i]);
+			memset(&f[i], 0, sizeof(f[i]));
+		}
+		f[i].pc = pcs[i];
+	}
+	/* interpreted Java frames: the methods read at the event */
+	for (size_t j = 0; j < r->njframes; j++) {
+		const struct jframe *jf = &r->jframes[j];
+		struct ml_frame copy = { .pc = jf->f.pc, .kind = jf->f.kind };
+
+		if (jf->stack_id != stack_id || jf->index >= n)
+			continue;
+		copy.symbol = jf->f.symbol ? strdup(jf->f.symbol) : NULL;
+		copy.tier = jf->f.tier ? strdup(jf->f.tier) : NULL;
+		if ((jf->f.symbol && !copy.symbol) || (jf->f.tier && !copy.tier)) {
+			ml_frame_release(&copy);
+			continue;	/* keeps the generic name */
+		}
+		ml_frame_release(&f[jf->index]);
+		f[jf->index] = copy;
+	}
+	*out = f;
+	*nframes = n;
+	return 0;
+}
+
+int recorder_write_error(const struct recorder *r)
+{
+	return rec_writer_error(r->w);
+}
+
+u64 recorder_start_time(const struct recorder *r)
+{
+	return r->start_time;
+}
+
+void recorder_counts(const struct recorder *r, u64 *events, u64 *lost)
+{
+	*events = r->events;
+	*lost = r->lost;
 }

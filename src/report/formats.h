@@ -52,6 +52,19 @@ const char *report_stopped_by_name(u32 stopped_by);
 const char *report_basename(const char *path);
 /* Sites shown under opts: min(top, nsites), all when top is 0. */
 size_t report_nshown(const struct ml_result *r, const struct report_opts *o);
+/*
+ * The headline of site s: indexes into s->frames of the program's frames
+ * nearest the mapping, innermost first, at most max (report/headline.c).
+ * Skipped: unnamed frames, syscall wrappers, libc and allocator innards,
+ * a managed runtime's native code; the libc function the program called
+ * is kept unless it is an allocator. Stops at the thread's entry; *more
+ * tells that more frames would follow. With nothing of the program's (a
+ * runtime's own work): that libc call and the first named frame past
+ * libc; with only libc, its innermost named frame (or frame 0). Returns
+ * how many (0: no frames).
+ */
+size_t report_headline(const struct ml_site *s, u32 *idx, size_t max,
+		       bool *more);
 /* After output: flushes and turns a stream error into -errno. */
 int report_finish(FILE *out);
 

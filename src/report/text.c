@@ -11,8 +11,23 @@
 
 #include "report/formats.h"
 #include "track/stacks.h"
+#include "util.h"
 
 #define HS 32	/* room for report_human_size() */
+
+/* Every string from the recording (names, paths, labels, the command
+ * line, notes) is the target's: escaped, never written raw. */
+static void put(FILE *out, const char *s)
+{
+	ml_fputs_esc(s, out);
+}
+
+/* pre, then s escaped */
+static void put2(FILE *out, const char *pre, const char *s)
+{
+	fputs(pre, out);
+	ml_fputs_esc(s, out);
+}
 
 /* "[System.Private.CoreLib.dll]+0x1a2b": the name already says the module. */
 static bool names_module(const char *sym, const char *mod)
@@ -29,15 +44,18 @@ static void print_frame(FILE *out, u32 i, const struct ml_frame *f)
 	fprintf(out, "  #%u ", i);
 	if (!f->symbol && f->kind == ML_FK_NATIVE && mod && f->offset) {
 		/* a stripped module: its file address finds it in debug files */
-		fprintf(out, "%s+0x%" PRIx64 " (no symbol)\n", mod, f->offset);
+		put(out, mod);
+		fprintf(out, "+0x%" PRIx64 " (no symbol)\n", f->offset);
 		return;
 	}
 	if (!f->symbol) {
 		/* the full path: "/memfd:doublemapper" says it is JIT code */
 		fprintf(out, "0x%" PRIx64 " [%s]", f->pc,
 			report_frame_kind_name(f->kind));
-		if (f->module)
-			fprintf(out, " (in %s)", f->module);
+		if (f->module) {
+			put2(out, " (in ", f->module);
+			fputc(')', out);
+		}
 		fputc('\n', out);
 		return;
 	}
@@ -47,22 +65,34 @@ static void print_frame(FILE *out, u32 i, const struct ml_frame *f)
 	case ML_FK_STUB:
 		/* managed code: kind, tier and assembly matter, not a file:
 		 * "Ns.Type::M() [jit QuickJitted, App]", "[X.dll]+0x1a2b [r2r]" */
-		fprintf(out, "%s [%s", f->symbol, report_frame_kind_name(f->kind));
+		put(out, f->symbol);
+		fprintf(out, " [%s", report_frame_kind_name(f->kind));
 		if (f->tier)
-			fprintf(out, " %s", f->tier);
+			put2(out, " ", f->tier);
 		if (mod && strcmp(mod, "[jit]") && !names_module(f->symbol, mod))
-			fprintf(out, ", %s", mod);
+			put2(out, ", ", mod);
 		fputc(']', out);
+		if (f->file) {
+			put2(out, " ", report_basename(f->file));
+			if (f->line)
+				fprintf(out, ":%u", f->line);
+		}
 		break;
 	case ML_FK_KERNEL:
-		fprintf(out, "%s [kernel]", f->symbol);
+		put(out, f->symbol);
+		fputs(" [kernel]", out);
+		break;
+	case ML_FK_GAP:
+		fputs(f->symbol, out);	/* says it all; its pc is no address */
 		break;
 	default:
-		fputs(f->symbol, out);
-		if (mod)
-			fprintf(out, " (%s)", mod);
+		put(out, f->symbol);
+		if (mod) {
+			put2(out, " (", mod);
+			fputc(')', out);
+		}
 		if (f->file) {
-			fprintf(out, " %s", report_basename(f->file));
+			put2(out, " ", report_basename(f->file));
 			if (f->line)
 				fprintf(out, ":%u", f->line);
 		}
@@ -86,9 +116,9 @@ static void print_region(FILE *out, const struct ml_result *r,
 		fputs("  (found when reconciling)", out);
 	/* what it is, then its file (an [anon:NAME] label is its path) */
 	if (ri && ri->label)
-		fprintf(out, "  %s", ri->label);
+		put2(out, "  ", ri->label);
 	if (ri && ri->path && (!ri->label || strcmp(ri->label, ri->path)))
-		fprintf(out, "  %s", ri->path);
+		put2(out, "  ", ri->path);
 	fputc('\n', out);
 }
 
@@ -98,10 +128,12 @@ static void print_header(FILE *out, const struct ml_result *r)
 	const char *stop = r->have_end ? report_stopped_by_name(r->end.stopped_by) : NULL;
 	u32 pid = r->target.pid;
 
-	if (r->have_target)
-		fprintf(out, "target:   pid %u '%s'\n", pid,
-			r->target.command ? r->target.command :
-			r->target.comm ? r->target.comm : "?");
+	if (r->have_target) {
+		fprintf(out, "target:   pid %u '", pid);
+		put(out, r->target.command ? r->target.command :
+		    r->target.comm ? r->target.comm : "?");
+		fputs("'\n", out);
+	}
 	else
 		fputs("target:   unknown (no target record)\n", out);
 	fprintf(out, "recorded: %.1fs", r->duration_s);
@@ -176,63 +208,36 @@ static void print_header(FILE *out, const struct ml_result *r)
 	}
 }
 
-/* libc and the dynamic loader: the syscall wrappers and allocator innards
- * that every stack starts with, skipped in the one-line summary. */
-static bool is_libc(const struct ml_frame *f)
-{
-	const char *m = report_basename(f->module);
-
-	return m && (!strncmp(m, "libc.so", 7) || !strncmp(m, "ld-linux", 8));
-}
-
-/* The syscall wrappers every stack starts with: the summary starts below. */
-static bool is_wrapper(const struct ml_frame *f)
-{
-	static const char *const w[] = {
-		"__mmap", "mmap", "mmap64", "__mmap64", "munmap", "__munmap",
-		"mremap", "__mremap", "mprotect", "__mprotect", "pkey_mprotect",
-		"brk", "__brk", "sbrk", "__sbrk", "syscall", "shmat",
-	};
-
-	for (size_t i = 0; f->symbol && i < ARRAY_SIZE(w); i++)
-		if (!strcmp(f->symbol, w[i]))
-			return true;
-	return false;
-}
-
-/* Where a thread starts: the summary stops there. */
-static bool is_entry(const struct ml_frame *f)
-{
-	static const char *const e[] = {
-		"__libc_start_call_main", "__libc_start_main", "_start",
-		"start_thread", "__clone3", "clone3", "__clone", "clone",
-	};
-
-	for (size_t i = 0; f->symbol && i < ARRAY_SIZE(e); i++)
-		if (!strcmp(f->symbol, e[i]))
-			return true;
-	return false;
-}
-
 /* One frame, short: "sym (module, file:line)", "sym" for managed code. */
 static void print_short_frame(FILE *out, const struct ml_frame *f)
 {
 	const char *mod = report_basename(f->module);
 
 	if (!f->symbol) {
-		if (mod && f->offset)
-			fprintf(out, "%s+0x%" PRIx64, mod, f->offset);
-		else
+		if (mod && f->offset) {
+			put(out, mod);
+			fprintf(out, "+0x%" PRIx64, f->offset);
+		} else
 			fprintf(out, "0x%" PRIx64, f->pc);
 		return;
 	}
-	fputs(f->symbol, out);
-	if (f->kind != ML_FK_NATIVE)
+	put(out, f->symbol);
+	if (f->kind != ML_FK_NATIVE) {
+		/* JIT code that knows its source (V8: "leak x.js:12") */
+		if (f->file && f->line) {
+			put2(out, " (", report_basename(f->file));
+			fprintf(out, ":%u)", f->line);
+		}
 		return;
-	if (mod && f->file && f->line)
-		fprintf(out, " (%s, %s:%u)", mod, report_basename(f->file), f->line);
-	else if (mod)
-		fprintf(out, " (%s)", mod);
+	}
+	if (mod && f->file && f->line) {
+		put2(out, " (", mod);
+		put2(out, ", ", report_basename(f->file));
+		fprintf(out, ":%u)", f->line);
+	} else if (mod) {
+		put2(out, " (", mod);
+		fputc(')', out);
+	}
 }
 
 #define SUMMARY_SITES	5
@@ -269,9 +274,9 @@ static void print_growth(FILE *out, const struct ml_site *s)
 
 /*
  * The answer first: one line per top site, "SIZE in N mappings, held by
- * caller <- its caller <- ...", starting at the first frame outside libc
- * (keeping the allocator call that led there), so the leak reads at a
- * glance; the full stacks follow.
+ * caller <- its caller <- ...", the program's own frames nearest the
+ * mapping (report_headline()), so the leak reads at a glance; the full
+ * stacks follow.
  */
 static void print_summary(FILE *out, const struct ml_result *r, size_t shown)
 {
@@ -282,38 +287,26 @@ static void print_summary(FILE *out, const struct ml_result *r, size_t shown)
 	fputc('\n', out);
 	for (size_t i = 0; i < shown && i < SUMMARY_SITES; i++) {
 		const struct ml_site *s = &r->sites[i];
-		u32 k = 0, n = 0;
+		u32 idx[SUMMARY_FRAMES];
+		bool more;
+		size_t n = report_headline(s, idx, SUMMARY_FRAMES, &more);
 
-		/* Skip libc's innards, but keep the libc function the program
-		 * called ("malloc <- f", "printf <- main"), unless it is just
-		 * the syscall wrapper. */
-		while (k < s->nframes && is_libc(&s->frames[k]))
-			k++;
-		if (k == s->nframes)
-			k = 0;	/* all in libc/ld.so: from the top */
-		else if (k > 0 && !is_wrapper(&s->frames[k - 1]))
-			k--;
-		while (k + 1 < s->nframes && is_wrapper(&s->frames[k]))
-			k++;
 		fprintf(out, "#%zu %s in %llu mapping%s, held by ", i + 1,
 			report_human_size(s->bytes - s->reserved_bytes, a, sizeof(a)),
 			(unsigned long long)s->mappings, s->mappings == 1 ? "" : "s");
 		if (s->nframes == 0)
 			fputs("(no stack)", out);
-		for (; k < s->nframes && n < SUMMARY_FRAMES; k++, n++) {
-			/* The program's own frames end where the runtime's
-			 * unnamed internals or the thread's entry begin. */
-			if (n && (is_entry(&s->frames[k]) || !s->frames[k].symbol))
-				break;
-			if (n)
+		for (size_t k = 0; k < n; k++) {
+			if (k)
 				fputs(" <- ", out);
-			print_short_frame(out, &s->frames[k]);
+			print_short_frame(out, &s->frames[idx[k]]);
 		}
-		if (k < s->nframes && n == SUMMARY_FRAMES && !is_entry(&s->frames[k]) &&
-		    s->frames[k].symbol)
+		if (more)
 			fputs(" <- ...", out);
-		if (s->label)
-			fprintf(out, "  [%s]", s->label);
+		if (s->label) {
+			put2(out, "  [", s->label);
+			fputc(']', out);
+		}
 		fputc('\n', out);
 	}
 }
@@ -341,6 +334,24 @@ static void print_threads(FILE *out, const struct ml_result *r)
 	free(t);
 }
 
+void report_site_headline(FILE *out, const struct ml_frame *frames, u32 nframes)
+{
+	struct ml_site s = { .frames = (struct ml_frame *)frames, .nframes = nframes };
+	u32 idx[SUMMARY_FRAMES];
+	bool more;
+	size_t n = report_headline(&s, idx, SUMMARY_FRAMES, &more);
+
+	if (nframes == 0)
+		fputs("(no stack)", out);
+	for (size_t k = 0; k < n; k++) {
+		if (k)
+			fputs(" <- ", out);
+		print_short_frame(out, &frames[idx[k]]);
+	}
+	if (more)
+		fputs(" <- ...", out);
+}
+
 int report_text_emit(FILE *out, const struct ml_result *r,
 		     const struct report_opts *o)
 {
@@ -352,7 +363,7 @@ int report_text_emit(FILE *out, const struct ml_result *r,
 
 	print_header(out, r);
 	for (i = 0; i < r->nnotes; i++)
-		fprintf(out, "note:     %s\n", r->notes[i]);
+		put2(out, "note:     ", r->notes[i]), fputc('\n', out);
 	print_summary(out, r, shown);
 	if (r->by_thread)
 		print_threads(out, r);
@@ -379,7 +390,7 @@ int report_text_emit(FILE *out, const struct ml_result *r,
 			fprintf(out, ", +%.1fs..+%.1fs", (double)s->first_time / 1e9,
 				(double)s->last_time / 1e9);
 		if (s->label)
-			fprintf(out, " \u2014 %s", s->label);
+			put2(out, " \u2014 ", s->label);
 		if (r->by_thread)
 			fprintf(out, ", thread %u", s->tid);
 		fputc('\n', out);

@@ -14,20 +14,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "util.h"
 #include "symbols/dotnet.h"
+#include "symbols/rootfs.h"
 #include "track/procmaps.h"
 
 #define DN_ENVIRON_MAX	(256u * 1024)
@@ -39,6 +38,7 @@
 #define DN_FD_SCAN_MAX	(1u << 20)
 #define DN_STARTUP_MS	2000u	/* a runtime this old is past startup */
 #define DN_POLL_MS	100u
+#define DN_MARK_DIR	"/run/mapleak"	/* root-only: markers of enables */
 
 /* ---- little-endian helpers ---- */
 
@@ -141,13 +141,15 @@ static int wait_fd(int fd, short events, u64 deadline)
 	}
 }
 
-static int sock_connect(int fd, int dirfd, const char *name, u64 deadline)
+/* Connects to the socket behind sockfd (an O_PATH descriptor of it): the
+ * path /proc/self/fd/N reaches that very inode, whatever the folder holds
+ * by now, and stays far below sun_path's 108 bytes. */
+static int sock_connect(int fd, int sockfd, u64 deadline)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int n;
 
-	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s",
-		     dirfd, name);
+	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d", sockfd);
 	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	for (;;) {
@@ -224,28 +226,61 @@ static int sock_recv_all(int fd, u8 *buf, size_t len, u64 deadline)
 	return 0;
 }
 
+/* The listener is process peer (0: any). */
+static int check_peer(int fd, pid_t peer)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (!peer)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return -errno;
+	return cr.pid == peer ? 0 : -EPERM;
+}
+
 int dotnet_ipc_call(int dirfd, const char *name, u8 set, u8 id,
 		    const void *payload, size_t len, int timeout_ms,
 		    u32 *hresult, bool *sent)
 {
+	return dotnet_ipc_call_peer(0, dirfd, name, set, id, payload, len,
+				    timeout_ms, hresult, sent);
+}
+
+int dotnet_ipc_call_peer(pid_t peer, int dirfd, const char *name, u8 set,
+			 u8 id, const void *payload, size_t len, int timeout_ms,
+			 u32 *hresult, bool *sent)
+{
 	u8 req[64], rep[DN_REPLY_MAX];
 	u64 deadline = mono_ms() + (u64)(timeout_ms > 0 ? timeout_ms : 1);
 	struct stat sb;
-	int fd, n, size, err;
+	int fd, sfd, n, size, err;
 
 	*sent = false;
 	n = dotnet_ipc_encode(req, sizeof(req), set, id, payload, len);
 	if (n < 0)
 		return n;
-	/* Only a socket: never follow a planted symlink out of the container. */
-	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+	/* Only a socket, and the one checked: never a planted symlink, and no
+	 * window between the check and the connect. */
+	if (strchr(name, '/'))
+		return -EINVAL;
+	sfd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (sfd < 0)
 		return -errno;
-	if (!S_ISSOCK(sb.st_mode))
+	if (fstat(sfd, &sb) < 0 || !S_ISSOCK(sb.st_mode)) {
+		close(sfd);
 		return -ENOENT;
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	err = sock_connect(fd, dirfd, name, deadline);
+	if (fd < 0) {
+		err = -errno;
+		close(sfd);
+		return err;
+	}
+	err = sock_connect(fd, sfd, deadline);
+	close(sfd);
+	if (!err)
+		err = check_peer(fd, peer);
 	if (!err)
 		err = sock_send_all(fd, req, (size_t)n, deadline);
 	if (err)
@@ -564,28 +599,138 @@ struct dn_file {
 };
 
 struct dotnet_perfmap {
+	pid_t pid;
+	u64 start_key;
+	u32 nspid;
+	uid_t uids[4];		/* the target's: the runtime's files are its */
 	int sockdir;		/* the socket's folder, in the target's root */
 	char sockname[DN_NAME_MAX];
-	int mapdir;		/* where the runtime writes perf-<nspid>.map */
+	int mapdir;		/* /tmp in the target's root */
 	struct dn_file files[2];	/* perf-<nspid>.map, perfinfo-<nspid>.map */
+	bool marked;		/* a marker in DN_MARK_DIR names this enable */
 };
 
-/* Opens DIR (absolute, as the target sees it) inside the target's root. */
-static int open_in_root(int rootfd, const char *dir)
+/* Uid: real, effective, saved, fs of /proc/PID/status. */
+static int read_uids(pid_t pid, uid_t uids[4])
 {
-	struct open_how how = {
-		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd = (int)syscall(SYS_openat2, rootfd, dir, &how, sizeof(how));
+	char *s = read_proc(pid, "status", DN_STATUS_MAX, NULL), *line;
+	unsigned long v[4];
+	int err = -EIO;
 
-	if (fd < 0 && errno == ENOSYS) {
-		while (*dir == '/')
-			dir++;
-		fd = openat(rootfd, *dir ? dir : ".",
-			    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (!s)
+		return -ESRCH;
+	line = strstr(s, "\nUid:");
+	if (line && sscanf(line + 5, "%lu %lu %lu %lu", &v[0], &v[1], &v[2],
+			   &v[3]) == 4) {
+		for (int i = 0; i < 4; i++)
+			uids[i] = (uid_t)v[i];
+		err = 0;
 	}
-	return fd < 0 ? -errno : fd;
+	free(s);
+	return err;
+}
+
+static bool uid_in(uid_t uid, const uid_t uids[4])
+{
+	for (int i = 0; i < 4; i++)
+		if (uids[i] == uid)
+			return true;
+	return false;
+}
+
+/* The process's start time (clock ticks since boot), 0 if gone. */
+static u64 start_of(pid_t pid)
+{
+	size_t len = 0;
+	char *s = read_proc(pid, "stat", DN_STAT_MAX, &len);
+	u64 key = 0;
+
+	if (s && dotnet_stat_starttime(s, len, &key))
+		key = 0;
+	free(s);
+	return key;
+}
+
+/*
+ * Markers: mapleak may be killed (SIGKILL, OOM) between the enable and the
+ * undo, and the runtime then writes its map until it exits. Before the
+ * enable, "dotnet-<pid>-<starttime>" in a root-only folder records it (and
+ * which mapleak holds it); the undo removes it; the next record finds the
+ * markers whose mapleak is gone and undoes for it. The folder must be
+ * root's and closed to others: a marker is trusted to name a process to
+ * send a command to.
+ */
+static const char *mark_dir_path(void)
+{
+	const char *d = getenv("MAPLEAK_STATE_DIR");	/* tests */
+
+	return d && *d == '/' ? d : DN_MARK_DIR;
+}
+
+static int mark_dir(bool create)
+{
+	const char *path = mark_dir_path();
+	struct stat sb;
+	int fd;
+
+	if (create && mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) < 0 || sb.st_uid != geteuid() || (sb.st_mode & 077)) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+static void mark_name(char *buf, size_t size, pid_t pid, u64 key)
+{
+	snprintf(buf, size, "dotnet-%d-%llu", (int)pid, (unsigned long long)key);
+}
+
+/* Writes (or rewrites) the marker of dp: who holds it, and the map file
+ * once it is known, so a later undo removes only that file. */
+static int mark_write(struct dotnet_perfmap *dp)
+{
+	char name[64], tmp[80], text[160];
+	int dfd = mark_dir(true), fd, n, err = 0;
+	const struct dn_file *f = &dp->files[0];
+
+	if (dfd < 0)
+		return dfd;
+	mark_name(name, sizeof(name), dp->pid, dp->start_key);
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	n = snprintf(text, sizeof(text), "%d %llu %u %llu %llu\n", (int)getpid(),
+		     (unsigned long long)start_of(getpid()), dp->nspid,
+		     (unsigned long long)(f->seen ? f->dev : 0),
+		     (unsigned long long)(f->seen ? f->ino : 0));
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	errno = EIO;
+	if (fd < 0 || write(fd, text, (size_t)n) != n || renameat(dfd, tmp, dfd, name))
+		err = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (err)
+		unlinkat(dfd, tmp, 0);
+	else
+		dp->marked = true;
+	close(dfd);
+	return err;
+}
+
+static void mark_remove(struct dotnet_perfmap *dp)
+{
+	char name[64];
+	int dfd;
+
+	if (!dp->marked || (dfd = mark_dir(false)) < 0)
+		return;
+	mark_name(name, sizeof(name), dp->pid, dp->start_key);
+	unlinkat(dfd, name, 0);
+	close(dfd);
+	dp->marked = false;
 }
 
 struct dn_cand {
@@ -621,7 +766,7 @@ static size_t find_sockets(int dirfd, u32 nspid, u64 key, struct dn_cand *c,
 			return 1;
 	}
 	pl = (size_t)snprintf(prefix, sizeof(prefix), "dotnet-diagnostic-%u-", nspid);
-	fd = dup(dirfd);
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
 	dp = fdopendir(fd);
@@ -629,7 +774,6 @@ static size_t find_sockets(int dirfd, u32 nspid, u64 key, struct dn_cand *c,
 		close(fd);
 		return 0;
 	}
-	rewinddir(dp);
 	while ((d = readdir(dp)) != NULL) {
 		const char *s = d->d_name;
 		size_t len = strlen(s), k;
@@ -706,6 +850,40 @@ static void wait_startup(pid_t pid, const struct dotnet_probe *p)
 	}
 }
 
+/* PerfMapJitDumpPath names another folder than /tmp: the runtime would
+ * write there, where mapleak neither reads nor removes anything. */
+static bool map_elsewhere(const struct dotnet_probe *p)
+{
+	const char *d = p->env.perfmap_dir;
+	size_t n = strlen(d);
+
+	while (n > 1 && d[n - 1] == '/')
+		n--;
+	return n && !(n == 4 && !memcmp(d, "/tmp", 4));
+}
+
+/* The target's sockets folder and /tmp, inside its root; its uids. */
+static int dn_open(struct dotnet_perfmap *dp, pid_t pid, const struct dotnet_probe *p)
+{
+	int rootfd;
+
+	dp->pid = pid;
+	dp->nspid = p->nspid;
+	dp->start_key = p->start_key;
+	if (read_uids(pid, dp->uids) < 0)
+		return -ESRCH;
+	rootfd = rootfs_open_root(-1, pid);
+	if (rootfd < 0)
+		return rootfd;
+	dp->sockdir = rootfs_openat(rootfd, p->env.tmpdir[0] ? p->env.tmpdir : "/tmp",
+				    O_RDONLY | O_DIRECTORY);
+	dp->mapdir = rootfs_openat(rootfd, "/tmp", O_PATH | O_DIRECTORY);
+	close(rootfd);
+	snprintf(dp->files[0].name, DN_NAME_MAX, "perf-%u.map", p->nspid);
+	snprintf(dp->files[1].name, DN_NAME_MAX, "perfinfo-%u.map", p->nspid);
+	return dp->sockdir < 0 ? dp->sockdir : 0;
+}
+
 int dotnet_perfmap_enable(pid_t pid, const struct dotnet_probe *p,
 			  int timeout_ms, struct dotnet_perfmap **out,
 			  u32 *hresult)
@@ -713,46 +891,39 @@ int dotnet_perfmap_enable(pid_t pid, const struct dotnet_probe *p,
 	const u8 type[4] = { DOTNET_PERFMAP_ONLY, 0, 0, 0 };
 	struct dn_cand cand[DN_CANDIDATES];
 	struct dotnet_perfmap *dp;
-	char root[64];
 	size_t n;
 	bool sent = false;
-	int rootfd, err = -ENOENT;
+	int err = -ENOENT;
 
 	*out = NULL;
 	*hresult = 0;
+	if (map_elsewhere(p))
+		return -EXDEV;
 	dp = calloc(1, sizeof(*dp));
 	if (!dp)
 		return -ENOMEM;
 	dp->sockdir = dp->mapdir = -1;
-	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
-	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0) {
-		err = -errno;
+	err = dn_open(dp, pid, p);
+	if (err)
 		goto fail;
-	}
-	dp->sockdir = open_in_root(rootfd, p->env.tmpdir[0] ? p->env.tmpdir : "/tmp");
-	/* Since .NET 8 the map ignores TMPDIR: /tmp or PerfMapJitDumpPath. */
-	dp->mapdir = open_in_root(rootfd, p->env.perfmap_dir[0] ? p->env.perfmap_dir
-								: "/tmp");
-	close(rootfd);
-	if (dp->sockdir < 0) {
-		err = dp->sockdir;
-		goto fail;
-	}
-	snprintf(dp->files[0].name, DN_NAME_MAX, "perf-%u.map", p->nspid);
-	snprintf(dp->files[1].name, DN_NAME_MAX, "perfinfo-%u.map", p->nspid);
 	if (dp->mapdir >= 0)
 		for (int i = 0; i < 2; i++)
 			file_state(dp->mapdir, &dp->files[i], true);
 
 	wait_startup(pid, p);
 	n = find_sockets(dp->sockdir, p->nspid, p->start_key, cand, DN_CANDIDATES);
+	/* Best effort: without the marker only a SIGKILL leaves it on. */
+	if (n && p->start_key)
+		mark_write(dp);
+	err = -ENOENT;
 	for (size_t i = 0; i < n; i++) {
-		err = dotnet_ipc_call(dp->sockdir, cand[i].name, DOTNET_IPC_SET_PROCESS,
-				      DOTNET_IPC_ENABLE_PERFMAP, type, sizeof(type),
-				      timeout_ms, hresult, &sent);
-		/* A stale socket (a pid reused in a container): try the next. */
-		if (!sent && (err == -ECONNREFUSED || err == -ENOENT))
+		err = dotnet_ipc_call_peer(pid, dp->sockdir, cand[i].name,
+					   DOTNET_IPC_SET_PROCESS,
+					   DOTNET_IPC_ENABLE_PERFMAP, type, sizeof(type),
+					   timeout_ms, hresult, &sent);
+		/* A stale socket (a pid reused in a container), or another
+		 * process's: try the next. */
+		if (!sent && (err == -ECONNREFUSED || err == -ENOENT || err == -EPERM))
 			continue;
 		memcpy(dp->sockname, cand[i].name, sizeof(dp->sockname));
 		break;
@@ -777,42 +948,33 @@ int dotnet_perfmap_enable(pid_t pid, const struct dotnet_probe *p,
 		for (int i = 0; i < 2; i++)
 			if (!dp->files[i].existed)
 				file_state(dp->mapdir, &dp->files[i], false);
+	if (dp->marked)
+		mark_write(dp);		/* now with the map file's identity */
 	*out = dp;
 	return 0;
 fail:
+	mark_remove(dp);
 	dn_free(dp);
 	return err;
 }
 
-int dotnet_perfmap_undo(struct dotnet_perfmap *dp, int timeout_ms,
-			u32 *hresult, int *removed)
+/*
+ * Removes what the enable made: /tmp/perf-<nspid>.map (and perfinfo-) in
+ * the target's root, only if it did not exist before, is still a regular
+ * file of the target's user and, when we saw it made, the same inode.
+ * Never anywhere else: the target chooses nothing here.
+ */
+static int remove_files(struct dotnet_perfmap *dp, int *removed)
 {
 	int err = 0;
-	u32 hr = 0;
-	bool sent;
 
-	if (removed)
-		*removed = 0;
-	if (hresult)
-		*hresult = 0;
-	if (!dp)
-		return 0;
-	if (dp->sockname[0]) {
-		err = dotnet_ipc_call(dp->sockdir, dp->sockname, DOTNET_IPC_SET_PROCESS,
-				      DOTNET_IPC_DISABLE_PERFMAP, NULL, 0, timeout_ms,
-				      &hr, &sent);
-		if (!err && hr)
-			err = -EPROTO;
-		if (hresult)
-			*hresult = hr;
-	}
 	for (int i = 0; dp->mapdir >= 0 && i < 2; i++) {
 		struct dn_file *f = &dp->files[i];
 		struct stat sb;
 
 		if (f->existed ||
 		    fstatat(dp->mapdir, f->name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISREG(sb.st_mode))
+		    !S_ISREG(sb.st_mode) || !uid_in(sb.st_uid, dp->uids))
 			continue;
 		/* Replaced since (the user enabled it again)? Not ours. */
 		if (f->seen && (sb.st_dev != f->dev || sb.st_ino != f->ino))
@@ -824,6 +986,169 @@ int dotnet_perfmap_undo(struct dotnet_perfmap *dp, int timeout_ms,
 			err = -errno;
 		}
 	}
+	return err;
+}
+
+int dotnet_perfmap_undo(struct dotnet_perfmap *dp, int timeout_ms,
+			u32 *hresult, int *removed)
+{
+	int err = 0, rerr;
+	u32 hr = 0;
+	bool sent;
+
+	if (removed)
+		*removed = 0;
+	if (hresult)
+		*hresult = 0;
+	if (!dp)
+		return 0;
+	if (dp->sockname[0]) {
+		err = dotnet_ipc_call_peer(dp->pid, dp->sockdir, dp->sockname,
+					   DOTNET_IPC_SET_PROCESS,
+					   DOTNET_IPC_DISABLE_PERFMAP, NULL, 0,
+					   timeout_ms, &hr, &sent);
+		if (!err && hr)
+			err = -EPROTO;
+		if (hresult)
+			*hresult = hr;
+	}
+	rerr = remove_files(dp, removed);
+	if (!err)
+		err = rerr;
+	/* Undone, or the process is gone: nothing for a later run to do. */
+	if (!err || start_of(dp->pid) != dp->start_key)
+		mark_remove(dp);
 	dn_free(dp);
 	return err;
+}
+
+/* ---- what a killed mapleak left on ---- */
+
+/* Parses a marker: "<mapleak pid> <its start> <nspid> <dev> <ino>". */
+static int mark_parse(int dfd, const char *name, pid_t *owner, u64 *owner_start,
+		      u32 *nspid, u64 *dev, u64 *ino)
+{
+	char buf[160];
+	unsigned long long v[5];
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EBADMSG;
+	buf[n] = '\0';
+	if (sscanf(buf, "%llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+		   &v[4]) != 5 || !v[0] || v[0] > INT_MAX || v[2] > UINT32_MAX)
+		return -EBADMSG;
+	*owner = (pid_t)v[0];
+	*owner_start = v[1];
+	*nspid = (u32)v[2];
+	*dev = v[3];
+	*ino = v[4];
+	return 0;
+}
+
+/* Undoes one marker's enable, whose mapleak is gone. */
+static void recover_one(pid_t pid, u64 key, u32 nspid, u64 dev, u64 ino,
+			int timeout_ms, struct dotnet_recovered *r)
+{
+	struct dotnet_probe p;
+	struct dotnet_perfmap *dp;
+	struct dn_cand cand[DN_CANDIDATES];
+	size_t n;
+
+	r->pid = pid;
+	if (dotnet_probe(pid, &p) || p.start_key != key || p.nspid != nspid ||
+	    !p.coreclr) {
+		r->gone = true;		/* exited (or the pid is another's) */
+		return;
+	}
+	/* Its own settings make the map: then it was never ours. */
+	if (p.env.perfmap > 0)
+		return;
+	dp = calloc(1, sizeof(*dp));
+	if (!dp) {
+		r->err = -ENOMEM;
+		return;
+	}
+	dp->sockdir = dp->mapdir = -1;
+	r->err = dn_open(dp, pid, &p);
+	if (!r->err && p.map_open) {
+		bool sent = false;
+		u32 hr = 0;
+
+		r->err = -ENOENT;
+		n = find_sockets(dp->sockdir, p.nspid, p.start_key, cand, DN_CANDIDATES);
+		for (size_t i = 0; i < n; i++) {
+			r->err = dotnet_ipc_call_peer(pid, dp->sockdir, cand[i].name,
+						      DOTNET_IPC_SET_PROCESS,
+						      DOTNET_IPC_DISABLE_PERFMAP, NULL, 0,
+						      timeout_ms, &hr, &sent);
+			if (!sent && (r->err == -ECONNREFUSED || r->err == -ENOENT ||
+				      r->err == -EPERM))
+				continue;
+			break;
+		}
+		if (!r->err && hr)
+			r->err = -EPROTO;
+		r->disabled = !r->err;
+	}
+	/* The file only if it is the very one that enable made. */
+	if (ino) {
+		dp->files[0].seen = true;
+		dp->files[0].dev = (dev_t)dev;
+		dp->files[0].ino = (ino_t)ino;
+		remove_files(dp, &r->removed);
+	}
+	dn_free(dp);
+}
+
+int dotnet_recover(int timeout_ms, struct dotnet_recovered *out, size_t max,
+		   size_t *nout)
+{
+	int dfd = mark_dir(false), fd;
+	struct dirent *d;
+	DIR *dir;
+
+	*nout = 0;
+	if (dfd < 0)
+		return dfd == -ENOENT ? 0 : dfd;
+	fd = dup(dfd);
+	dir = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!dir) {
+		if (fd >= 0)
+			close(fd);
+		close(dfd);
+		return -ENOMEM;
+	}
+	while ((d = readdir(dir)) != NULL && *nout < max) {
+		unsigned long long pid, key;
+		u64 owner_start = 0, dev = 0, ino = 0;
+		pid_t owner = 0;
+		u32 nspid = 0;
+		char tail;
+
+		if (sscanf(d->d_name, "dotnet-%llu-%llu%c", &pid, &key, &tail) != 2 ||
+		    !pid || pid > INT_MAX)
+			continue;
+		if (mark_parse(dfd, d->d_name, &owner, &owner_start, &nspid, &dev, &ino)) {
+			unlinkat(dfd, d->d_name, 0);
+			continue;
+		}
+		/* Its mapleak still runs (a parallel recording): its own. */
+		if (owner_start && start_of(owner) == owner_start)
+			continue;
+		memset(&out[*nout], 0, sizeof(out[*nout]));
+		recover_one((pid_t)pid, key, nspid, dev, ino, timeout_ms, &out[*nout]);
+		if (!out[*nout].err || out[*nout].gone)
+			unlinkat(dfd, d->d_name, 0);
+		if (!out[*nout].gone)
+			(*nout)++;
+	}
+	closedir(dir);
+	close(dfd);
+	return 0;
 }

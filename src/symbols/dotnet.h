@@ -56,6 +56,15 @@ int dotnet_ipc_call(int dirfd, const char *name, u8 set, u8 id,
 		    const void *payload, size_t len, int timeout_ms,
 		    u32 *hresult, bool *sent);
 
+/* dotnet_ipc_call() that talks only to a socket whose listener is process
+ * peer (SO_PEERCRED, checked before anything is sent): -EPERM otherwise.
+ * The socket is opened O_PATH without following a symlink, checked to be
+ * a socket and connected through that descriptor, so what is checked is
+ * what is connected to. */
+int dotnet_ipc_call_peer(pid_t peer, int dirfd, const char *name, u8 set,
+			 u8 id, const void *payload, size_t len, int timeout_ms,
+			 u32 *hresult, bool *sent);
+
 /* ---- what /proc says about a process ---- */
 
 #define DOTNET_PATH_MAX 1024
@@ -120,5 +129,27 @@ int dotnet_perfmap_enable(pid_t pid, const struct dotnet_probe *p,
  */
 int dotnet_perfmap_undo(struct dotnet_perfmap *dp, int timeout_ms,
 			u32 *hresult, int *removed);
+
+/* ---- what a killed mapleak left on ---- */
+
+struct dotnet_recovered {
+	pid_t pid;
+	bool gone;		/* the process exited: nothing left to undo */
+	bool disabled;		/* its perf map was on and is now off */
+	int removed;		/* map files removed */
+	int err;		/* 0, or why it could not be undone */
+};
+
+/*
+ * Enables are marked in a root-only folder (/run/mapleak, or
+ * $MAPLEAK_STATE_DIR) until undone. For each marker whose mapleak is no
+ * longer running: if the same process (pid and start time) still holds
+ * its perf map open, sends DisablePerfMap, and removes the map file that
+ * enable made (same inode, the target's user, /tmp in its root). Fills
+ * out[0..*n) with the processes found alive (at most max); removes the
+ * markers dealt with. 0 or -errno (the folder is unusable).
+ */
+int dotnet_recover(int timeout_ms, struct dotnet_recovered *out, size_t max,
+		   size_t *n);
 
 #endif

@@ -11,10 +11,10 @@
  * from code_size: .NET's block-stub records carry no code bytes at all,
  * and the record's total_size is the only framing that holds.
  *
- * Lookups go through an index sorted by start address with the running
- * maximum of the ends, so all entries containing an address are found by
- * walking back from the last entry starting at or below it. New entries
- * are merged into the index lazily, on the first lookup after a feed.
+ * Bounded for files the target writes: names live in an arena (a moved
+ * entry shares its name), a CODE_MOVE finds its code through a hash of
+ * (code_index, address) in O(1), lookups go through util/ivindex (O(log^2
+ * n) whatever the ranges), and the JITDUMP_*_MAX caps stop the reading.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "symbols/jitdump.h"
+#include "util/ivindex.h"
 
 #define JD_PREFIX	16u
 #define JD_LOAD_FIXED	40u	/* pid, tid, vma, code_addr, code_size, code_index */
@@ -30,7 +31,7 @@
 /* A header larger than this is not a jitdump we understand. */
 #define JD_HEADER_MAX	(1u << 20)
 #define JD_READ_CHUNK	(64u * 1024)
-#define JD_ENTRIES_MAX	(UINT32_MAX - 1u)
+#define JD_ARENA_CHUNK	(1u << 20)
 
 enum jd_step {
 	JD_S_HEADER,		/* gathering the 40-byte header */
@@ -41,16 +42,33 @@ enum jd_step {
 	JD_S_STOP,		/* bad header or lost framing: ignore the rest */
 };
 
+/* Names, packed; freed all at once. */
+struct jd_chunk {
+	struct jd_chunk *next;
+	size_t used, size;
+	char data[];
+};
+
+/* (code_index, start) -> the latest entry there not moved away. */
+struct jd_slot {
+	u32 key;		/* an entry with this key, + 1; 0: empty slot */
+	u32 head;		/* the latest such entry not moved, + 1; 0: none */
+	u64 hash;		/* the key's: most probes and rehashes stop here */
+};
+
 struct jitdump {
 	struct jitdump_entry *ent;
+	u32 *prev;		/* per entry: the previous one of its key, + 1 */
 	size_t n, cap;
 	u64 serial;		/* last serial handed out */
-
-	/* index: entry numbers sorted by start, and the running max end */
-	u32 *order;
-	u64 *maxend;
-	size_t indexed;		/* entries [0, indexed) are in order[] */
-	size_t ocap;
+	struct jd_chunk *names;
+	size_t name_bytes;
+	struct jd_slot *slots;
+	size_t nslots, used;	/* nslots: a power of two */
+	struct ivindex *ix;	/* entry i is interval i */
+	unsigned capped;
+	u64 read;		/* bytes read by jitdump_read_fd() */
+	const volatile sig_atomic_t *cancel;
 
 	/* parse state */
 	enum jd_step step;
@@ -75,20 +93,41 @@ int jitdump_new(struct jitdump **out)
 	struct jitdump *jd = calloc(1, sizeof(*jd));
 
 	*out = jd;
-	return jd ? 0 : -ENOMEM;
+	if (!jd)
+		return -ENOMEM;
+	if (ivindex_new(&jd->ix, JITDUMP_DEPTH) < 0) {
+		free(jd);
+		*out = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void free_names(struct jitdump *jd)
+{
+	while (jd->names) {
+		struct jd_chunk *c = jd->names;
+
+		jd->names = c->next;
+		free(c);
+	}
 }
 
 void jitdump_reset(struct jitdump *jd)
 {
 	u64 serial = jd->serial;
+	struct ivindex *ix = jd->ix;
+	const volatile sig_atomic_t *cancel = jd->cancel;
 
-	for (size_t i = 0; i < jd->n; i++)
-		free(jd->ent[i].name);
+	free_names(jd);
 	free(jd->ent);
-	free(jd->order);
-	free(jd->maxend);
+	free(jd->prev);
+	free(jd->slots);
+	ivindex_reset(ix);
 	memset(jd, 0, sizeof(*jd));
 	jd->serial = serial;	/* an old serial must never name a new entry */
+	jd->ix = ix;
+	jd->cancel = cancel;
 }
 
 void jitdump_free(struct jitdump *jd)
@@ -96,7 +135,28 @@ void jitdump_free(struct jitdump *jd)
 	if (!jd)
 		return;
 	jitdump_reset(jd);
+	ivindex_free(jd->ix);
 	free(jd);
+}
+
+void jitdump_set_cancel(struct jitdump *jd, const volatile sig_atomic_t *flag)
+{
+	jd->cancel = flag;
+}
+
+unsigned jitdump_capped(const struct jitdump *jd)
+{
+	return jd->capped;
+}
+
+bool jitdump_deep(const struct jitdump *jd)
+{
+	return ivindex_deep(jd->ix);
+}
+
+u64 jitdump_probes(const struct jitdump *jd)
+{
+	return ivindex_probes(jd->ix);
 }
 
 u64 jitdump_offset(const struct jitdump *jd)
@@ -152,37 +212,169 @@ static u64 get64(const struct jitdump *jd, const u8 *p)
 	return jd->swap ? __builtin_bswap64(v) : v;
 }
 
+static void cap_hit(struct jitdump *jd, unsigned which)
+{
+	jd->capped |= which;
+	jd->step = JD_S_STOP;	/* the state stays READING: the data was fine */
+}
+
+/* A copy of name in the arena, or NULL (out of memory, or the cap). */
+static char *keep_name(struct jitdump *jd, const char *name, size_t nlen)
+{
+	struct jd_chunk *c = jd->names;
+	char *d;
+
+	if (jd->name_bytes + nlen + 1 > JITDUMP_NAMES_MAX) {
+		cap_hit(jd, JITDUMP_CAP_NAMES);
+		return NULL;
+	}
+	if (!c || c->size - c->used < nlen + 1) {
+		/* small first (most files are small), then 1 MiB chunks */
+		size_t size = jd->name_bytes < JD_ARENA_CHUNK ? jd->name_bytes : JD_ARENA_CHUNK;
+
+		if (size < 4096)
+			size = 4096;
+		if (size < nlen + 1)
+			size = nlen + 1;
+
+		c = malloc(sizeof(*c) + size);
+		if (!c)
+			return NULL;
+		c->next = jd->names;
+		c->used = 0;
+		c->size = size;
+		jd->names = c;
+	}
+	d = c->data + c->used;
+	memcpy(d, name, nlen);
+	d[nlen] = '\0';
+	c->used += nlen + 1;
+	jd->name_bytes += nlen + 1;
+	return d;
+}
+
+static u64 key_hash(u64 code_index, u64 start)
+{
+	/* splitmix64's finalizer over both */
+	u64 h = code_index * 0x9E3779B97F4A7C15ull ^ start;
+
+	h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ull;
+	h = (h ^ (h >> 27)) * 0x94D049BB133111EBull;
+	return h ^ (h >> 31);
+}
+
+/* The slot of hash h (of code_index, start): its own, or the empty one
+ * it would take. The table is never full (see key_grow). */
+static struct jd_slot *slot_of(struct jitdump *jd, u64 h, u64 code_index,
+			       u64 start)
+{
+	size_t mask = jd->nslots - 1, i = h & mask;
+
+	for (;; i = (i + 1) & mask) {
+		struct jd_slot *sl = &jd->slots[i];
+		const struct jitdump_entry *k;
+
+		if (!sl->key) {
+			sl->hash = h;	/* for the caller that takes it */
+			return sl;
+		}
+		if (sl->hash != h)
+			continue;
+		k = &jd->ent[sl->key - 1];
+		if (k->code_index == code_index && k->start == start)
+			return sl;
+	}
+}
+
+static struct jd_slot *key_slot(struct jitdump *jd, u64 code_index, u64 start)
+{
+	return slot_of(jd, key_hash(code_index, start), code_index, start);
+}
+
+/* Keeps the table at most 3/4 full (the hash spreads keys well). */
+static int key_grow(struct jitdump *jd)
+{
+	struct jd_slot *old = jd->slots;
+	size_t nold = jd->nslots, nnew = nold ? nold * 2 : 1024;
+
+	if (jd->used + 1 <= nold / 4 * 3)
+		return 0;
+	jd->slots = calloc(nnew, sizeof(*jd->slots));
+	if (!jd->slots) {
+		jd->slots = old;
+		return -ENOMEM;
+	}
+	jd->nslots = nnew;
+	for (size_t i = 0; i < nold; i++) {
+		size_t j, mask = nnew - 1;
+
+		if (!old[i].key)
+			continue;
+		/* keys are distinct: the first empty slot is its place */
+		for (j = old[i].hash & mask; jd->slots[j].key; j = (j + 1) & mask)
+			;
+		jd->slots[j] = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+/* name: kept in the arena already (a move) or copied there (a load). */
 static int add_entry(struct jitdump *jd, u64 start, u64 size, u64 time,
-		     u64 code_index, const char *name, size_t nlen)
+		     u64 code_index, const char *name, size_t nlen,
+		     bool name_kept)
 {
 	struct jitdump_entry *e;
+	struct jd_slot *sl;
+	char *kept;
+	u32 i;
 
+	if (jd->n >= JITDUMP_ENTRIES_MAX) {
+		cap_hit(jd, JITDUMP_CAP_ENTRIES);
+		return 0;
+	}
 	if (jd->n == jd->cap) {
 		size_t ncap = jd->cap ? jd->cap * 2 : 256;
+		u32 *p;
 
-		if (jd->n >= JD_ENTRIES_MAX)
-			return -ENOMEM;
 		e = reallocarray(jd->ent, ncap, sizeof(*e));
 		if (!e)
 			return -ENOMEM;
 		jd->ent = e;
+		p = reallocarray(jd->prev, ncap, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		jd->prev = p;
 		jd->cap = ncap;
 	}
-	e = &jd->ent[jd->n];
-	memset(e, 0, sizeof(*e));
-	e->name = strndup(name, nlen);
-	if (!e->name)
+	if (key_grow(jd) < 0)
 		return -ENOMEM;
+	kept = name_kept ? (char *)name : keep_name(jd, name, nlen);
+	if (!kept)
+		return jd->capped ? 0 : -ENOMEM;
 	/* Saturate: a range reaching the top of the address space is odd
 	 * but harmless. */
 	if (size > UINT64_MAX - start)
 		size = UINT64_MAX - start;
+	if (ivindex_add(jd->ix, start, start + size) < 0)
+		return -ENOMEM;
+	i = (u32)jd->n;
+	e = &jd->ent[i];
+	memset(e, 0, sizeof(*e));
+	e->name = kept;
 	e->start = start;
 	e->size = size;
 	e->time = jd->timed ? time : 0;
 	e->code_index = code_index;
 	e->serial = ++jd->serial;
 	jd->n++;
+	sl = key_slot(jd, code_index, start);
+	if (!sl->key) {
+		sl->key = i + 1;
+		jd->used++;
+	}
+	jd->prev[i] = sl->head;
+	sl->head = i + 1;
 	return 0;
 }
 
@@ -195,36 +387,45 @@ static int end_load(struct jitdump *jd, bool nul_seen)
 	}
 	jd->stats.loads++;
 	return add_entry(jd, jd->code_addr, jd->code_size, jd->rec_time,
-			 jd->code_index, jd->name, jd->nlen);
+			 jd->code_index, jd->name, jd->nlen, false);
 }
 
-/* CODE_MOVE: the code of code_index left old_addr for new_addr. */
+/* CODE_MOVE: the code of code_index left old_addr for new_addr. The
+ * latest entry of that key not moved yet heads its chain (moved ones
+ * leave it), so a move costs O(1) however many came before. */
 static int do_move(struct jitdump *jd)
 {
 	u64 old = get64(jd, jd->buf + 16), to = get64(jd, jd->buf + 24);
 	u64 size = get64(jd, jd->buf + 32), idx = get64(jd, jd->buf + 40);
+	struct jitdump_entry *e;
+	struct jd_slot *sl;
+	u32 oi;
+	int ret;
 
-	/* Moves are rare (no .NET runtime writes them): a scan is fine. */
-	for (size_t i = jd->n; i-- > 0;) {
-		struct jitdump_entry *e = &jd->ent[i];
-		char *name;
-		int ret;
-
-		if (e->code_index != idx || e->start != old || e->moved_at)
-			continue;
-		if (size == 0) {
-			jd->stats.bad++;
-			return 0;
-		}
-		e->moved_at = jd->timed && jd->rec_time ? jd->rec_time : 1;
-		name = e->name;	/* add_entry may move the array */
-		ret = add_entry(jd, to, size, jd->rec_time, idx, name,
-				strlen(name));
-		if (ret == 0)
-			jd->stats.moves++;
-		return ret;
+	sl = jd->nslots ? key_slot(jd, idx, old) : NULL;
+	if (!sl || !sl->head) {
+		jd->stats.bad++;	/* a move of code we never saw loaded */
+		return 0;
 	}
-	jd->stats.bad++;	/* a move of code we never saw loaded */
+	if (size == 0) {
+		jd->stats.bad++;
+		return 0;
+	}
+	oi = sl->head - 1;
+	ret = add_entry(jd, to, size, jd->rec_time, idx, jd->ent[oi].name, 0,
+			true);
+	if (ret < 0 || (jd->capped & JITDUMP_CAP_ENTRIES))
+		return ret;
+	e = &jd->ent[oi];
+	e->moved_at = jd->timed && jd->rec_time ? jd->rec_time : 1;
+	/* Off its chain; the table may have moved. A move to the same place
+	 * put the new entry in front of it. */
+	sl = key_slot(jd, idx, old);
+	if (sl->head == oi + 1)
+		sl->head = jd->prev[oi];
+	else
+		jd->prev[sl->head - 1] = jd->prev[oi];
+	jd->stats.moves++;
 	return 0;
 }
 
@@ -268,6 +469,10 @@ static void prefix_done(struct jitdump *jd)
 {
 	u32 id = get32(jd, jd->buf), size = get32(jd, jd->buf + 4);
 
+	if (jd->stats.records >= JITDUMP_RECORDS_MAX) {
+		cap_hit(jd, JITDUMP_CAP_RECORDS);
+		return;
+	}
 	jd->stats.records++;
 	if (size < JD_PREFIX) {	/* 0 included: the framing is lost */
 		stop(jd, JITDUMP_ENDED);
@@ -402,9 +607,18 @@ int jitdump_read_fd(struct jitdump *jd, int fd, u64 max_bytes)
 	buf = malloc(JD_READ_CHUNK);
 	if (!buf)
 		return -ENOMEM;
-	while (jd->offset < end && ret == 0) {
+	while (jd->offset < end && ret == 0 && jd->step != JD_S_STOP) {
 		u64 want = end - jd->offset;
 		ssize_t r;
+
+		if (jd->cancel && *jd->cancel) {
+			ret = -EINTR;
+			break;
+		}
+		if (jd->read >= JITDUMP_READ_MAX) {
+			cap_hit(jd, JITDUMP_CAP_READ);
+			break;
+		}
 
 		/* Code bytes are never needed: step over them unread. */
 		if (jd->step == JD_S_SKIP && jd->rec_left > JD_READ_CHUNK) {
@@ -428,79 +642,16 @@ int jitdump_read_fd(struct jitdump *jd, int fd, u64 max_bytes)
 			ret = -errno;
 		else if (r == 0)
 			break;
-		else
+		else {
+			jd->read += (u64)r;
 			ret = jitdump_feed(jd, buf, (size_t)r);
+		}
 	}
 	free(buf);
 	return ret;
 }
 
-/* ---- the index ---- */
-
-static int cmp_start(const void *a, const void *b, void *arg)
-{
-	const struct jitdump_entry *ent = arg;
-	const struct jitdump_entry *x = &ent[*(const u32 *)a];
-	const struct jitdump_entry *y = &ent[*(const u32 *)b];
-
-	if (x->start != y->start)
-		return x->start < y->start ? -1 : 1;
-	return x->serial < y->serial ? -1 : x->serial > y->serial;
-}
-
-/* Merges the entries fed since the last lookup into the index. */
-static int index_update(struct jitdump *jd)
-{
-	size_t old = jd->indexed, add = jd->n - old, i, j, k;
-	u32 *merged;
-	u64 *maxend, m = 0;
-
-	if (add == 0)
-		return 0;
-	merged = malloc(jd->n * sizeof(*merged));
-	maxend = malloc(jd->n * sizeof(*maxend));
-	if (!merged || !maxend) {
-		free(merged);
-		free(maxend);
-		return -ENOMEM;
-	}
-	/* the new ones, sorted, at the tail; then one merge pass */
-	for (i = 0; i < add; i++)
-		merged[old + i] = (u32)(old + i);
-	qsort_r(merged + old, add, sizeof(*merged), cmp_start, jd->ent);
-	{
-		u32 *tail = merged + old;
-		u32 *tmp = malloc(add * sizeof(*tmp));
-
-		if (!tmp) {
-			free(merged);
-			free(maxend);
-			return -ENOMEM;
-		}
-		memcpy(tmp, tail, add * sizeof(*tmp));
-		for (i = 0, j = 0, k = 0; k < jd->n; k++) {
-			if (j >= add || (i < old &&
-			    cmp_start(&jd->order[i], &tmp[j], jd->ent) <= 0))
-				merged[k] = jd->order[i++];
-			else
-				merged[k] = tmp[j++];
-		}
-		free(tmp);
-	}
-	for (k = 0; k < jd->n; k++) {
-		const struct jitdump_entry *e = &jd->ent[merged[k]];
-
-		if (e->start + e->size > m)
-			m = e->start + e->size;
-		maxend[k] = m;
-	}
-	free(jd->order);
-	free(jd->maxend);
-	jd->order = merged;
-	jd->maxend = maxend;
-	jd->indexed = jd->n;
-	return 0;
-}
+/* ---- lookups ---- */
 
 /* Of the entries containing addr, the one better() prefers. */
 typedef bool (*jd_better)(const struct jitdump_entry *cand,
@@ -509,25 +660,14 @@ typedef bool (*jd_better)(const struct jitdump_entry *cand,
 static const struct jitdump_entry *scan(struct jitdump *jd, u64 addr, u64 time,
 					jd_better better)
 {
+	u32 cand[IVINDEX_FIND_MAX(JITDUMP_DEPTH)];
 	const struct jitdump_entry *best = NULL;
-	size_t lo = 0, hi;
+	int n = ivindex_find(jd->ix, addr, cand, ARRAY_SIZE(cand));
 
-	if (index_update(jd) < 0 || jd->indexed == 0)
-		return NULL;
-	hi = jd->indexed;
-	/* the first entry starting above addr */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
+	for (int i = 0; i < n; i++) {
+		const struct jitdump_entry *e = &jd->ent[cand[i]];
 
-		if (jd->ent[jd->order[mid]].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	while (lo-- > 0 && jd->maxend[lo] > addr) {
-		const struct jitdump_entry *e = &jd->ent[jd->order[lo]];
-
-		if (addr - e->start < e->size && (!best || better(e, best, time)))
+		if (!best || better(e, best, time))
 			best = e;
 	}
 	return best;

@@ -9,6 +9,19 @@
 
 #include "mapleak.h"
 
+/*
+ * Caps on what a file (written by the target: untrusted) may cost; past
+ * one, lines are no longer kept and perfmap_capped() says which. A large
+ * .NET service writes ~10^5 lines of ~150 bytes.
+ */
+#define PERFMAP_ENTRIES_MAX	(1u << 20)
+#define PERFMAP_NAMES_MAX	(64u << 20)	/* bytes of names kept */
+
+enum perfmap_cap {
+	PERFMAP_CAP_ENTRIES = 1,
+	PERFMAP_CAP_NAMES = 2,
+};
+
 struct perfmap_entry {
 	u64 start;
 	u64 size;
@@ -38,6 +51,8 @@ const struct perfmap_entry *perfmap_lookup(struct perfmap *pm, u64 addr);
 
 size_t perfmap_count(const struct perfmap *pm);
 size_t perfmap_bad(const struct perfmap *pm);
+/* PERFMAP_CAP_* bits of the caps hit; 0: none. Entries before stay. */
+unsigned perfmap_capped(const struct perfmap *pm);
 /* Entry i (< perfmap_count()) in order of appearance, for saving the
  * table (mapleak resolve -i). Borrowed. */
 const struct perfmap_entry *perfmap_entry_at(const struct perfmap *pm, size_t i);

@@ -19,6 +19,7 @@
 #include "symbols/perfmap.h"
 #include "symbols/recsyms.h"
 #include "symbols/symtab.h"
+#include "util/ivindex.h"
 
 #define DELETED " (deleted)"
 
@@ -49,6 +50,11 @@ struct recsyms {
 	size_t nmods, capmods;
 	struct perfmap *pm;
 	bool tables;
+	/* Lookups in O(log^2 n) however many snapshots and modules a
+	 * recording (outside data) holds, later ones winning: */
+	struct ivindex *mapix;	/* interval i: *mapref[i] */
+	const struct maps_entry **mapref;
+	struct ivindex *modix;	/* interval i: mods[i] */
 };
 
 /* Grows *arr (of elem-sized items) to hold one more; 0 or -ENOMEM. */
@@ -222,15 +228,42 @@ static int cmp_syms(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-int recsyms_load(const char *path, struct recsyms **out,
-		 struct rec_read_status *st)
+/* The indexes of snapshots and modules, in recording order. */
+static int build_index(struct recsyms *rs)
+{
+	size_t total = 0, k = 0;
+
+	if (ivindex_new(&rs->mapix, 1) || ivindex_new(&rs->modix, 1))
+		return -ENOMEM;
+	for (size_t i = 0; i < rs->nsnaps; i++)
+		total += rs->snaps[i].n;
+	rs->mapref = total ? calloc(total, sizeof(*rs->mapref)) : NULL;
+	if (total && !rs->mapref)
+		return -ENOMEM;
+	for (size_t i = 0; i < rs->nsnaps; i++)
+		for (size_t j = 0; j < rs->snaps[i].n; j++) {
+			const struct maps_entry *e = &rs->snaps[i].e[j];
+
+			rs->mapref[k++] = e;
+			if (ivindex_add(rs->mapix, e->start, e->end))
+				return -ENOMEM;
+		}
+	for (size_t i = 0; i < rs->nmods; i++)
+		if (ivindex_add(rs->modix, rs->mods[i].lo, rs->mods[i].hi))
+			return -ENOMEM;
+	return 0;
+}
+
+/* From the file at path, or (path NULL) from buf. */
+static int load(const char *path, const void *buf, size_t len,
+		struct recsyms **out, struct rec_read_status *st)
 {
 	static const struct rec_visitor v = {
 		.target = v_target, .frame = v_frame, .maps = v_maps,
 		.jitsyms = v_jitsyms, .modsyms = v_modsyms,
 	};
 	struct recsyms *rs;
-	int rc;
+	int rc, rc2;
 
 	*out = NULL;
 	rs = calloc(1, sizeof(*rs));
@@ -240,12 +273,17 @@ int recsyms_load(const char *path, struct recsyms **out,
 		free(rs);
 		return -ENOMEM;
 	}
-	rc = rec_read(path, &v, rs, st);
+	rc = path ? rec_read(path, &v, rs, st) : rec_read_mem(buf, len, &v, rs, st);
 	if (rc && rc != -ENODATA) {
 		recsyms_free(rs);
 		return rc;
 	}
 	perfmap_finish(rs->pm);
+	rc2 = build_index(rs);
+	if (rc2) {
+		recsyms_free(rs);
+		return rc2;
+	}
 	/* qsort() wants a non-NULL array even when empty */
 	if (rs->nframes > 1)
 		qsort(rs->frames, rs->nframes, sizeof(*rs->frames), cmp_frames);
@@ -255,6 +293,18 @@ int recsyms_load(const char *path, struct recsyms **out,
 			      cmp_syms);
 	*out = rs;
 	return rc;
+}
+
+int recsyms_load(const char *path, struct recsyms **out,
+		 struct rec_read_status *st)
+{
+	return load(path, NULL, 0, out, st);
+}
+
+int recsyms_load_mem(const void *buf, size_t len, struct recsyms **out,
+		     struct rec_read_status *st)
+{
+	return load(NULL, buf, len, out, st);
 }
 
 void recsyms_free(struct recsyms *rs)
@@ -275,6 +325,9 @@ void recsyms_free(struct recsyms *rs)
 	}
 	free(rs->mods);
 	perfmap_free(rs->pm);
+	ivindex_free(rs->mapix);
+	ivindex_free(rs->modix);
+	free(rs->mapref);
 	free(rs);
 }
 
@@ -322,32 +375,19 @@ static int copy_frame(const struct ml_frame *src, struct ml_frame *out)
 }
 
 /* The latest snapshot's mapping holding addr, or NULL. */
-static const struct maps_entry *find_map(const struct recsyms *rs, u64 addr)
+static const struct maps_entry *find_map(struct recsyms *rs, u64 addr)
 {
-	for (size_t i = rs->nsnaps; i-- > 0;) {
-		const struct rsnap *s = &rs->snaps[i];
-		size_t lo = 0, hi = s->n;
+	u32 i;
 
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (s->e[mid].end <= addr)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (lo < s->n && s->e[lo].start <= addr && addr < s->e[lo].end)
-			return &s->e[lo];
-	}
-	return NULL;
+	return ivindex_find(rs->mapix, addr, &i, 1) == 1 ? rs->mapref[i] : NULL;
 }
 
-static const struct rmod *find_mod(const struct recsyms *rs, u64 addr)
+/* The latest module holding addr, or NULL. */
+static const struct rmod *find_mod(struct recsyms *rs, u64 addr)
 {
-	for (size_t i = rs->nmods; i-- > 0;)
-		if (rs->mods[i].lo <= addr && addr < rs->mods[i].hi)
-			return &rs->mods[i];
-	return NULL;
+	u32 i;
+
+	return ivindex_find(rs->modix, addr, &i, 1) == 1 ? &rs->mods[i] : NULL;
 }
 
 /* The function holding ELF address a: the last start <= a, within its

@@ -18,6 +18,9 @@ struct recsyms;
  * set), -ENOENT, -errno. st (may be NULL) says what was skipped. */
 int recsyms_load(const char *path, struct recsyms **out,
 		 struct rec_read_status *st);
+/* As recsyms_load(), from a recording in memory (for the fuzz target). */
+int recsyms_load_mem(const void *buf, size_t len, struct recsyms **out,
+		     struct rec_read_status *st);
 void recsyms_free(struct recsyms *rs);	/* NULL is a no-op */
 
 /* The recording carries symbol tables (a mapleak that writes them made

@@ -33,7 +33,7 @@ int rootfs_open_root(int procfd, pid_t pid)
  * time and refuse any symlink and "..", which is stricter than
  * RESOLVE_IN_ROOT but never leaves the root.
  */
-static int walk_nofollow(int rootfd, const char *path, int flags)
+int rootfs_openat_walk(int rootfd, const char *path, int flags)
 {
 	char *copy = strdup(path), *save = NULL, *comp, *next;
 	int fd, err = 0;
@@ -103,7 +103,7 @@ int rootfs_openat(int rootfd, const char *path, int flags)
 		how.flags |= O_NOFOLLOW;
 	fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
 	if (fd < 0 && errno == ENOSYS)
-		return walk_nofollow(rootfd, path, flags);
+		return rootfs_openat_walk(rootfd, path, flags);
 	return fd < 0 ? -errno : fd;
 }
 

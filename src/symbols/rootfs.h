@@ -30,6 +30,10 @@ int rootfs_open_root(int procfd, pid_t pid);
  * O_CLOEXEC are added). fd or -errno. */
 int rootfs_openat(int rootfd, const char *path, int flags);
 
+/* What rootfs_openat() does without openat2 (kernels before 5.6): one
+ * component at a time, refusing every symlink (-ELOOP) and ".." (-EXDEV). */
+int rootfs_openat_walk(int rootfd, const char *path, int flags);
+
 /*
  * A regular file to read: checks pathfd (any descriptor, typically O_PATH)
  * and opens the same inode O_RDONLY | O_NONBLOCK. owners: the uids the

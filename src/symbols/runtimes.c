@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "symbols/rootfs.h"
 #include "symbols/runtimes.h"
 #include "util.h"
 #include "symbols/symtab.h"
@@ -138,17 +139,56 @@ static bool proc_text_has(pid_t pid, const char *file, const char *word)
 
 static void perfmap_path(const struct runtimes *rt, char *buf, size_t size)
 {
-	snprintf(buf, size, "/proc/%d/root/tmp/perf-%d.map", (int)rt->pid,
-		 (int)rt->nspid);
+	snprintf(buf, size, "perf-%d.map", (int)rt->nspid);
+}
+
+/* /tmp/perf-N.map in the target's root: its own symlinks resolve inside
+ * it (rootfs.h). The folder's O_PATH fd, *sb filled; or -errno. */
+static int perfmap_stat(const struct runtimes *rt, struct stat *sb)
+{
+	char name[48];
+	int rootfd = rootfs_open_root(-1, rt->pid), dirfd;
+
+	if (rootfd < 0)
+		return rootfd;
+	dirfd = rootfs_openat(rootfd, "/tmp", O_PATH | O_DIRECTORY);
+	close(rootfd);
+	if (dirfd < 0)
+		return dirfd;
+	perfmap_path(rt, name, sizeof(name));
+	if (fstatat(dirfd, name, sb, AT_SYMLINK_NOFOLLOW) < 0) {
+		int err = -errno;
+
+		close(dirfd);
+		return err;
+	}
+	return dirfd;
 }
 
 static bool perfmap_exists(const struct runtimes *rt)
 {
-	char path[96];
 	struct stat sb;
+	int dirfd = perfmap_stat(rt, &sb);
 
-	perfmap_path(rt, path, sizeof(path));
-	return lstat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+	if (dirfd < 0)
+		return false;
+	close(dirfd);
+	return S_ISREG(sb.st_mode);
+}
+
+/* Removes the map we caused: a regular file of the target's user only. */
+static void perfmap_remove(const struct runtimes *rt)
+{
+	char name[48];
+	struct stat sb;
+	int dirfd = perfmap_stat(rt, &sb);
+
+	if (dirfd < 0)
+		return;
+	perfmap_path(rt, name, sizeof(name));
+	if (S_ISREG(sb.st_mode) && sb.st_uid == rt->euid)
+		unlinkat(dirfd, name, 0);
+	close(dirfd);
 }
 
 /* ---- launch mode ---- */
@@ -407,8 +447,6 @@ int runtimes_start(struct runtimes **out, pid_t pid, bool launched,
 
 void runtimes_finish(struct runtimes *rt, struct symtab *st, bool alive)
 {
-	char path[96];
-
 	if (!rt)
 		return;
 	if (alive)
@@ -439,10 +477,8 @@ void runtimes_finish(struct runtimes *rt, struct symtab *st, bool alive)
 		rt->map_ours = false;	/* neither: not ours to touch */
 	}
 	/* Read: symtab keeps the file open, the name can go. */
-	if (rt->map_ours && alive && (rt->kinds & (ML_RT_JVM | ML_RT_NODE))) {
-		perfmap_path(rt, path, sizeof(path));
-		unlink(path);
-	}
+	if (rt->map_ours && alive && (rt->kinds & (ML_RT_JVM | ML_RT_NODE)))
+		perfmap_remove(rt);
 }
 
 const char *const *runtimes_new_notes(struct runtimes *rt, size_t *n)

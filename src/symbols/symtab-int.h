@@ -8,11 +8,18 @@
 #define MAPLEAK_SYMTAB_INT_H
 
 #include <elfutils/libdwfl.h>
+#include <signal.h>
 
 #include "symbols/jitdump.h"
 #include "symbols/perfmap.h"
 #include "symbols/symtab.h"
 #include "track/procmaps.h"
+#include "track/stacks.h"
+
+#define ST_NOTES_MAX 10
+/* .dll files whose PE headers are read (a large .NET app maps ~500): a
+ * target could map and make mapleak read any number. */
+#define ST_PES_MAX 4096u
 
 /* One module reported to the Dwfl (mirrors it, for overlap checks). */
 struct st_module {
@@ -48,6 +55,7 @@ struct st_pe;			/* symtab-r2r.c */
 struct symtab {
 	pid_t pid;
 	int procfd;		/* /proc/PID: immune to pid reuse */
+	int rootfd;		/* O_PATH of its root, held: see st_open_in_root() */
 	pid_t nspid;		/* the pid the target sees (perf map name) */
 	uid_t uids[4];		/* real, effective, saved, fs */
 	bool root_is_host;	/* /proc/PID/root is "/" */
@@ -68,10 +76,16 @@ struct symtab {
 	bool maps_dirty;
 
 	struct perfmap *pm;
+	const volatile sig_atomic_t *cancel;	/* set: long reads stop */
+	unsigned noted;		/* ST_NOTE_* bits of notes already made */
+	char notes[ST_NOTES_MAX][200];
+	const char *note_list[ST_NOTES_MAX];	/* symtab_new_notes() */
+	size_t nnotes, notes_reported;
 	int pmfd;
 	u64 pmoff;		/* bytes of the perf map consumed */
 	bool pm_read;
 	bool pm_partial;	/* the last byte consumed was not '\n' */
+	bool pm_capped;		/* ST_PERFMAP_READ_MAX bytes read: no more */
 
 	/* jit-<nspid>.dump: symbols/symtab-jitdump.c */
 	struct jitdump *jd;
@@ -82,14 +96,34 @@ struct symtab {
 	/* PE section tables of .dll code mappings: symbols/symtab-r2r.c */
 	struct st_pe *pes;
 	size_t npes, cappes;
+	u32 *peslots;		/* hash of pes by file: index + 1, 0 empty */
+	size_t npeslots;	/* a power of two */
+	bool pes_capped;	/* ST_PES_MAX files: the rest get no names */
 
 	struct st_sample cur;
+	/* rbp of each frame of the last walk (0: unknown), for
+	 * symtab_java_methods() */
+	u64 fps[ML_STACK_MAX_FRAMES];
+	struct st_hotspot *hsp;	/* symbols/symtab-hotspot.c */
 	u64 mod_gen;		/* bumped whenever modules change */
+	u64 maps_gen;		/* bumped whenever maps are read */
 	struct uc_entry *ucache;
 	u64 uc_hits, uc_misses;
 };
 
 void unwind_cache_free(struct symtab *st);
+
+/* symbols/symtab-hotspot.c, called by symtab.c */
+void st_hotspot_free(struct symtab *st);
+/* Names addr (pc, or return address - 1) outside any module when it is
+ * HotSpot's interpreter or call stub: 1, 0 (not), -ENOMEM. */
+int st_hotspot_name(struct symtab *st, u64 addr, struct ml_frame *out);
+
+/* Opens REL (relative, e.g. "tmp/perf-N.map") under the target's root with
+ * flags: the live root while it has one, else the root held since the
+ * start, so that what a runtime wrote before it exited can still be read
+ * after (the /proc/PID/root link is gone with the process). fd or -errno. */
+int st_open_in_root(const struct symtab *st, const char *rel, int flags);
 
 /* symbols/symtab-jitdump.c, called by symtab.c */
 int st_jitdump_init(struct symtab *st);
@@ -112,6 +146,12 @@ struct r2r;
 int st_r2r_methods(struct symtab *st, const struct maps_entry *m,
 		   struct r2r **r, u64 *bias);
 /* The file behind mapping m (map_files, then /proc/PID/root): fd or -errno. */
+/* addr is in an executable mapping of the latest maps snapshot (JIT code
+ * included: anonymous and /memfd: mappings). True without a snapshot. */
+bool st_is_code(const struct symtab *st, u64 addr);
 int st_open_mapping(const struct symtab *st, const struct maps_entry *m);
+/* A file the target's runtime wrote (PATH as the target sees it): inside
+ * its root, regular, owned by its user (rootfs.h). fd or -errno. */
+int st_open_target_file(const struct symtab *st, const char *path);
 
 #endif

@@ -54,29 +54,16 @@ void st_jitdump_free(struct symtab *st)
 }
 
 /* As perf accepts it: a regular file, not a symlink, owned by the
- * target's user or root (same rules as the perf map). */
+ * target's user (same rules and helper as the perf map). */
 static int open_jitdump(struct symtab *st)
 {
-	char rel[64];
-	struct stat sb;
-	bool owner;
+	char path[64];
 	int fd;
 
-	snprintf(rel, sizeof(rel), "root/tmp/jit-%d.dump", (int)st->nspid);
-	fd = openat(st->procfd, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/tmp/jit-%d.dump", (int)st->nspid);
+	fd = st_open_target_file(st, path);
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return -EPERM;
-	}
-	owner = sb.st_uid == 0;
-	for (int i = 0; i < 4 && !owner; i++)
-		owner = st->uids[i] == sb.st_uid;
-	if (!owner) {
-		close(fd);
-		return -EPERM;
-	}
+		return fd;
 	st->jdfd = fd;
 	return 0;
 }

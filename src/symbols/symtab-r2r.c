@@ -50,12 +50,71 @@ static bool same_file(const struct st_pe *p, const struct maps_entry *m)
 	return m->path && !strcmp(p->path, m->path);
 }
 
+/* same_file()'s key: device and inode, or the path without an inode. */
+static u64 file_hash(u64 inode, u32 major, u32 minor, const char *path)
+{
+	u64 h = 0xcbf29ce484222325ull;
+
+	if (inode) {
+		h = (h ^ inode) * 0x100000001b3ull;
+		h = (h ^ major) * 0x100000001b3ull;
+		h = (h ^ minor) * 0x100000001b3ull;
+	} else {
+		for (const char *c = path ? path : ""; *c; c++)
+			h = (h ^ (u8)*c) * 0x100000001b3ull;
+	}
+	return h ^ (h >> 29);
+}
+
+/* The slot of m in the hash of st->pes: its file's, or an empty one.
+ * A target maps as many .dll files as it likes: no linear search. */
+static u32 *pe_slot(const struct symtab *st, const struct maps_entry *m)
+{
+	size_t mask = st->npeslots - 1;
+	size_t i = file_hash(m->inode, m->dev_major, m->dev_minor, m->path) & mask;
+
+	for (;; i = (i + 1) & mask) {
+		u32 *sl = &st->peslots[i];
+
+		if (!*sl || same_file(&st->pes[*sl - 1], m))
+			return sl;
+	}
+}
+
 static struct st_pe *pe_find(const struct symtab *st, const struct maps_entry *m)
 {
-	for (size_t i = 0; i < st->npes; i++)
-		if (same_file(&st->pes[i], m))
-			return &st->pes[i];
-	return NULL;
+	u32 *sl;
+
+	if (!st->npeslots)
+		return NULL;
+	sl = pe_slot(st, m);
+	return *sl ? &st->pes[*sl - 1] : NULL;
+}
+
+/* Keeps the hash at most half full. */
+static int pe_hash_grow(struct symtab *st)
+{
+	size_t n = st->npeslots ? st->npeslots * 2 : 64;
+
+	if (st->npes + 1 <= st->npeslots / 2)
+		return 0;
+	free(st->peslots);
+	st->peslots = calloc(n, sizeof(*st->peslots));
+	if (!st->peslots) {
+		st->npeslots = 0;
+		return -ENOMEM;
+	}
+	st->npeslots = n;
+	for (size_t i = 0; i < st->npes; i++) {
+		const struct st_pe *p = &st->pes[i];
+		size_t mask = n - 1;
+		size_t j = file_hash(p->inode, p->dev_major, p->dev_minor, p->path) & mask;
+
+		while (st->peslots[j])
+			j = (j + 1) & mask;
+		st->peslots[j] = (u32)i + 1;
+	}
+	return 0;
 }
 
 int st_r2r_note(struct symtab *st, const struct maps_entry *m)
@@ -65,6 +124,12 @@ int st_r2r_note(struct symtab *st, const struct maps_entry *m)
 
 	if (!(m->prot & PROT_EXEC) || !m->path || pe_find(st, m))
 		return 0;
+	if (st->npes >= ST_PES_MAX) {
+		st->pes_capped = true;	/* symtab_new_notes() tells */
+		return 0;
+	}
+	if (pe_hash_grow(st) < 0)
+		return -ENOMEM;
 	if (st->npes == st->cappes) {
 		size_t ncap = st->cappes ? st->cappes * 2 : 16;
 
@@ -83,6 +148,7 @@ int st_r2r_note(struct symtab *st, const struct maps_entry *m)
 	if (!p->path)
 		return -ENOMEM;
 	st->npes++;
+	*pe_slot(st, m) = (u32)st->npes;
 	/* A failure is remembered (pe stays NULL): not retried per frame. */
 	fd = st_open_mapping(st, m);
 	if (fd < 0)
@@ -135,6 +201,10 @@ void st_r2r_free(struct symtab *st)
 	free(st->pes);
 	st->pes = NULL;
 	st->npes = st->cappes = 0;
+	free(st->peslots);
+	st->peslots = NULL;
+	st->npeslots = 0;
+	st->pes_capped = false;
 }
 
 /* "System.Private.CoreLib.dll" of ".../System.Private.CoreLib.dll (deleted)" */

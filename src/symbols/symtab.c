@@ -21,17 +21,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <libiberty/demangle.h>
 /* libiberty.h defines its own ARRAY_SIZE; mapleak.h's is the same. */
 #undef ARRAY_SIZE
 
 #include "util.h"
+#include "symbols/elfload.h"
+#include "symbols/rootfs.h"
 #include "symbols/runtimes.h"
 #include "symbols/symtab-int.h"
 
 #define ST_STATUS_MAX (64 * 1024)
 #define ST_MAPS_MAX (512u << 20)
 #define ST_PERFMAP_CHUNK (64 * 1024)
+/* Bytes of a perf map read: the target writes it, and 1M lines (the
+ * perfmap entry cap) of plausible names fit well below. */
+#define ST_PERFMAP_READ_MAX (256ull << 20)
 #define ST_DELETED " (deleted)"
 
 static char *debuginfo_path;	/* NULL: libdwfl's default search path */
@@ -67,10 +74,27 @@ static int st_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
 	return fd;
 }
 
+/*
+ * Separate debug info by build id only, from the host's debug folders
+ * (absolute, root's). libdwfl's standard search also follows the ELF's
+ * .gnu_debuglink, a name the target's file chooses, looked up next to that
+ * file (folders the target may own) and opened with a plain open(): a FIFO
+ * there hangs mapleak, a device or a "../" name is opened as root.
+ */
+static int st_find_debuginfo(Dwfl_Module *mod, void **userdata,
+			     const char *modname, Dwarf_Addr base,
+			     const char *file_name, const char *debuglink_file,
+			     GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	return dwfl_build_id_find_debuginfo(mod, userdata, modname, base,
+					    file_name, debuglink_file,
+					    debuglink_crc, debuginfo_file_name);
+}
+
 static const Dwfl_Callbacks st_callbacks = {
 	/* Never dwfl_linux_proc_find_elf: it may ptrace-stop the target. */
 	.find_elf = st_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_debuginfo = st_find_debuginfo,
 	.section_address = dwfl_offline_section_address,
 	.debuginfo_path = &debuginfo_path,
 };
@@ -170,6 +194,16 @@ static const struct maps_entry *find_map(const struct symtab *st, u64 addr)
 	return NULL;
 }
 
+bool st_is_code(const struct symtab *st, u64 addr)
+{
+	const struct maps_entry *m;
+
+	if (!st->maps)
+		return true;	/* no snapshot: nothing to judge by */
+	m = find_map(st, addr);
+	return m && (m->prot & PROT_EXEC);
+}
+
 static bool is_dll(const char *path)
 {
 	size_t n = strlen(path);
@@ -225,25 +259,35 @@ static bool seen_has(const struct symtab *st, const struct maps_entry *m)
 	       st->seen[lo].inode == m->inode;
 }
 
-/* Opens the file behind mapping m: map_files first (works for deleted
- * files and other mount namespaces), then the path under /proc/PID/root. */
+/* Opens the file behind mapping m: map_files first (the exact mapped
+ * file, deleted ones too, in any mount namespace), then the path under the
+ * target's root; either way checked as a regular file before it is opened
+ * for reading (never a FIFO or a device, rootfs.h). */
 static int open_mapping(const struct symtab *st, const struct maps_entry *m)
 {
-	char rel[PATH_MAX + 64];
+	char rel[64];
 	struct stat sb;
-	int fd;
+	int fd, pfd, rootfd;
 
 	snprintf(rel, sizeof(rel), "map_files/%llx-%llx",
 		 (unsigned long long)m->start, (unsigned long long)m->end);
-	fd = openat(st->procfd, rel, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && !has_suffix(m->path, ST_DELETED) &&
-	    (size_t)snprintf(rel, sizeof(rel), "root%s", m->path) < sizeof(rel))
-		fd = openat(st->procfd, rel, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
+	pfd = openat(st->procfd, rel, O_PATH | O_CLOEXEC);
+	if (pfd >= 0) {
+		fd = rootfs_reopen_reg(pfd, NULL, 0, &sb);
+		close(pfd);
+	} else if (m->path && m->path[0] == '/' && !has_suffix(m->path, ST_DELETED)) {
+		rootfd = rootfs_open_root(st->procfd, st->pid);
+		if (rootfd < 0)
+			return rootfd;
+		fd = rootfs_open_reg(rootfd, m->path, NULL, 0, &sb);
+		close(rootfd);
+	} else {
 		return -errno;
+	}
+	if (fd < 0)
+		return fd;
 	/* The path may have been replaced since it was mapped. */
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
-	    (m->inode && sb.st_ino != m->inode)) {
+	if (m->inode && sb.st_ino != m->inode) {
 		close(fd);
 		return -ENOEXEC;
 	}
@@ -255,53 +299,25 @@ int st_open_mapping(const struct symtab *st, const struct maps_entry *m)
 	return open_mapping(st, m);
 }
 
-/*
- * Load bias of the ELF in fd mapped by m, from the PT_LOAD that holds
- * m's file offset (exact even when p_vaddr != p_offset), and the range of
- * all PT_LOADs. Fills c; 0 or -ENOEXEC.
- */
+/* Load bias and range of the ELF in fd mapped by m (symbols/elfload.c).
+ * Fills c; 0 or -ENOEXEC. */
 static int elf_layout(int fd, const struct maps_entry *m, struct candidate *c)
 {
 	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	GElf_Ehdr eh;
-	size_t phnum;
-	bool found = false;
-	u64 lo = UINT64_MAX, hi = 0;
-	int ret = -ENOEXEC;
+	struct elfload_map em = { m->start, m->offset, m->prot };
+	struct elfload_layout l;
+	int ret;
 
-	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) ||
-	    (eh.e_type != ET_DYN && eh.e_type != ET_EXEC) ||
-	    elf_getphdrnum(elf, &phnum) != 0)
-		goto out;
-	c->et_dyn = eh.e_type == ET_DYN;
-	c->bias = 0;
-	for (size_t i = 0; i < phnum; i++) {
-		GElf_Phdr ph;
-		u64 off0;
-
-		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		lo = ML_PAGE_DOWN(ph.p_vaddr) < lo ? ML_PAGE_DOWN(ph.p_vaddr) : lo;
-		hi = ph.p_vaddr + ph.p_memsz > hi ? ph.p_vaddr + ph.p_memsz : hi;
-		off0 = ML_PAGE_DOWN(ph.p_offset);
-		if (!found && c->et_dyn && m->offset >= off0 &&
-		    m->offset < ph.p_offset + ph.p_filesz) {
-			c->bias = m->start - (ML_PAGE_DOWN(ph.p_vaddr) +
-					      (m->offset - off0));
-			found = true;
-		}
-	}
-	if (hi <= lo)
-		goto out;
-	if (c->et_dyn && !found)
-		c->bias = m->start - m->offset;
-	c->lo = lo + c->bias;
-	c->hi = hi + c->bias;
-	ret = 0;
-out:
+	ret = elf ? elfload_layout(elf, &em, &l) : -ENOEXEC;
 	if (elf)
 		elf_end(elf);
-	return ret;
+	if (ret < 0)
+		return ret == -ENOMEM ? ret : -ENOEXEC;
+	c->et_dyn = l.et_dyn;
+	c->bias = l.bias;
+	c->lo = l.lo;
+	c->hi = l.hi;
+	return 0;
 }
 
 static bool overlaps(u64 alo, u64 ahi, u64 blo, u64 bhi)
@@ -564,6 +580,7 @@ static int load_maps(struct symtab *st)
 	st->maps = maps;
 	st->nmaps = nmaps;
 	maps = NULL;
+	st->maps_gen++;
 out:
 	free_candidates(cand, nc);
 	free(seen);
@@ -631,6 +648,7 @@ static void drop_jit(struct symtab *st)
 	st->pmoff = 0;
 	st->pm_read = false;
 	st->pm_partial = false;
+	st->pm_capped = false;
 	if (st->pm)
 		perfmap_reset(st->pm);
 	st_jitdump_drop(st);
@@ -647,6 +665,10 @@ static int start_image(struct symtab *st)
 		return ret;
 	n = readlinkat(st->procfd, "root", root, sizeof(root));
 	st->root_is_host = n == 1 && root[0] == '/';
+	/* Held for the files the target writes (st_open_in_root). */
+	if (st->rootfd >= 0)
+		close(st->rootfd);
+	st->rootfd = openat(st->procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	st->dwfl = dwfl_begin(&st_callbacks);
 	if (!st->dwfl)
 		return -ENOMEM;
@@ -669,6 +691,7 @@ int symtab_open(struct symtab **out, pid_t pid)
 		return -ENOMEM;
 	st->pid = pid;
 	st->pmfd = -1;
+	st->rootfd = -1;
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	st->procfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (st->procfd < 0) {
@@ -698,6 +721,7 @@ void symtab_close(struct symtab *st)
 	drop_modules(st);
 	drop_jit(st);
 	unwind_cache_free(st);
+	st_hotspot_free(st);
 	perfmap_free(st->pm);
 	st_jitdump_free(st);
 	if (st->arch_elf)
@@ -705,6 +729,8 @@ void symtab_close(struct symtab *st)
 	free(st->arch_img);
 	if (st->procfd >= 0)
 		close(st->procfd);
+	if (st->rootfd >= 0)
+		close(st->rootfd);
 	free(st);
 }
 
@@ -726,22 +752,13 @@ int symtab_refresh(struct symtab *st)
 int symtab_reset(struct symtab *st)
 {
 	st->mod_gen++;
+	st_hotspot_free(st);	/* a new image: another JVM, or none */
 	drop_modules(st);
 	drop_jit(st);
 	return start_image(st);
 }
 
 /* ---- the JIT perf map ---- */
-
-static bool owner_ok(const struct symtab *st, uid_t uid)
-{
-	if (uid == 0)
-		return true;
-	for (int i = 0; i < 4; i++)
-		if (st->uids[i] == uid)
-			return true;
-	return false;
-}
 
 static bool target_gone(const struct symtab *st)
 {
@@ -754,26 +771,57 @@ static bool target_gone(const struct symtab *st)
 	return errno == ESRCH || errno == ENOENT;
 }
 
+/* The target's root: the live /proc/PID/root while it exists, else the
+ * one held since symtab_open (a program that exited left its files). The
+ * caller closes *owned when it is >= 0. */
+static int st_root(const struct symtab *st, int *owned)
+{
+	int live = rootfs_open_root(st->procfd, st->pid);
+
+	*owned = live;
+	if (live >= 0)
+		return live;
+	return st->rootfd >= 0 ? st->rootfd : live;
+}
+
+int st_open_in_root(const struct symtab *st, const char *rel, int flags)
+{
+	int owned, dir = st_root(st, &owned), fd;
+
+	if (dir < 0)
+		return -ESRCH;
+	fd = rootfs_openat(dir, rel, flags);
+	if (owned >= 0)
+		close(owned);
+	return fd;
+}
+
 /* Opens perf-NSPID.map as perf would accept it: a regular file, not a
- * symlink, owned by the target's user or root. */
+ * symlink, owned by the target's user (root only when the target is root),
+ * found inside the target's root (rootfs.h). */
 static int open_perfmap(struct symtab *st)
 {
-	char rel[64];
-	struct stat sb;
+	char path[64];
 	int fd;
 
-	snprintf(rel, sizeof(rel), "root/tmp/perf-%d.map", (int)st->nspid);
-	fd = openat(st->procfd, rel,
-		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)st->nspid);
+	fd = st_open_target_file(st, path);
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
-	    !owner_ok(st, sb.st_uid)) {
-		close(fd);
-		return -EPERM;
-	}
+		return fd;
 	st->pmfd = fd;
 	return 0;
+}
+
+int st_open_target_file(const struct symtab *st, const char *path)
+{
+	int owned, rootfd = st_root(st, &owned), fd;
+
+	if (rootfd < 0)
+		return -ESRCH;
+	fd = rootfs_open_reg(rootfd, path, st->uids, ARRAY_SIZE(st->uids), NULL);
+	if (owned >= 0)
+		close(owned);
+	return fd;
 }
 
 static int update_perfmap(struct symtab *st)
@@ -812,6 +860,15 @@ static int update_perfmap(struct symtab *st)
 	while (st->pmoff < (u64)sb.st_size) {
 		u64 want = (u64)sb.st_size - st->pmoff;
 		ssize_t r;
+
+		if (st->cancel && *st->cancel) {
+			ret = -EINTR;
+			break;
+		}
+		if (st->pmoff >= ST_PERFMAP_READ_MAX) {
+			st->pm_capped = true;
+			break;
+		}
 
 		if (want > ST_PERFMAP_CHUNK)
 			want = ST_PERFMAP_CHUNK;
@@ -856,9 +913,148 @@ int symtab_reread_jit(struct symtab *st)
 	return symtab_update_jit(st);
 }
 
+void symtab_set_cancel(struct symtab *st, const volatile sig_atomic_t *flag)
+{
+	st->cancel = flag;
+	if (st->jd)
+		jitdump_set_cancel(st->jd, flag);
+}
+
+enum {
+	ST_NOTE_PM_READ = 1,
+	ST_NOTE_PM_ENTRIES = 2,
+	ST_NOTE_PM_NAMES = 4,
+	ST_NOTE_JD_ENTRIES = 8,
+	ST_NOTE_JD_NAMES = 16,
+	ST_NOTE_JD_RECORDS = 32,
+	ST_NOTE_JD_READ = 64,
+	ST_NOTE_JD_DEEP = 128,
+	ST_NOTE_PES = 256,
+};
+
+static void st_note(struct symtab *st, unsigned bit, bool hit, const char *what,
+		    unsigned long long limit, const char *unit)
+{
+	if (!hit || (st->noted & bit) || st->nnotes == ST_NOTES_MAX)
+		return;
+	st->noted |= bit;
+	snprintf(st->notes[st->nnotes++], sizeof(st->notes[0]),
+		 "%s of pid %d: over %llu %s, the rest is ignored: JIT frames "
+		 "past it stay unnamed", what, (int)st->pid, limit, unit);
+}
+
+const char *const *symtab_new_notes(struct symtab *st, size_t *n)
+{
+	unsigned pc = perfmap_capped(st->pm);
+	unsigned jc = st->jd ? jitdump_capped(st->jd) : 0;
+	size_t from = st->notes_reported;
+
+	st_note(st, ST_NOTE_PM_READ, st->pm_capped, "perf map", ST_PERFMAP_READ_MAX >> 20,
+		"MiB read");
+	st_note(st, ST_NOTE_PM_ENTRIES, pc & PERFMAP_CAP_ENTRIES, "perf map",
+		PERFMAP_ENTRIES_MAX, "entries");
+	st_note(st, ST_NOTE_PM_NAMES, pc & PERFMAP_CAP_NAMES, "perf map",
+		PERFMAP_NAMES_MAX >> 20, "MiB of names");
+	st_note(st, ST_NOTE_JD_ENTRIES, jc & JITDUMP_CAP_ENTRIES, "jitdump",
+		JITDUMP_ENTRIES_MAX, "entries");
+	st_note(st, ST_NOTE_JD_NAMES, jc & JITDUMP_CAP_NAMES, "jitdump",
+		JITDUMP_NAMES_MAX >> 20, "MiB of names");
+	st_note(st, ST_NOTE_JD_RECORDS, jc & JITDUMP_CAP_RECORDS, "jitdump",
+		JITDUMP_RECORDS_MAX, "records");
+	st_note(st, ST_NOTE_JD_READ, jc & JITDUMP_CAP_READ, "jitdump",
+		JITDUMP_READ_MAX >> 20, "MiB read");
+	if (st->jd && jitdump_deep(st->jd) && !(st->noted & ST_NOTE_JD_DEEP) &&
+	    st->nnotes < ST_NOTES_MAX) {
+		st->noted |= ST_NOTE_JD_DEEP;
+		snprintf(st->notes[st->nnotes++], sizeof(st->notes[0]),
+			 "jitdump of pid %d: over %u entries hold one address: "
+			 "the oldest of them are not used for names there",
+			 (int)st->pid, JITDUMP_DEPTH);
+	}
+	if (st->pes_capped && !(st->noted & ST_NOTE_PES) &&
+	    st->nnotes < ST_NOTES_MAX) {
+		st->noted |= ST_NOTE_PES;
+		snprintf(st->notes[st->nnotes++], sizeof(st->notes[0]),
+			 "pid %d maps over %u .dll files: ReadyToRun code of "
+			 "the others stays unnamed", (int)st->pid, ST_PES_MAX);
+	}
+	for (size_t i = from; i < st->nnotes; i++)
+		st->note_list[i - from] = st->notes[i];
+	st->notes_reported = st->nnotes;
+	*n = st->nnotes - from;
+	return st->note_list;
+}
+
 bool symtab_has_jit_map(const struct symtab *st)
 {
 	return st->pm_read;
+}
+
+/* One of the target's uids (real, effective, saved, fs): root only when
+ * the target runs as root, as for reading (rootfs_open_reg). */
+static bool owner_ok(const struct symtab *st, uid_t uid)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(st->uids); i++)
+		if (st->uids[i] == uid)
+			return true;
+	return false;
+}
+
+/* Removes tmp/NAME under the target's root when it is a regular file of
+ * the target's user and, if same_as >= 0, the file open there. */
+static int remove_target_file(struct symtab *st, const char *name, int same_as)
+{
+	struct stat sb, held;
+	int dir = st_open_in_root(st, "tmp", O_PATH | O_DIRECTORY | O_NOFOLLOW);
+	int ret = 0;
+
+	if (dir < 0)
+		return dir;
+	if (fstatat(dir, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+		ret = -errno;
+	else if (!S_ISREG(sb.st_mode) || !owner_ok(st, sb.st_uid))
+		ret = -EPERM;
+	else if (same_as >= 0 && (fstat(same_as, &held) < 0 ||
+				  held.st_dev != sb.st_dev || held.st_ino != sb.st_ino))
+		ret = -ESTALE;	/* replaced since: not the file read */
+	else if (unlinkat(dir, name, 0) < 0)
+		ret = -errno;
+	close(dir);
+	return ret;
+}
+
+int symtab_remove_perfmap(struct symtab *st)
+{
+	char name[64];
+	int ret, iret;
+
+	/* Read to the end first: what it names is kept. */
+	symtab_update_jit(st);
+	snprintf(name, sizeof(name), "perf-%d.map", (int)st->nspid);
+	ret = remove_target_file(st, name, st->pmfd);
+	snprintf(name, sizeof(name), "perfinfo-%d.map", (int)st->nspid);
+	iret = remove_target_file(st, name, -1);
+	if (ret == -ENOENT)
+		ret = 0;
+	if (iret == -ENOENT)
+		iret = 0;
+	return ret < 0 ? ret : iret;
+}
+
+bool symtab_maps_have(const struct symtab *st, const char *suffix)
+{
+	size_t ns = strlen(suffix);
+
+	for (size_t i = 0; i < st->nmaps; i++) {
+		const char *p = st->maps[i].path;
+		size_t n = p ? strlen(p) : 0;
+
+		if (has_suffix(p ? p : "", ST_DELETED))
+			n -= strlen(ST_DELETED);
+		if (n >= ns && !memcmp(p + n - ns, suffix, ns))
+			return true;
+	}
+	return false;
 }
 
 /* ---- naming ---- */
@@ -974,6 +1170,38 @@ int symtab_name_jit(const char *name, u64 start, u64 pc, struct ml_frame *out)
 	return 0;
 }
 
+/*
+ * file:line of addr from the CU whose ranges hold it. libdw 0.188 finds a
+ * CU only through .debug_aranges, which clang does not emit by default:
+ * without this, clang-built code has no lines. 0, or -ENOENT.
+ */
+static int cu_line(Dwfl_Module *mod, u64 addr, const char **file, int *lineno)
+{
+	Dwarf_Addr bias = 0;
+	Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
+	Dwarf_CU *cu = NULL;
+	Dwarf_Die cudie;
+	u8 type;
+
+	if (!dw)
+		return -ENOENT;
+	while (dwarf_get_units(dw, cu, &cu, NULL, &type, &cudie, NULL) == 0) {
+		Dwarf_Line *l;
+
+		if (type != DW_UT_compile && type != DW_UT_partial &&
+		    type != DW_UT_skeleton)
+			continue;
+		if (dwarf_haspc(&cudie, addr - bias) != 1)
+			continue;
+		l = dwarf_getsrc_die(&cudie, addr - bias);
+		*file = l ? dwarf_linesrc(l, NULL, NULL) : NULL;
+		if (!*file || dwarf_lineno(l, lineno) != 0)
+			return -ENOENT;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 static int name_native(Dwfl_Module *mod, u64 pc, u64 addr, struct ml_frame *f)
 {
 	const char *modname, *sym, *file;
@@ -1008,13 +1236,13 @@ static int name_native(Dwfl_Module *mod, u64 pc, u64 addr, struct ml_frame *f)
 			f->offset = pc - bias;
 	}
 	line = dwfl_module_getsrc(mod, addr);
-	if (line) {
-		file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
-		if (file && set_str(&f->file, file, strlen(file)) < 0)
-			return -ENOMEM;
-		if (file && lineno > 0)
-			f->line = (u32)lineno;
-	}
+	file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+	if (!line && cu_line(mod, addr, &file, &lineno) < 0)
+		file = NULL;
+	if (file && set_str(&f->file, file, strlen(file)) < 0)
+		return -ENOMEM;
+	if (file && lineno > 0)
+		f->line = (u32)lineno;
 	return 0;
 }
 
@@ -1032,6 +1260,11 @@ static int name_pc(struct symtab *st, u64 pc, bool return_address, u64 time,
 	memset(out, 0, sizeof(*out));
 	out->pc = pc;
 	out->kind = ML_FK_UNKNOWN;
+	if (pc == ML_PC_GAP) {
+		out->kind = ML_FK_GAP;
+		ret = set_str(&out->symbol, ML_GAP_TEXT, strlen(ML_GAP_TEXT));
+		goto out;
+	}
 	mod = st->dwfl ? dwfl_addrmodule(st->dwfl, addr) : NULL;
 	if (mod) {
 		ret = name_native(mod, pc, addr, out);
@@ -1065,6 +1298,11 @@ static int name_pc(struct symtab *st, u64 pc, bool return_address, u64 time,
 			goto out;
 		}
 	}
+	/* No perf map (-Xint, a JVM that exited): what the JVM's own
+	 * layout tells (symtab-hotspot.c). */
+	ret = st_hotspot_name(st, addr, out);
+	if (ret)
+		goto out;
 	if (m)
 		ret = set_str(&out->module, m->path ? m->path : "[anon]",
 			      strlen(m->path ? m->path : "[anon]"));

@@ -8,6 +8,8 @@
 #ifndef MAPLEAK_SYMTAB_H
 #define MAPLEAK_SYMTAB_H
 
+#include <signal.h>
+
 #include "mapleak.h"
 
 struct symtab;
@@ -35,6 +37,35 @@ int symtab_unwind(struct symtab *st, pid_t tid, const u64 regs[ML_NREGS],
 		  const void *stack, u32 stack_len, u32 ev_flags,
 		  u64 *pcs, u32 max, u32 *n, u32 *sflags);
 
+/*
+ * Interpreted Java frames of the walk symtab_unwind() just made, in a
+ * HotSpot JVM: methods[i] gets the Method* that frame i (pc in the
+ * interpreter) ran, read below the frame's rbp in the copied stack
+ * [sp, sp + len); 0 elsewhere. Learns the JVM's layout and interpreter
+ * from its memory when first needed (retried while the JVM starts).
+ * Returns how many frames got a Method*.
+ */
+u32 symtab_java_methods(struct symtab *st, const u64 *pcs, u32 n,
+			const void *stack, u64 sp, u32 len, u64 *methods);
+
+/*
+ * Marks, in a walk of a HotSpot JVM that runs without
+ * -XX:+PreserveFramePointer, where it skipped frames: after each frame
+ * of compiled Java code (code cache, not the interpreter, called from
+ * code-cache code: native wrappers and runtime stubs, which native code
+ * returns into, do keep rbp) an ML_PC_GAP entry is inserted in pcs (and
+ * a 0 in methods), also after the last frame (the walk ended there),
+ * up to max entries. Returns the new count.
+ */
+u32 symtab_java_gaps(struct symtab *st, u64 *pcs, u32 n, u32 max, u64 *methods);
+
+/*
+ * Names Method* method from the live target's memory: "Class.method(args)",
+ * kind jit, tier "interpreted". 0, -ENOENT (unreadable: the frame stays
+ * "[interpreted Java]"), -ENOMEM.
+ */
+int symtab_java_method(struct symtab *st, u64 method, struct ml_frame *out);
+
 /* Reads new lines of perf-<nspid>.map (through /proc/PID/root/tmp).
  * Missing file: 0. Also remembers the file for naming after exit. */
 int symtab_update_jit(struct symtab *st);
@@ -43,8 +74,33 @@ int symtab_update_jit(struct symtab *st);
  * in place, as jcmd Compiler.perfmap does), keeping what was known. */
 int symtab_reread_jit(struct symtab *st);
 
+/* Reads of the target's perf map and jitdump return -EINTR between
+ * chunks once *flag is nonzero (a signal handler's flag). NULL: never. */
+void symtab_set_cancel(struct symtab *st, const volatile sig_atomic_t *flag);
+
+/*
+ * Notes on the target's JIT files not made yet: a cap hit (entries,
+ * bytes, names), so some JIT frames may stay unnamed. Each is returned
+ * once; borrowed until the next call or symtab_close(). For the recorder
+ * to print and keep (NOTE records).
+ */
+const char *const *symtab_new_notes(struct symtab *st, size_t *n);
+
 /* True when a perf map was found and read at least once. */
 bool symtab_has_jit_map(const struct symtab *st);
+
+/*
+ * Reads the perf map to its end, then removes the target's
+ * /tmp/perf-NSPID.map (if it is the file read) and perfinfo-NSPID.map,
+ * each only when a regular file of the target's user or root; works after
+ * the target exited. For files the caller caused. 0 (also when there
+ * were none) or -errno.
+ */
+int symtab_remove_perfmap(struct symtab *st);
+
+/* True when a mapping in the latest maps snapshot has a path ending in
+ * suffix (e.g. "/libcoreclr.so"); kept after the target exited. */
+bool symtab_maps_have(const struct symtab *st, const char *suffix);
 
 /*
  * Names pc. return_address: pcs[i] for i > 0 (looked up at pc - 1).

@@ -116,6 +116,12 @@ int reorder_pop(struct reorder *r, struct ml_op *op, bool flush)
 	return 1;
 }
 
+void reorder_advance(struct reorder *r, u64 now)
+{
+	if (now > r->newest_exit)
+		r->newest_exit = now;
+}
+
 size_t reorder_pending(const struct reorder *r)
 {
 	return r ? r->n : 0;

@@ -25,6 +25,12 @@ int reorder_push(struct reorder *r, const struct ml_op *op, u64 exit_time);
  * *op filled, 0 when none is ready. */
 int reorder_pop(struct reorder *r, struct ml_op *op, bool flush);
 
+/* The ring was read empty at time now (the clock of exit times): no op
+ * exiting before now is still to come, so what took effect a window
+ * before now is ready even when no newer event arrives (a target quiet
+ * after its exec still gets its new image applied). */
+void reorder_advance(struct reorder *r, u64 now);
+
 size_t reorder_pending(const struct reorder *r);
 
 #endif

@@ -8,7 +8,9 @@
 #define ML_STACK_MAX_FRAMES 256
 
 /* stack flags */
-#define ML_SF_TRUNCATED	0x1	/* the stack copy ended before the unwind did */
+/* the walk ended early: the stack copy ended, or a return address was
+ * outside executable code (a frame-pointer walk reading data) */
+#define ML_SF_TRUNCATED	0x1
 #define ML_SF_UNWIND_ERR 0x2	/* the unwinder stopped on an error */
 
 struct stackdb;

@@ -82,10 +82,13 @@ static const Dwfl_Thread_Callbacks unwind_callbacks = {
 };
 
 struct walk {
+	const struct symtab *st;
 	u64 *pcs;
+	u64 *fps;		/* rbp of each frame, 0: unknown */
 	u32 max;
 	u32 n;
 	bool zero;		/* reached pc 0: the frame-pointer chain's end */
+	bool not_code;		/* a return address outside executable code */
 };
 
 static int frame_cb(Dwfl_Frame *state, void *arg)
@@ -99,10 +102,25 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 		w->zero = true;
 		return DWARF_CB_ABORT;
 	}
-	if (w->n == 0)
+	if (w->n == 0) {
 		w->n = 1;	/* pcs[0] is already the event's ip */
-	else
+	} else {
+		Dwarf_Word bp;
+
+		/*
+		 * A frame-pointer walk through code that does not keep
+		 * frame pointers reads data as return addresses (0x3,
+		 * 0xcccc..., a stack address): the walk ends there rather
+		 * than split sites on junk. The call is just before pc.
+		 */
+		if (!st_is_code(w->st, pc - 1)) {
+			w->not_code = true;
+			return DWARF_CB_ABORT;
+		}
+		/* An interpreted Java frame's Method* sits below its rbp. */
+		w->fps[w->n] = dwfl_frame_reg(state, ML_REG_BP, &bp) == 0 ? bp : 0;
 		w->pcs[w->n++] = pc;
+	}
 	return w->n < w->max ? DWARF_CB_OK : DWARF_CB_ABORT;
 }
 
@@ -142,9 +160,12 @@ struct uc_entry {
 	u32 npcs;
 	u32 sflags;
 	u32 ev_flags;		/* the result's flags depend on them */
+	u64 maps_gen;		/* a walk cut at non-code: the maps it saw */
+	u32 max;		/* a walk cut at max frames: that max */
 	u64 read_addr[32];
 	u64 read_val[32];
 	u64 pcs[UC_MAX_PCS];
+	u64 fps[UC_MAX_PCS];
 };
 
 void unwind_cache_free(struct symtab *st)
@@ -174,7 +195,9 @@ static bool uc_lookup(struct symtab *st, const u64 *regs, const unsigned char *s
 	e = uc_slot(st, regs, len);
 	if (e->gen != st->mod_gen + 1 || e->ip != regs[ML_REG_IP] || e->sp != sp ||
 	    e->bp != regs[ML_REG_BP] || e->len != len || e->npcs > max ||
-	    e->ev_flags != ev_flags)
+	    e->ev_flags != ev_flags ||
+	    (e->maps_gen && e->maps_gen != st->maps_gen) ||
+	    (e->max && e->max != max))
 		return false;
 	for (u32 i = 0; i < e->nreads; i++) {
 		u64 v;
@@ -185,13 +208,14 @@ static bool uc_lookup(struct symtab *st, const u64 *regs, const unsigned char *s
 			return false;
 	}
 	memcpy(pcs, e->pcs, e->npcs * sizeof(*pcs));
+	memcpy(st->fps, e->fps, e->npcs * sizeof(*st->fps));
 	*n = e->npcs;
 	*sflags = e->sflags;
 	return true;
 }
 
 static void uc_store(struct symtab *st, const u64 *regs, u32 len, u32 ev_flags,
-		     const u64 *pcs, u32 n, u32 sflags)
+		     const u64 *pcs, u32 n, u32 max, u32 sflags, bool cut)
 {
 	struct uc_entry *e;
 
@@ -214,21 +238,27 @@ static void uc_store(struct symtab *st, const u64 *regs, u32 len, u32 ev_flags,
 	e->npcs = n;
 	e->sflags = sflags;
 	e->ev_flags = ev_flags;
+	e->maps_gen = cut ? st->maps_gen : 0;
+	e->max = n == max ? max : 0;
 	memcpy(e->pcs, pcs, n * sizeof(*pcs));
+	memcpy(e->fps, st->fps, n * sizeof(*st->fps));
 }
 
 int symtab_unwind(struct symtab *st, pid_t tid, const u64 regs[ML_NREGS],
 		  const void *stack, u32 stack_len, u32 ev_flags,
 		  u64 *pcs, u32 max, u32 *n, u32 *sflags)
 {
-	struct walk w = { .pcs = pcs, .max = max };
+	struct walk w = { .st = st, .pcs = pcs, .fps = st->fps, .max = max };
 	int ret;
 
 	*n = 0;
 	*sflags = 0;
+	if (max > ARRAY_SIZE(st->fps))
+		max = ARRAY_SIZE(st->fps);
 	if (max == 0 || tid <= 0)
 		return -EINVAL;
 	pcs[0] = regs[ML_REG_IP];
+	st->fps[0] = regs[ML_REG_BP];
 	*n = 1;
 	if (stack && uc_lookup(st, regs, stack, stack_len, ev_flags, pcs, max, n, sflags)) {
 		st->uc_hits++;
@@ -255,14 +285,19 @@ int symtab_unwind(struct symtab *st, pid_t tid, const u64 regs[ML_NREGS],
 	 * but libdwfl 0.188 also ends "cleanly" when reading the return
 	 * address failed, hence read_failed. DWARF_CB_ABORT: we stopped.
 	 */
-	if (!w.zero && w.n < max && (ret == -1 || st->cur.read_failed)) {
+	if (w.not_code) {
+		*sflags = ML_SF_TRUNCATED;
+	} else if (!w.zero && w.n < max && (ret == -1 || st->cur.read_failed)) {
 		if (st->cur.beyond && (ev_flags & ML_EVF_STACK_TRUNCATED))
 			*sflags = ML_SF_TRUNCATED;
 		else
 			*sflags = ML_SF_UNWIND_ERR;
 	}
+	/* A walk cut at non-code depends on the maps too: kept for as
+	 * long as they are. */
 	if (stack)
-		uc_store(st, regs, stack_len, ev_flags, pcs, *n, *sflags);
+		uc_store(st, regs, stack_len, ev_flags, pcs, *n, max, *sflags,
+			 w.not_code);
 	st->cur.stack = NULL;
 	st->cur.regs = NULL;
 	return 0;

@@ -22,8 +22,11 @@ E2E_TESTS   := $(sort $(wildcard tests/e2e/t[0-9][0-9][0-9][0-9]-*.sh))
 # The scripts find the build folder through this (tests/e2e/lib.sh).
 export MAPLEAK_BUILD := $(abspath $(O))
 
-C_FIXTURES  := $(FIX)/libExample.so $(FIX)/seed-fp $(FIX)/seed-nofp \
-               $(FIX)/workload $(FIX)/looper $(FIX)/growth
+C_FIXTURES  := $(FIX)/libExample.so $(FIX)/libExample-small.so \
+               $(FIX)/seed-fp $(FIX)/seed-nofp $(FIX)/workload $(FIX)/looper \
+               $(FIX)/growth $(FIX)/hostile-jit \
+               $(FIX)/lld/libExample.so $(FIX)/lld/seed $(FIX)/libhidden.so \
+               $(FIX)/headline
 
 .PHONY: fixtures fixtures-dotnet fixtures-java
 fixtures: $(C_FIXTURES) fixtures-dotnet fixtures-java
@@ -33,6 +36,12 @@ $(FIX)/libExample.so: tests/fixtures/Example.c
 	@mkdir -p $(dir $@)
 	$(call msg,FIXTURE,$@)
 	$(Q)$(FIXTURE_CC) -shared -fPIC -g -O0 -o $@ $<
+
+# The same leak in 64 MiB, for a program that exits right after it.
+$(FIX)/libExample-small.so: tests/fixtures/Example.c
+	@mkdir -p $(dir $@)
+	$(call msg,FIXTURE,$@)
+	$(Q)$(FIXTURE_CC) -shared -fPIC -g -O0 -DBLOCKS=16 -o $@ $<
 
 # main -> MyTest -> mmap_allocation, with frame pointers...
 $(FIX)/seed-fp: tests/fixtures/seed.c $(FIX)/libExample.so
@@ -46,6 +55,33 @@ $(FIX)/seed-nofp: tests/fixtures/seed.c $(FIX)/libExample.so
 	$(Q)$(FIXTURE_CC) $(FIX_CFLAGS) -O2 -fomit-frame-pointer -o $@ $< \
 		$(FIX_RPATH)
 
+# The seed again, library and program linked by lld (clang): segments
+# share file pages there, the layout .NET's libraries have
+# (t0600-native-names.sh). clang knows no -fno-ipa-icf.
+LLD_CFLAGS  := -std=gnu11 -g -Wall -Wextra -fno-optimize-sibling-calls \
+               -fuse-ld=lld
+$(FIX)/lld/libExample.so: tests/fixtures/Example.c
+	@mkdir -p $(dir $@)
+	$(call msg,FIXTURE,$@)
+	$(Q)$(CLANG) $(LLD_CFLAGS) -shared -fPIC -O0 -o $@ $<
+
+$(FIX)/lld/seed: tests/fixtures/seed.c $(FIX)/lld/libExample.so
+	$(call msg,FIXTURE,$@)
+	$(Q)$(CLANG) $(LLD_CFLAGS) -O0 -fno-omit-frame-pointer -o $@ $< \
+		-L$(FIX)/lld -lExample -Wl,-rpath,'$$ORIGIN'
+
+# A library stripped after linking, and a program leaking through it and
+# through malloc (t0600-native-names.sh: the headline).
+$(FIX)/libhidden.so: tests/fixtures/hidden.c
+	@mkdir -p $(dir $@)
+	$(call msg,FIXTURE,$@)
+	$(Q)$(FIXTURE_CC) $(FIX_CFLAGS) -O1 -shared -fPIC -o $@ $< && strip $@
+
+$(FIX)/headline: tests/fixtures/headline.c $(FIX)/libhidden.so
+	$(call msg,FIXTURE,$@)
+	$(Q)$(FIXTURE_CC) $(FIX_CFLAGS) -O1 -o $@ $< -L$(FIX) -lhidden \
+		-Wl,-rpath,'$$ORIGIN'
+
 $(FIX)/workload: tests/fixtures/workload.c
 	@mkdir -p $(dir $@)
 	$(call msg,FIXTURE,$@)
@@ -55,6 +91,13 @@ $(FIX)/growth: tests/fixtures/growth.c
 	@mkdir -p $(dir $@)
 	$(call msg,FIXTURE,$@)
 	$(Q)$(FIXTURE_CC) $(FIX_CFLAGS) -O2 -o $@ $<
+
+# Writes hostile perf map and jitdump files (t0710): frame pointers for the
+# walk through its JIT trampoline.
+$(FIX)/hostile-jit: tests/fixtures/hostile-jit.c
+	@mkdir -p $(dir $@)
+	$(call msg,FIXTURE,$@)
+	$(Q)$(FIXTURE_CC) $(FIX_CFLAGS) -O2 -fno-omit-frame-pointer -o $@ $<
 
 $(FIX)/looper: tests/fixtures/looper.c
 	@mkdir -p $(dir $@)
@@ -88,6 +131,13 @@ MMF_OUT     := $(FIX)/dotnet/MmfLeak
 MMF_APP     := $(MMF_OUT)/MmfLeak.dll
 MMF_SRC     := $(wildcard $(MMF_DIR)/*.cs $(MMF_DIR)/*.csproj \
                           $(MMF_DIR)/nuget.config)
+# The seed app again on .NET 8, self-contained (the SDK has only .NET 10):
+# the .NET 8 runtime pack comes from NuGet through the SDK's default
+# package source, so this one build needs the registry.
+NET8_DIR    := tests/fixtures/dotnet/MyConsoleApp8
+NET8_OUT    := $(FIX)/dotnet/MyConsoleApp8
+NET8_APP    := $(NET8_OUT)/MyConsoleApp
+NET8_SRC    := $(wildcard $(NET8_DIR)/*.csproj $(DOTNET_DIR)/*.cs)
 DOTNET_ENV  := DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 \
                DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 \
                DOTNET_CLI_USE_MSBUILD_SERVER=0 MSBUILDDISABLENODEREUSE=1
@@ -96,7 +146,7 @@ ifeq ($(shell command -v $(DOTNET) 2>/dev/null),)
 fixtures-dotnet:
 	@echo "  SKIP     $(DOTNET_APP): '$(DOTNET)' not found, the .NET test will skip"
 else
-fixtures-dotnet: $(DOTNET_APP) $(TIERING_APP) $(CHURN_APP) $(MMF_APP)
+fixtures-dotnet: $(DOTNET_APP) $(TIERING_APP) $(CHURN_APP) $(MMF_APP) $(NET8_APP)
 
 $(DOTNET_APP): $(DOTNET_SRC)
 	@mkdir -p $(FIX)/dotnet
@@ -107,6 +157,17 @@ $(DOTNET_APP): $(DOTNET_SRC)
 		-nodeReuse:false -p:UseSharedCompilation=false \
 		>$(FIX)/dotnet/build.log 2>&1 || \
 		{ cat $(FIX)/dotnet/build.log; exit 1; }
+	$(Q)touch $@
+
+$(NET8_APP): $(NET8_SRC)
+	@mkdir -p $(FIX)/dotnet
+	$(call msg,DOTNET,$@)
+	$(Q)$(DOTNET_ENV) $(DOTNET) build $(NET8_DIR)/MyConsoleApp8.csproj \
+		-c Release -o $(NET8_OUT) \
+		--artifacts-path $(FIX)/dotnet/artifacts \
+		-nodeReuse:false -p:UseSharedCompilation=false \
+		>$(FIX)/dotnet/build-net8.log 2>&1 || \
+		{ cat $(FIX)/dotnet/build-net8.log; exit 1; }
 	$(Q)touch $@
 
 $(TIERING_APP): $(TIERING_SRC)

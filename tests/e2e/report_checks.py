@@ -16,16 +16,22 @@ KERNEL_MAPPINGS = {"[stack]", "[vdso]", "[vvar]", "[vvar_vclock]",
                    "[vsyscall]", "[uprobes]"}
 
 failed = 0
+prefix = ""	# set_prefix(): a test that runs its checks more than once
+
+
+def set_prefix(p):
+    global prefix
+    prefix = p
 
 
 def ok(what):
-    print("ok - " + what)
+    print("ok - " + prefix + what)
 
 
 def not_ok(what):
     global failed
     failed += 1
-    print("not ok - " + what)
+    print("not ok - " + prefix + what)
 
 
 def check(cond, what, expected=None, got=None):

@@ -75,6 +75,27 @@ expect_error report-format 2 report -i "$T/x.data" --format xml
 expect_error report-top 2 report -i "$T/x.data" --top many
 expect_error record-duration 2 record --duration soon -p 999999
 
+# an option at the end without its value: "needs a value", exit 2
+# needs_value NAME ARG...
+needs_value() {
+	local name=$1
+	shift
+	run "$name" "$@"
+	if [ "$RC" = 2 ] && grep -q "^mapleak: option '$(eval echo "\${$#}")' needs a value" "$T/$name.err"; then
+		ok "mapleak $* exits 2: $(head -n1 "$T/$name.err")"
+	else
+		not_ok "mapleak $*: expected exit 2 and \"option '...' needs a value\", got exit $RC: $(head -n1 "$T/$name.err")"
+	fi
+}
+needs_value record-p record -p
+needs_value record-pid record --pid
+needs_value record-o record -o
+needs_value record-d record -d
+needs_value report-i report -i
+needs_value report-f report --format
+needs_value resolve-p resolve -p
+needs_value resolve-i resolve -i
+
 # runtime errors
 if [ "$(id -u)" = 0 ]; then
 	expect_error record-nopid 1 record -o "$T/nopid.data" -p 999999

@@ -328,6 +328,67 @@ static void test_roundtrip(void)
 	rmdir(base);
 }
 
+/* What is checked is what is connected to: no symlink followed, and only
+ * the expected process's listener is sent anything. */
+static void test_socket_checks(void)
+{
+	char base[] = "/tmp/mapleak-test-dotnet.XXXXXX";
+	const char *link = "dotnet-diagnostic-1-2-socket";
+	const u8 type[4] = { 3, 0, 0, 0 };
+	struct fake f = { 0 };
+	bool sent = true;
+	u32 hr = 7;
+	u8 buf[8];
+	int dfd, err, c;
+	pthread_t th;
+
+	if (!mkdtemp(base)) {
+		T_SKIP("socket checks", "cannot create a temporary folder");
+		return;
+	}
+	dfd = open(base, O_RDONLY | O_DIRECTORY);
+	f.lfd = fake_listen(base, "real-socket");
+	T_CHECK("fake runtime listens", f.lfd >= 0 && dfd >= 0);
+	fcntl(f.lfd, F_SETFL, O_NONBLOCK);
+	T_CHECK("symlink made", symlinkat("real-socket", dfd, link) == 0);
+
+	err = dotnet_ipc_call(dfd, link, DOTNET_IPC_SET_PROCESS,
+			      DOTNET_IPC_ENABLE_PERFMAP, type, 4, 500, &hr, &sent);
+	c = accept(f.lfd, NULL, NULL);
+	T_CHECKF("a symlink named like the socket is not followed: -ENOENT, "
+		 "no connection", err == -ENOENT && !sent && c < 0,
+		 "err=%d sent=%d accepted=%d", err, sent, c);
+	if (c >= 0)
+		close(c);
+
+	err = dotnet_ipc_call_peer(getppid(), dfd, "real-socket",
+				   DOTNET_IPC_SET_PROCESS, DOTNET_IPC_ENABLE_PERFMAP,
+				   type, 4, 500, &hr, &sent);
+	c = accept(f.lfd, NULL, NULL);
+	T_CHECKF("another process's listener: -EPERM, nothing sent",
+		 err == -EPERM && !sent && c >= 0 && read(c, buf, sizeof(buf)) == 0,
+		 "err=%d sent=%d accepted=%d", err, sent, c);
+	if (c >= 0)
+		close(c);
+
+	fcntl(f.lfd, F_SETFL, 0);
+	f.mode = FAKE_OK;
+	pthread_create(&th, NULL, fake_run, &f);
+	err = dotnet_ipc_call_peer(getpid(), dfd, "real-socket",
+				   DOTNET_IPC_SET_PROCESS, DOTNET_IPC_ENABLE_PERFMAP,
+				   type, 4, 500, &hr, &sent);
+	pthread_join(th, NULL);
+	T_CHECKF("the expected process's listener gets the command",
+		 err == 0 && sent && hr == 0 && f.req_len == 24,
+		 "err=%d hr=%x len=%zd", err, hr, f.req_len);
+
+	close(f.lfd);
+	unlinkat(dfd, link, 0);
+	unlinkat(dfd, "real-socket", 0);
+	close(dfd);
+	rmdir(base);
+}
+
 static void test_probe_self(void)
 {
 	struct dotnet_probe p;
@@ -349,6 +410,7 @@ int main(void)
 	test_env();
 	test_stat();
 	test_roundtrip();
+	test_socket_checks();
 	test_probe_self();
 	T_END();
 }

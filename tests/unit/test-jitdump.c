@@ -7,8 +7,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -549,6 +551,266 @@ static void test_index_merge(void)
 	jitdump_free(jd);
 }
 
+/* ---- bounds on hostile files (issue 7: security) ---- */
+
+/* Records are built in b and fed whenever it is nearly full. */
+static void flush_if(struct jitdump *jd, struct buf *b, size_t room)
+{
+	if (b->n + room <= sizeof(b->b))
+		return;
+	if (jitdump_feed(jd, b->b, b->n) < 0) {
+		printf("not ok - jitdump_feed: out of memory\n");
+		exit(1);
+	}
+	b->n = 0;
+}
+
+static double cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* floor(log2(n)) + 1 */
+static u64 bits(u64 n)
+{
+	u64 b = 0;
+
+	while (n) {
+		b++;
+		n >>= 1;
+	}
+	return b;
+}
+
+/* What util/ivindex promises per lookup: at most bits(n) + 1 levels, each
+ * a binary search over at most 2n boundaries and JITDUMP_DEPTH entries. */
+static u64 probe_bound(u64 n)
+{
+	return (bits(n) + 1) * (bits(2 * n) + 1 + JITDUMP_DEPTH);
+}
+
+/* 300k loads then 300k moves: each move used to scan every entry (12
+ * minutes); now well under a second, names right at both places. */
+static void test_many_moves(void)
+{
+	enum { N = 300000 };
+	struct jitdump *jd = fresh();
+	struct buf *b = calloc(1, sizeof(*b));
+	double t0 = cpu_seconds(), dt;
+	size_t wrong = 0;
+	char nm[32];
+
+	header(b, 1, 40, 0);
+	for (u64 i = 0; i < N; i++) {
+		flush_if(jd, b, 128);
+		snprintf(nm, sizeof(nm), "m%llu", (unsigned long long)i);
+		load(b, 1000 + i, 0x10000000 + i * 0x100, 0x80, i, nm, 0, 0);
+	}
+	for (u64 i = 0; i < N; i++) {
+		flush_if(jd, b, 128);
+		move(b, 1000 + N + i, 0x10000000 + i * 0x100,
+		     0x80000000 + i * 0x100, 0x80, i);
+	}
+	flush_if(jd, b, sizeof(b->b));
+	jitdump_lookup(jd, 0);	/* the index is built here */
+	dt = cpu_seconds() - t0;
+	T_CHECKF("bounds: 300k loads + 300k moves in seconds, not minutes",
+		 dt < 2.0, "took %.2f s of CPU (was 12 minutes)", dt);
+	printf("# 300k loads + 300k moves + index: %.3f s of CPU\n", dt);
+	T_CHECKF("bounds: every move made", jitdump_stats(jd)->moves == N &&
+		 jitdump_count(jd) == 2 * N, "moves %llu, entries %zu",
+		 (unsigned long long)jitdump_stats(jd)->moves, jitdump_count(jd));
+	for (u64 i = 0; i < N; i += 997) {
+		snprintf(nm, sizeof(nm), "m%llu", (unsigned long long)i);
+		wrong += strcmp(name_at(jd, 0x80000000 + i * 0x100 + 0x10), nm) != 0;
+		wrong += strcmp(name_when(jd, 0x10000000 + i * 0x100, 1000 + i), nm) != 0;
+	}
+	T_CHECKF("bounds: names at the new and (before the move) old places",
+		 wrong == 0, "%zu wrong", wrong);
+	free(b);
+	jitdump_free(jd);
+}
+
+/* One entry spanning the whole address space (and one nest of 10^5
+ * entries around one address) used to make every lookup walk every
+ * entry. Counted in index probes, not seconds. */
+static void test_spanning_entry(void)
+{
+	enum { N = 100000, LOOKUPS = 1000000 };
+	struct jitdump *jd = fresh();
+	struct buf *b = calloc(1, sizeof(*b));
+	u64 seed = 7, probes, bound = probe_bound(N + 1);
+	size_t wrong = 0;
+	double t0, dt;
+	char nm[32];
+
+	header(b, 1, 40, 0);
+	load(b, 10, 0, UINT64_MAX, 0, "everything", 0, 0);
+	for (u64 i = 0; i < N; i++) {
+		flush_if(jd, b, 128);
+		snprintf(nm, sizeof(nm), "m%llu", (unsigned long long)i);
+		load(b, 100 + i, 0x40000000 + i * 0x1000, 0x800, i + 1, nm, 0, 0);
+	}
+	flush_if(jd, b, sizeof(b->b));
+	jitdump_lookup(jd, 0);
+	probes = jitdump_probes(jd);
+	t0 = cpu_seconds();
+	for (int k = 0; k < LOOKUPS; k++) {
+		u64 i, a;
+
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		i = (seed >> 33) % N;
+		a = 0x40000000 + i * 0x1000 + ((seed >> 20) & 0xfff);
+		if (k % 2)
+			wrong += jitdump_lookup_at(jd, a, 100 + N) !=
+				 jitdump_entry_at(jd, a & 0x800 ? 0 : i + 1);
+		else
+			wrong += jitdump_lookup(jd, a) !=
+				 jitdump_entry_at(jd, a & 0x800 ? 0 : i + 1);
+	}
+	dt = cpu_seconds() - t0;
+	probes = jitdump_probes(jd) - probes;
+	T_CHECKF("bounds: a spanning entry: lookups right", wrong == 0,
+		 "%zu wrong", wrong);
+	T_CHECKF("bounds: a spanning entry: lookups stay logarithmic",
+		 probes <= (u64)LOOKUPS * bound,
+		 "%llu probes per lookup, bound %llu",
+		 (unsigned long long)(probes / LOOKUPS), (unsigned long long)bound);
+	printf("# 1M lookups with a spanning entry: %.3f s of CPU, %.1f probes each"
+	       " (bound %llu)\n", dt, (double)probes / LOOKUPS,
+	       (unsigned long long)bound);
+	jitdump_free(jd);
+
+	/* N entries nested around 0x7000000000; the latest 8 hold names */
+	jd = fresh();
+	memset(b, 0, sizeof(*b));
+	header(b, 1, 40, 0);
+	for (u64 i = 0; i < N; i++) {
+		flush_if(jd, b, 128);
+		snprintf(nm, sizeof(nm), "n%llu", (unsigned long long)i);
+		load(b, 100 + i, 0x7000000000 - (N - i) * 16, (N - i) * 32, i, nm, 0, 0);
+	}
+	flush_if(jd, b, sizeof(b->b));
+	jitdump_lookup(jd, 0);
+	probes = jitdump_probes(jd);
+	wrong = 0;
+	for (int k = 0; k < LOOKUPS / 10; k++) {
+		u64 t = 100 + N - 1 - (u64)(k % 4);
+
+		snprintf(nm, sizeof(nm), "n%llu", (unsigned long long)(t - 100));
+		wrong += strcmp(name_when(jd, 0x7000000000, t), nm) != 0;
+	}
+	probes = jitdump_probes(jd) - probes;
+	T_CHECKF("bounds: 10^5 nested entries: the latest ones by time", wrong == 0,
+		 "%zu wrong", wrong);
+	T_CHECKF("bounds: 10^5 nested entries: lookups stay logarithmic",
+		 probes <= (u64)(LOOKUPS / 10) * probe_bound(N),
+		 "%llu probes per lookup", (unsigned long long)(probes / (LOOKUPS / 10)));
+	T_CHECK("bounds: 10^5 nested entries: depth cap reported", jitdump_deep(jd));
+	free(b);
+	jitdump_free(jd);
+}
+
+/* Past a cap the reading stops; the entries before stay, the reason is
+ * told (the recorder turns it into a note). */
+static void test_caps(void)
+{
+	struct buf *b = calloc(1, sizeof(*b));
+	struct jitdump *jd = fresh();
+	static char big[4001];
+	const struct jitdump_entry *e;
+	u64 i;
+	char nm[32];
+
+	header(b, 1, 40, 0);
+	for (i = 0; i < JITDUMP_ENTRIES_MAX + 10ull; i++) {
+		flush_if(jd, b, 128);
+		snprintf(nm, sizeof(nm), "e%llu", (unsigned long long)i);
+		load(b, 100 + i, 0x100000000 + i * 0x40, 0x40, i, nm, 0, 0);
+	}
+	flush_if(jd, b, sizeof(b->b));
+	T_CHECKF("caps: entries: stops at JITDUMP_ENTRIES_MAX",
+		 jitdump_count(jd) == JITDUMP_ENTRIES_MAX &&
+		 jitdump_capped(jd) == JITDUMP_CAP_ENTRIES,
+		 "count %zu capped %u", jitdump_count(jd), jitdump_capped(jd));
+	T_STR("caps: entries: the first entry kept", name_at(jd, 0x100000010), "e0");
+	snprintf(nm, sizeof(nm), "e%u", JITDUMP_ENTRIES_MAX - 1);
+	T_STR("caps: entries: the last one under the cap kept",
+	      name_at(jd, 0x100000000 + (JITDUMP_ENTRIES_MAX - 1ull) * 0x40), nm);
+	T_STR("caps: entries: none past it",
+	      name_at(jd, 0x100000000 + (JITDUMP_ENTRIES_MAX + 1ull) * 0x40), "(none)");
+	jitdump_free(jd);
+
+	/* names: 4000-byte names until 64 MiB */
+	jd = fresh();
+	memset(big, 'x', sizeof(big) - 1);
+	b->n = 0;
+	header(b, 1, 40, 0);
+	for (i = 0; i < JITDUMP_NAMES_MAX / 4000 + 100; i++) {
+		flush_if(jd, b, 4100);
+		big[0] = (char)('a' + i % 26);
+		load(b, 100 + i, 0x100000000 + i * 0x40, 0x40, i, big, 0, 0);
+	}
+	flush_if(jd, b, sizeof(b->b));
+	T_CHECKF("caps: names: stops at JITDUMP_NAMES_MAX bytes",
+		 jitdump_count(jd) == JITDUMP_NAMES_MAX / 4001 &&
+		 jitdump_capped(jd) == JITDUMP_CAP_NAMES,
+		 "count %zu capped %u", jitdump_count(jd), jitdump_capped(jd));
+	e = jitdump_lookup(jd, 0x100000000);
+	T_CHECK("caps: names: the first kept whole",
+		e && strlen(e->name) == 4000 && e->name[0] == 'a');
+	jitdump_free(jd);
+
+	/* records: 2^24 empty records of an unknown type */
+	jd = fresh();
+	b->n = 0;
+	header(b, 1, 40, 0);
+	load(b, 100, 0x1000, 0x40, 1, "before", 0, 0);
+	jitdump_feed(jd, b->b, b->n);
+	b->n = 0;
+	while (b->n + 16 <= sizeof(b->b))
+		other(b, 77, 0);
+	for (i = 0; i <= JITDUMP_RECORDS_MAX / (sizeof(b->b) / 16); i++)
+		jitdump_feed(jd, b->b, b->n);
+	T_CHECKF("caps: records: stops at JITDUMP_RECORDS_MAX",
+		 jitdump_stats(jd)->records == JITDUMP_RECORDS_MAX &&
+		 jitdump_capped(jd) == JITDUMP_CAP_RECORDS,
+		 "records %llu capped %u",
+		 (unsigned long long)jitdump_stats(jd)->records, jitdump_capped(jd));
+	T_STR("caps: records: the entry before kept", name_at(jd, 0x1010), "before");
+	jitdump_free(jd);
+	free(b);
+}
+
+/* A signal's flag stops jitdump_read_fd() between chunks. */
+static void test_cancel(void)
+{
+	char path[] = "/tmp/mapleak-test-jitdump.XXXXXX";
+	static volatile sig_atomic_t flag;
+	struct jitdump *jd = fresh();
+	struct buf b;
+	int fd = mkstemp(path);
+
+	sample(&b);
+	if (fd < 0 || write(fd, b.b, b.n) != (ssize_t)b.n) {
+		T_CHECK("cancel: temporary file", 0);
+		return;
+	}
+	jitdump_set_cancel(jd, &flag);
+	flag = 1;
+	T_CHECK("cancel: flag set: -EINTR, nothing read",
+		jitdump_read_fd(jd, fd, 0) == -EINTR && jitdump_count(jd) == 0);
+	flag = 0;
+	T_CHECK("cancel: flag clear: read", jitdump_read_fd(jd, fd, 0) == 0 &&
+		jitdump_count(jd) == 2);
+	close(fd);
+	unlink(path);
+	jitdump_free(jd);
+}
+
 int main(void)
 {
 	test_valid();
@@ -561,5 +823,9 @@ int main(void)
 	test_move();
 	test_read_fd();
 	test_index_merge();
+	test_many_moves();
+	test_spanning_entry();
+	test_caps();
+	test_cancel();
 	T_END();
 }

@@ -261,6 +261,93 @@ static void test_many(void)
 	perfmap_free(pm);
 }
 
+/* ---- bounds on hostile files (issue 7: security) ---- */
+
+/* Lines past a cap are not kept; those before are, and the cap is told. */
+static void test_caps(void)
+{
+	struct perfmap *pm = fresh();
+	static char big[PERFMAP_NAMES_MAX / 1024 + 64];
+	char line[64];
+	size_t n;
+	u32 i;
+
+	for (i = 0; i < PERFMAP_ENTRIES_MAX + 10u; i++) {
+		int len = snprintf(line, sizeof(line), "%x 40 e%u\n",
+				   0x100000 + i * 0x40, i);
+
+		perfmap_feed(pm, line, (size_t)len);
+	}
+	T_CHECKF("caps: entries: stops at PERFMAP_ENTRIES_MAX",
+		 perfmap_count(pm) == PERFMAP_ENTRIES_MAX &&
+		 perfmap_capped(pm) == PERFMAP_CAP_ENTRIES,
+		 "count %zu capped %u", perfmap_count(pm), perfmap_capped(pm));
+	T_NAME("caps: entries: the first kept", pm, 0x100010, "e0");
+	snprintf(line, sizeof(line), "e%u", PERFMAP_ENTRIES_MAX - 1);
+	T_NAME("caps: entries: the last under the cap kept", pm,
+	       0x100000 + (PERFMAP_ENTRIES_MAX - 1ull) * 0x40, line);
+	T_NAME("caps: entries: none past it", pm,
+	       0x100000 + (PERFMAP_ENTRIES_MAX + 1ull) * 0x40, "(none)");
+	perfmap_reset(pm);
+	T_CHECK("caps: reset forgets the cap", perfmap_capped(pm) == 0);
+
+	/* 4096-byte names (the longest kept) until 64 MiB */
+	memset(big, 'x', sizeof(big) - 1);
+	for (i = 0; i < PERFMAP_NAMES_MAX / 4096 + 100; i++) {
+		int len = snprintf(line, sizeof(line), "%x 40 ", 0x100000 + i * 0x40);
+
+		big[0] = (char)('a' + i % 26);
+		perfmap_feed(pm, line, (size_t)len);
+		perfmap_feed(pm, big, 5000);	/* cut to 4096 */
+		perfmap_feed(pm, "\n", 1);
+	}
+	n = perfmap_count(pm);
+	T_CHECKF("caps: names: stops at PERFMAP_NAMES_MAX bytes",
+		 n == PERFMAP_NAMES_MAX / 4097 && perfmap_capped(pm) == PERFMAP_CAP_NAMES,
+		 "count %zu capped %u", n, perfmap_capped(pm));
+	T_CHECK("caps: names: the first kept, cut at 4096",
+		perfmap_lookup(pm, 0x100000) &&
+		strlen(perfmap_lookup(pm, 0x100000)->name) == 4096 &&
+		perfmap_lookup(pm, 0x100000)->name[0] == 'a');
+	perfmap_free(pm);
+}
+
+/* An entry over the whole address space, first or last: later wins, and
+ * a million lookups stay quick (they were O(log n) already here; the
+ * index is now util/ivindex, as the jitdump's). */
+static void test_spanning(void)
+{
+	struct perfmap *pm = fresh();
+	char line[64];
+	size_t n = 100000, wrong = 0;
+	u64 seed = 3;
+
+	feed_str(pm, "0 ffffffffffffffff everything\n");
+	for (size_t i = 0; i < n; i++) {
+		int len = snprintf(line, sizeof(line), "%zx 800 m%zu\n",
+				   0x40000000 + i * 0x1000, i);
+
+		perfmap_feed(pm, line, (size_t)len);
+	}
+	for (int k = 0; k < 1000000; k++) {
+		const struct perfmap_entry *e;
+		u64 i, a;
+
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		i = (seed >> 33) % n;
+		a = 0x40000000 + i * 0x1000 + ((seed >> 20) & 0xfff);
+		e = perfmap_lookup(pm, a);
+		wrong += !e || e != perfmap_entry_at(pm, a & 0x800 ? 0 : i + 1);
+	}
+	T_CHECKF("spanning first: inner entries win, the rest is it", wrong == 0,
+		 "%zu wrong", wrong);
+	T_NAME("spanning first: the top of the address space", pm,
+	       0xfffffffffffffffeull, "everything");
+	feed_str(pm, "0 ffffffffffffffff last\n");
+	T_NAME("spanning last: wins everywhere", pm, 0x40000010, "last");
+	perfmap_free(pm);
+}
+
 int main(void)
 {
 	test_dotnet_lines();
@@ -270,5 +357,7 @@ int main(void)
 	test_partial();
 	test_lookup();
 	test_many();
+	test_caps();
+	test_spanning();
 	T_END();
 }

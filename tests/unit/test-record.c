@@ -11,10 +11,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -80,6 +82,7 @@ static void dump_frame(FILE *f, u64 time, const struct ml_rec_frame *fr)
 	dstr(f, fr->f.module);
 	dstr(f, fr->f.file);
 	dstr(f, fr->f.tier);
+	fprintf(f, " sid %u frame %u", fr->stack_id, fr->frame);
 }
 
 static void dump_resident(FILE *f, u64 time, const struct ml_rec_resident *r)
@@ -293,7 +296,7 @@ static void put_all(struct sample *s, bool big)
 		.f = { .pc = 0x401234, .kind = ML_FK_JIT, .line = 77, .offset = 0x34,
 		       .symbol = (char *)"Foo::Bar(int)", .module = (char *)"/usr/lib/libfoo.so",
 		       .file = (char *)"foo.cc", .tier = (char *)"OptimizedTier1" },
-		.return_address = 1,
+		.return_address = 1, .stack_id = 9, .frame = 3,
 	};
 	struct ml_rec_frame fr0 = { .f = { .pc = 1, .symbol = (char *)"" } };
 	struct ml_rec_resident r = { .n = nres, .e = re };
@@ -887,42 +890,172 @@ static void test_rotation(void)
 		rec_writer_open(&w, "/nonexistent-dir/x.rec") == -ENOENT && !w);
 }
 
-static void test_full_device(void)
+/* A file holding text; true when it still does. */
+static bool has_text(const char *path, const char *text)
 {
-	const char *link = tpath("full.rec");
-	struct rec_writer *w;
+	size_t len;
+	u8 *b = slurp(path, &len);
+	bool ok = b && len == strlen(text) && !memcmp(b, text, len);
+
+	free(b);
+	return ok;
+}
+
+static int write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+/* Links are replaced, never followed; FIFOs and devices are refused. */
+static void test_unsafe_destinations(void)
+{
+	const char *victim = tpath("victim.txt"), *link = tpath("link.rec");
+	char old[300];
+	struct rec_writer *w = NULL;
 	struct stat sb;
-	int rc, put_rc = 0;
+	int rc;
 
-	if (stat("/dev/full", &sb) != 0 || !S_ISCHR(sb.st_mode)) {
-		T_SKIP("full device", "no /dev/full");
+	snprintf(old, sizeof(old), "%s.old", link);
+	if (write_text(victim, "precious\n") || symlink(victim, link)) {
+		T_CHECK("link: setup", 0);
 		return;
 	}
-	/* through a symlink, so the path we name is ours */
-	if (symlink("/dev/full", link) != 0 || rec_writer_open(&w, link) != 0) {
-		T_CHECK("full device: open", 0);
+	rc = write_note_file(link, "mine");
+	T_CHECKF("link: recording written", rc == 0, "Got %d", rc);
+	T_CHECK("link: the link's target is unchanged", has_text(victim, "precious\n"));
+	T_CHECK("link: a new regular file of mode 0600 took its place",
+		lstat(link, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		(sb.st_mode & 0777) == 0600 && file_has_note(link, "mine"));
+	T_CHECK("link: the link itself became .old",
+		lstat(old, &sb) == 0 && S_ISLNK(sb.st_mode));
+
+	unlink(tpath("fifo.rec"));
+	if (mkfifo(tpath("fifo.rec"), 0600) == 0) {
+		/* open() of a FIFO without a reader would block here */
+		rc = rec_writer_open(&w, tpath("fifo.rec"));
+		T_CHECKF("fifo: refused with -EINVAL, not opened", rc == -EINVAL && !w,
+			 "Got %d", rc);
+		T_CHECK("fifo: left in place",
+			lstat(tpath("fifo.rec"), &sb) == 0 && S_ISFIFO(sb.st_mode));
+	}
+	rc = rec_writer_open(&w, "/dev/null");
+	T_CHECKF("device: /dev/null refused with -EINVAL", rc == -EINVAL && !w,
+		 "Got %d", rc);
+	T_CHECK("device: /dev/null left alone",
+		stat("/dev/null", &sb) == 0 && S_ISCHR(sb.st_mode));
+	rc = rec_writer_open(&w, tmpdir);
+	T_CHECKF("folder: refused with -EISDIR", rc == -EISDIR && !w, "Got %d", rc);
+
+	/* no temporary file is left behind by any of these */
+	{
+		char cmd[400];
+
+		snprintf(cmd, sizeof(cmd), "ls %s | grep -q '\\.tmp'", tmpdir);
+		T_CHECK("no temporary file left", system(cmd) != 0);
+	}
+}
+
+/* In a sticky folder (/tmp), another user's file or link is not replaced. */
+static void test_sticky_folder(void)
+{
+	const char *dir = tpath("sticky");
+	char file[300], old[300], victim[300];
+	struct rec_writer *w = NULL;
+	int rc;
+
+	if (geteuid() != 0) {
+		T_SKIP("sticky folder", "needs root to make another user's file");
 		return;
 	}
-	rec_put_note(w, 1, "hello");
-	rc = rec_writer_close(w);
-	T_CHECKF("full device: close returns -ENOSPC", rc == -ENOSPC, "Got %d", rc);
-
-	if (rec_writer_open(&w, link) == 0) {
-		u64 *pcs = calloc(1 << 18, sizeof(*pcs));
-		struct ml_rec_stack s = { .id = 1, .n = 1 << 18, .pcs = pcs };
-
-		/* 2 MiB: the buffer fills, the error comes back from the put */
-		put_rc = rec_put_stack(w, 1, &s);
-		rc = rec_put_lost(w, 2, 1);
-		rc = rec_writer_close(w) == -ENOSPC && rc == -ENOSPC;
-		free(pcs);
+	snprintf(file, sizeof(file), "%s/x.rec", dir);
+	snprintf(old, sizeof(old), "%s/x.rec.old", dir);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	if (mkdir(dir, 0777) || chmod(dir, 01777) || write_text(victim, "root's\n") ||
+	    symlink(victim, file) || lchown(file, 65534, 65534)) {
+		T_CHECK("sticky folder: setup", 0);
+		return;
 	}
-	T_CHECKF("full device: the first error is kept and returned",
-		 put_rc == -ENOSPC && rc == 1, "put %d", put_rc);
-	T_CHECK("full device: /dev/full left alone",
-		stat("/dev/full", &sb) == 0 && S_ISCHR(sb.st_mode) &&
-		access("/dev/full.old", F_OK) != 0);
-	unlink(link);
+	rc = rec_writer_open(&w, file);
+	T_CHECKF("sticky folder: another user's link is refused with -EPERM",
+		 rc == -EPERM && !w, "Got %d", rc);
+	T_CHECK("sticky folder: the link's target is unchanged",
+		has_text(victim, "root's\n"));
+	unlink(file);
+	if (write_text(file, "ours\n") == 0 && symlink(victim, old) == 0 &&
+	    lchown(old, 65534, 65534) == 0) {
+		rc = rec_writer_open(&w, file);
+		T_CHECKF("sticky folder: another user's .old is refused with -EPERM",
+			 rc == -EPERM && !w, "Got %d", rc);
+		T_CHECK("sticky folder: our file is unchanged", has_text(file, "ours\n"));
+	}
+	unlink(old);
+	rc = write_note_file(file, "again");
+	T_CHECKF("sticky folder: our own file is replaced", rc == 0 &&
+		 file_has_note(file, "again") && has_text(old, "ours\n"), "Got %d", rc);
+	unlink(file);
+	unlink(old);
+	unlink(victim);
+	rmdir(dir);
+}
+
+/*
+ * A write error (a full disk; here the file size limit, which needs no
+ * root) is kept, returned by every later put, and the file is cut back to
+ * its last whole record: it reads to its end, without END.
+ */
+static void test_write_error(void)
+{
+	const char *path = tpath("full.rec");
+	struct rlimit old, lim = { 200000, 200000 };
+	struct rec_writer *w = NULL;
+	struct rec_read_status st;
+	struct log got = { 0 };
+	char text[100];
+	int rc, put_rc = 0, first = 0, n = 0;
+	struct stat sb;
+
+	memset(text, 'n', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	signal(SIGXFSZ, SIG_IGN);
+	if (getrlimit(RLIMIT_FSIZE, &old) || rec_writer_open(&w, path)) {
+		T_CHECK("write error: open", 0);
+		return;
+	}
+	lim.rlim_max = old.rlim_max;
+	if (setrlimit(RLIMIT_FSIZE, &lim)) {
+		rec_writer_abort(w);
+		T_SKIP("write error", "cannot lower RLIMIT_FSIZE");
+		return;
+	}
+	/* 2.4 MB of notes: the 1 MiB buffer fills twice */
+	for (n = 0; n < 20000 && !put_rc; n++)
+		put_rc = rec_put_note(w, (u64)n, text);
+	first = rec_writer_error(w);
+	rc = rec_put_lost(w, 1, 1);
+	T_CHECKF("write error: the put that hit it returns it", put_rc == -EFBIG,
+		 "Got %d after %d notes", put_rc, n);
+	T_CHECKF("write error: kept, and later puts fail at once",
+		 first == -EFBIG && rc == -EFBIG, "Got %d, %d", first, rc);
+	T_CHECK("write error: close returns it", rec_writer_close(w) == -EFBIG);
+	setrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, SIG_DFL);
+
+	rc = rec_read(path, &logger, &got, &st);
+	T_CHECKF("write error: the file is cut at a record boundary (within 8 KiB of the limit) and reads to its end",
+		 rc == 0 && !st.truncated && st.records > 100 &&
+		 stat(path, &sb) == 0 && sb.st_size <= 200000 &&
+		 sb.st_size > 200000 - 8192 &&
+		 (u64)sb.st_size == st.good_bytes,
+		 "Got rc %d, truncated %d, %llu records, good %llu, size %lld", rc,
+		 st.truncated, (unsigned long long)st.records,
+		 (unsigned long long)st.good_bytes, (long long)sb.st_size);
+	log_free(&got);
+	unlink(path);
 }
 
 static void test_put_errors(void)
@@ -1121,7 +1254,8 @@ static void cleanup(void)
 	static const char *names[] = {
 		"big.rec", "small.rec", "trunc.rec", "cut.rec", "corrupt.rec",
 		"compat.rec", "op.rec", "long.rec", "rot.rec", "rot.rec.old",
-		"full.rec", "err.rec", "seed.rec", "err.rec.old", "fold.rec",
+		"full.rec", "err.rec", "seed.rec", "err.rec.old", "victim.txt",
+		"link.rec", "link.rec.old", "fifo.rec", "fold.rec",
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
@@ -1147,7 +1281,9 @@ int main(int argc, char **argv)
 	test_op_size();
 	test_long_string();
 	test_rotation();
-	test_full_device();
+	test_unsafe_destinations();
+	test_sticky_folder();
+	test_write_error();
 	test_put_errors();
 	test_fold_patch();
 	T_END();

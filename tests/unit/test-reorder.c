@@ -51,6 +51,34 @@ static void test_window(void)
 	reorder_free(NULL);
 }
 
+/* A quiet target: its exec is released by the clock, not by a newer event. */
+static void test_advance(void)
+{
+	struct reorder *r;
+	struct ml_op op, x = mk(1000, 1), y = mk(1020, 2);
+
+	if (reorder_new(&r, 50))
+		return;
+	reorder_push(r, &x, 1005);
+	reorder_push(r, &y, 1025);
+	T_CHECK("alone, an op waits for a newer event",
+		reorder_pop(r, &op, false) == 0);
+	reorder_advance(r, 1040);
+	T_CHECK("the clock inside the window releases nothing",
+		reorder_pop(r, &op, false) == 0);
+	reorder_advance(r, 1060);
+	T_CHECK("the clock a window past the first releases it, not the second",
+		reorder_pop(r, &op, false) == 1 && op.tid == 1 &&
+		reorder_pop(r, &op, false) == 0);
+	reorder_advance(r, 900);
+	T_CHECK("an older clock does not move time back",
+		reorder_pop(r, &op, false) == 0 && reorder_pending(r) == 1);
+	reorder_advance(r, 1071);
+	T_CHECK("... and a later one releases the second",
+		reorder_pop(r, &op, false) == 1 && op.tid == 2);
+	reorder_free(r);
+}
+
 static u64 rng = 7;
 
 static u64 rnd(void)
@@ -107,6 +135,7 @@ static void test_random(void)
 int main(void)
 {
 	test_window();
+	test_advance();
 	test_random();
 	T_END();
 }

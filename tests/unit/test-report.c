@@ -16,6 +16,7 @@
 #include "harness.h"
 #include "record/record.h"
 #include "report/analysis.h"
+#include "report/formats.h"
 #include "report/report.h"
 #include "track/stacks.h"
 
@@ -505,6 +506,209 @@ static void test_text(void)
 	analysis_free(r);
 }
 
+/* ---- the headline ---- */
+
+#define N ML_FK_NATIVE
+#define J ML_FK_JIT
+#define S ML_FK_STUB
+
+/* Frames "symbol|module|kind", innermost first; "" symbol = unnamed. */
+struct hf {
+	const char *sym, *mod;
+	u32 kind;
+	const char *file;
+	u32 line;
+};
+
+static void make_site(struct ml_site *s, struct ml_frame *fr,
+		      const struct hf *h, size_t n)
+{
+	memset(s, 0, sizeof(*s));
+	for (size_t i = 0; i < n; i++)
+		fr[i] = (struct ml_frame){
+			.pc = 0x7f0000001000 + i * 0x10, .kind = h[i].kind,
+			.offset = 0x40, .symbol = h[i].sym[0] ? (char *)h[i].sym : NULL,
+			.module = (char *)h[i].mod, .file = (char *)h[i].file,
+			.line = h[i].line };
+	s->frames = fr;
+	s->nframes = (u32)n;
+	s->bytes = 1 << 20;
+	s->mappings = 1;
+}
+
+/* The headline's symbols joined by ' ', "+" when more follow. */
+static const char *headline_of(const struct hf *h, size_t n, size_t max)
+{
+	static char buf[512];
+	struct ml_frame fr[16];
+	struct ml_site s;
+	u32 idx[16];
+	bool more;
+	size_t k, len = 0;
+
+	make_site(&s, fr, h, n);
+	k = report_headline(&s, idx, max, &more);
+	buf[0] = '\0';
+	for (size_t i = 0; i < k; i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s",
+					i ? " " : "",
+					fr[idx[i]].symbol ? fr[idx[i]].symbol : "?");
+	if (more)
+		snprintf(buf + len, sizeof(buf) - len, " +");
+	return buf;
+}
+
+#define HL(h, max) headline_of(h, ARRAY_SIZE(h), max)
+#define HEQ(name, got, want) T_CHECKF(name, !strcmp(got, want), \
+				      "Expected: '%s' Got: '%s'", want, got)
+
+static void test_headline(void)
+{
+	static const char *libc = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+	static const char *ld = "/usr/lib64/ld-linux-x86-64.so.2";
+	static const char *app = "/opt/app/bin/app";
+	const struct hf sqlite[] = {
+		{ "__mmap", libc, N, NULL, 0 }, { "", "/usr/lib/libsqlite3.so.0", N, NULL, 0 },
+		{ "", "/usr/lib/libsqlite3.so.0", N, NULL, 0 },
+		{ "sqlite3_step", "/usr/lib/libsqlite3.so.0", N, NULL, 0 },
+		{ "", "/usr/lib/libsqlite3.so.0", N, NULL, 0 },
+		{ "run_query", app, N, NULL, 0 }, { "main", app, N, NULL, 0 },
+		{ "__libc_start_call_main", libc, N, NULL, 0 }, { "_start", app, N, NULL, 0 },
+	};
+	const struct hf big_malloc[] = {
+		{ "__mmap", libc, N, NULL, 0 }, { "sysmalloc", libc, N, NULL, 0 },
+		{ "_int_malloc", libc, N, NULL, 0 }, { "__libc_malloc", libc, N, NULL, 0 },
+		{ "leak_big", app, N, NULL, 0 }, { "main", app, N, NULL, 0 },
+		{ "__libc_start_call_main", libc, N, NULL, 0 },
+	};
+	const struct hf cxx_new[] = {
+		{ "mmap64", libc, N, NULL, 0 }, { "__libc_malloc", libc, N, NULL, 0 },
+		{ "operator new(unsigned long)", "/usr/lib/libstdc++.so.6", N, NULL, 0 },
+		{ "Cache::grow()", app, N, NULL, 0 }, { "main", app, N, NULL, 0 },
+	};
+	const struct hf printf_buf[] = {
+		{ "__mmap", libc, N, NULL, 0 }, { "sysmalloc", libc, N, NULL, 0 },
+		{ "__libc_malloc", libc, N, NULL, 0 }, { "_IO_file_doallocate", libc, N, NULL, 0 },
+		{ "printf", libc, N, NULL, 0 }, { "main", app, N, NULL, 0 },
+	};
+	const struct hf numpy[] = {
+		{ "__mmap", libc, N, NULL, 0 }, { "__libc_malloc", libc, N, NULL, 0 },
+		{ "", "/py/numpy/_multiarray_umath.so", N, NULL, 0 },
+		{ "PyArray_NewFromDescr_int", "/py/numpy/_multiarray_umath.so", N, NULL, 0 },
+		{ "", "/usr/bin/python3.11", N, NULL, 0 },
+		{ "_PyEval_EvalFrameDefault", "/usr/bin/python3.11", N, NULL, 0 },
+	};
+	const struct hf dotnet[] = {
+		{ "__mmap", libc, N, NULL, 0 },
+		{ "mmap_allocation", "/opt/app/libExample.so", N, "/src/Example.c", 27 },
+		{ "IL_STUB_PInvoke", "[jit]", S, NULL, 0 },
+		{ "MyConsoleApp.Program::MyTest()", "MyConsoleApp", J, NULL, 0 },
+		{ "MyConsoleApp.Program::Main(string[])", "MyConsoleApp", J, NULL, 0 },
+		{ "", "/usr/share/dotnet/libcoreclr.so", N, NULL, 0 },
+		{ "coreclr_execute_assembly", "/usr/share/dotnet/libcoreclr.so", N, NULL, 0 },
+		{ "run_app_for_context", "/usr/share/dotnet/libhostpolicy.so", N, NULL, 0 },
+		{ "main", "/usr/share/dotnet/dotnet", N, NULL, 0 },
+		{ "__libc_start_call_main", libc, N, NULL, 0 },
+	};
+	const struct hf gc[] = {
+		{ "__mmap", libc, N, NULL, 0 }, { "", "/usr/share/dotnet/libcoreclr.so", N, NULL, 0 },
+		{ "", "/usr/share/dotnet/libcoreclr.so", N, NULL, 0 },
+		{ "App.Cache::Fill()", "App", J, NULL, 0 }, { "App.Program::Main(string[])", "App", J, NULL, 0 },
+	};
+	const struct hf unnamed[] = {
+		{ "", "/memfd:doublemapper (deleted)", N, NULL, 0 }, { "", NULL, 0, NULL, 0 },
+	};
+	const struct hf loader[] = {
+		{ "__mmap64", ld, N, NULL, 0 }, { "_dl_map_segments", ld, N, NULL, 0 },
+		{ "_dl_map_object", ld, N, NULL, 0 }, { "_dl_start_user", ld, N, NULL, 0 },
+	};
+	const struct hf node_only[] = {
+		{ "__mmap", libc, N, NULL, 0 },
+		{ "sysmalloc_mmap.constprop.0", libc, N, NULL, 0 },
+		{ "sysmalloc", libc, N, NULL, 0 }, { "__libc_calloc", libc, N, NULL, 0 },
+		{ "node::NodeArrayBufferAllocator::Allocate(unsigned long)",
+		  "/usr/bin/node", N, NULL, 0 },
+		{ "Builtins_JSEntry", "/usr/bin/node", N, NULL, 0 },
+		{ "", NULL, 0, NULL, 0 },
+		{ "__libc_start_call_main", libc, N, NULL, 0 },
+	};
+	const struct hf rt_thread[] = {
+		{ "__mmap", libc, N, NULL, 0 }, { "pthread_create", libc, N, NULL, 0 },
+		{ "", "/usr/share/dotnet/libcoreclr.so", N, NULL, 0 },
+		{ "coreclr_initialize", "/usr/share/dotnet/libcoreclr.so", N, NULL, 0 },
+		{ "", "/usr/share/dotnet/dotnet", N, NULL, 0 },
+		{ "__libc_start_call_main", libc, N, NULL, 0 },
+	};
+	const struct hf deep[] = {
+		{ "mmap", libc, N, NULL, 0 }, { "f1", app, N, NULL, 0 }, { "f2", app, N, NULL, 0 },
+		{ "f3", app, N, NULL, 0 }, { "", app, N, NULL, 0 }, { "f4", app, N, NULL, 0 },
+		{ "f5", app, N, NULL, 0 }, { "f6", app, N, NULL, 0 }, { "f7", app, N, NULL, 0 },
+	};
+	const struct hf deep_end[] = {
+		{ "mmap", libc, N, NULL, 0 }, { "f1", app, N, NULL, 0 }, { "f2", app, N, NULL, 0 },
+		{ "start_thread", libc, N, NULL, 0 }, { "f9", app, N, NULL, 0 },
+	};
+
+	HEQ("headline: past unnamed sqlite frames", HL(sqlite, 6),
+	    "sqlite3_step run_query main");
+	HEQ("headline: past malloc's innards", HL(big_malloc, 6), "leak_big main");
+	HEQ("headline: past operator new", HL(cxx_new, 6), "Cache::grow() main");
+	HEQ("headline: the libc call the program made", HL(printf_buf, 6),
+	    "printf main");
+	HEQ("headline: the numpy caller", HL(numpy, 6),
+	    "PyArray_NewFromDescr_int _PyEval_EvalFrameDefault");
+	HEQ("headline: .NET, not the runtime below Main", HL(dotnet, 6),
+	    "mmap_allocation IL_STUB_PInvoke MyConsoleApp.Program::MyTest() "
+	    "MyConsoleApp.Program::Main(string[])");
+	HEQ("headline: GC growth names the managed caller", HL(gc, 6),
+	    "App.Cache::Fill() App.Program::Main(string[])");
+	HEQ("headline: nothing named: frame 0", HL(unnamed, 6), "?");
+	HEQ("headline: only the loader: its innermost named frame",
+	    HL(loader, 6), "_dl_map_segments");
+	HEQ("headline: a runtime's own allocation: its first named frame",
+	    HL(node_only, 6), "node::NodeArrayBufferAllocator::Allocate(unsigned long) +");
+	HEQ("headline: a runtime's thread: pthread_create and the runtime",
+	    HL(rt_thread, 6), "pthread_create coreclr_initialize");
+	HEQ("headline: at most max, then more", HL(deep, 4), "f1 f2 f3 f4 +");
+	HEQ("headline: exactly max, nothing more", HL(deep, 7),
+	    "f1 f2 f3 f4 f5 f6 f7");
+	HEQ("headline: stops at the thread entry", HL(deep_end, 2), "f1 f2");
+
+	/* Through the text format: file:line of JIT code, as JSON has it. */
+	{
+		const struct hf node[] = {
+			{ "mmap", libc, N, NULL, 0 },
+			{ "node::ArrayBufferAllocator::Allocate", "/usr/bin/node", N, NULL, 0 },
+			{ "leak", "[jit]", J, "/srv/app/leak.js", 12 },
+			{ "", NULL, 0, NULL, 0 },
+			{ "main", "[jit]", J, "/srv/app/leak.js", 30 },
+		};
+		struct ml_frame fr[8];
+		struct ml_site site;
+		struct ml_result res;
+		char *out = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&out, &len);
+
+		make_site(&site, fr, node, ARRAY_SIZE(node));
+		memset(&res, 0, sizeof(res));
+		res.sites = &site;
+		res.nsites = 1;
+		T_CHECK("headline text: emitted",
+			f && report_find("text")->emit(f, &res, NULL) == 0);
+		if (f)
+			fclose(f);
+		T_CHECK("headline text: JIT file:line, node internals skipped",
+			has(out, "#1 1.0 MiB in 1 mapping, held by leak (leak.js:12) "
+				 "<- main (leak.js:30)\n"));
+		T_CHECK("headline text: full stack keeps every frame",
+			has(out, "  #1 node::ArrayBufferAllocator::Allocate (node)\n") &&
+			has(out, "  #2 leak [jit] leak.js:12\n") &&
+			has(out, "  #3 0x7f0000001030 [unknown]\n"));
+		free(out);
+	}
+}
+
 static void test_no_resident_lost(void)
 {
 	struct scenario sc = { .end = true, .check = true, .lost = 7 };
@@ -670,6 +874,81 @@ static void test_jit_reuse_and_marker(void)
 	analysis_free(r);
 }
 
+/*
+ * Interpreted Java: one interpreter return address twice in a stack, each
+ * frame running another method, named per (stack, frame index); another
+ * stack with the same pcs keeps the generic name; a gap marker is a frame
+ * of kind gap.
+ */
+static void test_java_frames(void)
+{
+	static const u64 pcs[] = { 0x7f9000000100, 0x7f9000002000, 0x7f9000002000,
+				   ML_PC_GAP, 0x7f9000003000 };
+	const char *p = path_in_tmp("javaframes.mlk");
+	struct ml_rec_target tg = { .pid = 4242, .nspid = 4242, .start_time = T0,
+				    .command = (char *)"java", .comm = (char *)"java" };
+	struct ml_rec_frame f = { .return_address = 1 };
+	struct ml_result *r = NULL;
+	struct rec_writer *w;
+	const struct ml_site *s1 = NULL, *s2 = NULL;
+	int err;
+
+	err = rec_writer_open(&w, p);
+	if (err) {
+		T_CHECK("java frames: writer", false);
+		return;
+	}
+	err = rec_put_target(w, T0, &tg);
+	err = err ?: put_stack(w, 1, pcs, 5, 0);
+	err = err ?: put_stack(w, 2, pcs, 3, 0);
+	err = err ?: put_mmap(w, 1, MS(2), A, MiB, PROT_READ | PROT_WRITE);
+	err = err ?: put_mmap(w, 2, MS(3), B, 2 * MiB, PROT_READ | PROT_WRITE);
+	err = err ?: put_frame(w, pcs[0], false, ML_FK_NATIVE, "mmap", "libc.so.6",
+			       NULL, 0, NULL);
+	err = err ?: put_frame(w, pcs[1], true, ML_FK_STUB, "[interpreted Java]",
+			       NULL, NULL, 0, NULL);
+	err = err ?: put_frame(w, pcs[3], true, ML_FK_GAP, ML_GAP_TEXT, NULL, NULL, 0,
+			       NULL);
+	err = err ?: put_frame(w, pcs[4], true, ML_FK_NATIVE, "JavaMain", "libjli.so",
+			       NULL, 0, NULL);
+	f.f.kind = ML_FK_JIT;
+	f.f.tier = (char *)"interpreted";
+	f.stack_id = 1;
+	f.f.pc = pcs[1];
+	f.frame = 2;
+	f.f.symbol = (char *)"A.leak(long)";
+	err = err ?: rec_put_frame(w, MS(5000), &f);
+	f.frame = 3;
+	f.f.symbol = (char *)"A.main(java.lang.String[])";
+	err = err ?: rec_put_frame(w, MS(5000), &f);
+	err = err ?: rec_writer_close(w);
+	err = err ?: analysis_load(p, &r);
+	T_CHECKF("java frames: loads", err == 0 && r, "err %d", err);
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nsites; i++) {
+		if (r->sites[i].stack_id == 1)
+			s1 = &r->sites[i];
+		if (r->sites[i].stack_id == 2)
+			s2 = &r->sites[i];
+	}
+	T_CHECK("java frames: two sites", r->nsites == 2 && s1 && s2);
+	T_CHECK("java frames: the same pc names another method in each frame",
+		s1 && s1->nframes == 5 && s1->frames[1].symbol && s1->frames[2].symbol &&
+		!strcmp(s1->frames[1].symbol, "A.leak(long)") &&
+		!strcmp(s1->frames[2].symbol, "A.main(java.lang.String[])") &&
+		s1->frames[1].tier && !strcmp(s1->frames[1].tier, "interpreted"));
+	T_CHECK("java frames: the gap marker is a frame of kind gap",
+		s1 && s1->nframes == 5 && s1->frames[3].kind == ML_FK_GAP &&
+		!strcmp(report_frame_kind_name(s1->frames[3].kind), "gap") &&
+		s1->frames[4].symbol && !strcmp(s1->frames[4].symbol, "JavaMain"));
+	T_CHECK("java frames: another stack keeps the generic name",
+		s2 && s2->nframes == 3 && s2->frames[1].symbol &&
+		!strcmp(s2->frames[1].symbol, "[interpreted Java]") &&
+		s2->frames[2].symbol && !strcmp(s2->frames[2].symbol, "[interpreted Java]"));
+	analysis_free(r);
+}
+
 static void test_errors(void)
 {
 	const char *p = path_in_tmp("garbage");
@@ -783,9 +1062,11 @@ int main(void)
 	test_full();
 	test_json();
 	test_text();
+	test_headline();
 	test_no_resident_lost();
 	test_cut_short();
 	test_jit_reuse_and_marker();
+	test_java_frames();
 	test_errors();
 	test_write_error();
 	cleanup();

@@ -554,6 +554,68 @@ static void test_cache(struct symtab *st)
 		 patched && nc >= 3 && c[2] != a[2], "patched %d n %u", patched, nc);
 }
 
+/*
+ * Junk return addresses (a frame-pointer walk reading data: small
+ * integers, 0xcccc... fill, stack addresses, data of a file mapping) end
+ * the walk, flagged truncated, instead of becoming frames.
+ */
+static void junk_case(struct symtab *st, const struct sample *s, u32 at,
+		      u64 junk, const char *what)
+{
+	static struct sample copy;
+	u64 a[64], b[64];
+	u32 na = 0, nb = 0, fa = 0, fb = 0;
+	bool patched = false, has_junk = false;
+	char title[160];
+
+	symtab_unwind(st, gettid(), s->regs, s->stack, s->len, s->flags, a, 64,
+		      &na, &fa);
+	copy = *s;
+	for (u32 off = 0; off + 8 <= copy.len && na > at; off += 8) {
+		u64 v;
+
+		memcpy(&v, copy.stack + off, 8);
+		if (v == a[at]) {
+			memcpy(copy.stack + off, &junk, 8);
+			patched = true;
+			break;
+		}
+	}
+	symtab_unwind(st, gettid(), copy.regs, copy.stack, copy.len, copy.flags,
+		      b, 64, &nb, &fb);
+	for (u32 i = 0; i < nb; i++)
+		has_junk |= b[i] == junk;
+	snprintf(title, sizeof(title), "junk: %s ends the walk, truncated", what);
+	T_CHECKF(title, patched && nb == at && fb == ML_SF_TRUNCATED && !has_junk &&
+		 memcmp(a, b, at * sizeof(*a)) == 0,
+		 "patched %d n %u (was %u) flags %#x", patched, nb, na, fb);
+	/* The cache gives the same cut walk. */
+	symtab_unwind(st, gettid(), copy.regs, copy.stack, copy.len, copy.flags,
+		      a, 64, &na, &fa);
+	snprintf(title, sizeof(title), "junk: %s, cached walk the same", what);
+	T_CHECK(title, na == nb && fa == fb);
+}
+
+static void test_junk(struct symtab *st, void *code)
+{
+	static u64 data_word;	/* this program's .bss: mapped, not code */
+	u64 stack_addr = s_fp.regs[ML_REG_SP] + 64;
+
+	junk_case(st, &s_fp, 2, 0x3, "0x3 (CFI walk)");
+	junk_case(st, &s_fp, 2, 0xccccccccccccccccULL, "0xcccc... (CFI walk)");
+	junk_case(st, &s_fp, 2, 0xa1f0091a829cb700ULL, "a canary (CFI walk)");
+	if (!code) {
+		T_SKIP("junk: JIT walks", "no PROT_EXEC anonymous memory");
+		return;
+	}
+	/* The frame-pointer fallback through the JIT frame: its caller's
+	 * return address is pcs[2]. */
+	junk_case(st, &s_jit, 2, stack_addr, "a stack address (FP walk)");
+	junk_case(st, &s_jit, 2, (u64)(uintptr_t)&data_word + 1,
+		  "a data address (FP walk)");
+	junk_case(st, &s_jit, 2, 0x3, "0x3 (FP walk)");
+}
+
 static void test_truncated(struct symtab *st)
 {
 	u64 pcs[64];
@@ -661,6 +723,7 @@ int main(void)
 	test_r2r_and_refresh(st);
 	test_cache(st);
 	test_truncated(st);
+	test_junk(st, code);
 	bench(st);
 	test_reset_and_symlink(st);
 	symtab_close(st);
