@@ -37,6 +37,7 @@ check_rc "mapleak record -p" 0 "$EXIT_STATUS" "$T/rec.err"
 
 report_json "$T/g.data" "$T/bytes.json" --top 0 || finish
 report_json "$T/g.data" "$T/growth.json" --top 0 --sort growth || finish
+report_json "$T/g.data" "$T/age.json" --top 0 --sort age || finish
 report_json "$T/g.data" "$T/old.json" --top 0 --older-than 3 || finish
 report_json "$T/g.data" "$T/min.json" --top 0 --min-bytes 63M || finish
 # a window of 1.5 s from grow_site's first mapping (a loaded machine
@@ -125,7 +126,10 @@ check(r1 and any(symbol(f) == "plateau_site" for f in r1[0].get("frames", [])),
       "the default order stays by bytes (the plateau first)", "plateau_site",
       site_str(r1[0]) if r1 else None)
 
-dur = r.get("recording", {}).get("duration_s") or r.get("duration_s")
+ra = load_json(os.path.join(d, "age.json"))
+ages = [s["first_seen_s"] for s in ra.get("sites", [])]
+check(ages and ages == sorted(ages) and len(ages) == len(r.get("sites", [])),
+      "--sort age: oldest live mapping first", "ascending first_seen_s", ages[:6])
 ro = load_json(os.path.join(d, "old.json"))
 og = find(ro, "grow_site")
 if grow:
