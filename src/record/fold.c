@@ -555,6 +555,13 @@ int folder_flush(struct folder *f, struct rec_writer *w)
 	return window_close(f, w, true);
 }
 
+int folder_tick(struct folder *f, struct rec_writer *w, u64 now)
+{
+	if (f->nops && now > f->ops[0].time + FOLD_HORIZON_NS)
+		return window_close(f, w, false);
+	return 0;
+}
+
 void folder_set_max_size(struct folder *f, u64 max_size)
 {
 	f->cap = max_size;

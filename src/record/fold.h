@@ -52,6 +52,10 @@ int folder_flush(struct folder *f, struct rec_writer *w);
  * timelines need then. By thread, those ops' threads are not kept. */
 void folder_set_max_size(struct folder *f, u64 max_size);
 
+/* Closes a window whose first op is older than FOLD_HORIZON_NS at now
+ * (CLOCK_MONOTONIC ns): a recorder killed later loses none of it. */
+int folder_tick(struct folder *f, struct rec_writer *w, u64 now);
+
 void folder_stats(const struct folder *f, struct fold_stats *s);
 
 #endif

@@ -874,6 +874,8 @@ int recorder_step(struct recorder *r, int ms)
 	if (t >= r->next_periodic) {
 		symtab_update_jit(r->st);
 		symtab_notes(r);
+		if (r->fold)	/* a quiet target: its last ops go out too */
+			note_err(r, folder_tick(r->fold, r->w, t));
 		note_err(r, rec_writer_flush(r->w));
 		r->next_periodic = t + PERIODIC_NS;
 	}

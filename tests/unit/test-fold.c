@@ -23,6 +23,7 @@
 #include "util.h"
 #include "record/recorder.h"
 #include "report/analysis.h"
+#include "record/fold.h"
 
 struct child {
 	pid_t pid;
@@ -187,6 +188,16 @@ static int same_sites(const struct ml_result *a, const struct ml_result *b,
 	return 1;
 }
 
+/* path and the path.old the writer made of the scratch file */
+static void unlink_both(const char *path)
+{
+	char old[256];
+
+	unlink(path);
+	snprintf(old, sizeof(old), "%s.old", path);
+	unlink(old);
+}
+
 static off_t file_size(const char *path)
 {
 	struct stat st;
@@ -347,12 +358,69 @@ out:
 	child_end(&c);
 	recorder_free(r[0]);
 	recorder_free(r[1]);
-	unlink(pf);
-	unlink(pu);
+	unlink_both(pf);
+	unlink_both(pu);
+}
+
+static int count_op(void *ctx, const struct ml_op *op)
+{
+	(*(u64 *)ctx)++;
+	return 0;
+}
+
+static int count_fold(void *ctx, u64 time, const struct ml_rec_fold *f)
+{
+	*(u64 *)ctx += f->ops;
+	return 0;
+}
+
+/* A quiet target: folder_tick() writes the window once its first op is
+ * older than the horizon, not before, so a recorder killed then loses
+ * nothing of it. */
+static void test_tick(void)
+{
+	char path[] = "/tmp/mapleak-test-fold.XXXXXX";
+	struct rec_visitor v = { .op = count_op, .fold = count_fold };
+	struct rec_writer *w = NULL;
+	struct aspace *as = NULL;
+	struct folder *f = NULL;
+	u64 seen = 0, t0 = 1000000000ull;
+	int fd = mkstemp(path), err;
+
+	close(fd);
+	if (aspace_new(&as) || folder_new(&f, as, 0, 0) || rec_writer_open(&w, path)) {
+		T_CHECK("tick: setup", 0);
+		goto out;
+	}
+	for (u64 i = 0; i < 10; i++) {
+		struct ml_op op = { .kind = ML_OP_MMAP, .stack_id = 1, .time = t0 + i,
+				    .args = { 0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS },
+				    .ret = (s64)(0x100000 + (i % 2) * 0x1000) };
+
+		folder_apply(f, w, &op);
+	}
+	T_CHECK("tick: within the horizon, nothing is written",
+		folder_tick(f, w, t0 + FOLD_HORIZON_NS) == 0 && rec_writer_flush(w) == 0);
+	err = rec_read(path, &v, &seen, NULL);
+	T_CHECKF("tick: the file has no op yet", err == 0 && seen == 0, "err %d, %llu ops",
+		 err, (unsigned long long)seen);
+	T_CHECK("tick: past the horizon, the window goes out",
+		folder_tick(f, w, t0 + FOLD_HORIZON_NS + 1) == 0 && rec_writer_flush(w) == 0);
+	seen = 0;
+	err = rec_read(path, &v, &seen, NULL);
+	T_CHECKF("tick: all 10 ops are in the file (as ops or folded)", err == 0 && seen == 10,
+		 "err %d, %llu ops", err, (unsigned long long)seen);
+out:
+	if (w)
+		rec_writer_close(w);
+	folder_free(f);
+	aspace_free(as);
+	unlink_both(path);
 }
 
 int main(void)
 {
+	test_tick();
 	const char *seed = getenv("MAPLEAK_TEST_SEED");
 	unsigned base = seed ? (unsigned)strtoul(seed, NULL, 0) : 1;
 
