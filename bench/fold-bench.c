@@ -140,6 +140,12 @@ int main(int argc, char **argv)
 	size_end = file_size(path);
 	rss_end = peak_rss_kib();
 	unlink(path);
+	{
+		char old[sizeof(path) + 4];
+
+		snprintf(old, sizeof(old), "%s.old", path);
+		unlink(old);	/* the writer kept the scratch file there */
+	}
 
 	printf("fold-bench: %s, %lld events, %lld live at a time\n",
 	       o.no_fold ? "no folding" : "folding", 2 * pairs, live);
