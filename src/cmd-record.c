@@ -23,7 +23,7 @@
 const char record_usage[] =
 	"usage: mapleak record [-o FILE] [--duration SECONDS] [--stack-size BYTES]\n"
 	"                      [--buffer-size SIZE] [--no-runtime-symbols]\n"
-	"                      [--keep-child]\n"
+	"                      [--keep-child] [--max-size SIZE] [--no-fold]\n"
 	"                      (-p PID | -- COMMAND [ARG...])\n"
 	"\n"
 	"Traces mmap, munmap, mremap, mprotect, brk, shmat and shmdt of every\n"
@@ -53,6 +53,13 @@ const char record_usage[] =
 	"                         enabled over the diagnostics socket, no JVM\n"
 	"                         attach (-p); no DOTNET_PerfMapEnabled=3,\n"
 	"                         JAVA_TOOL_OPTIONS or NODE_OPTIONS (launch)\n"
+	"      --max-size SIZE    stop the file growing at about SIZE (e.g. 1G):\n"
+	"                         later changes are folded into the live set,\n"
+	"                         counts and timelines written at the end\n"
+	"      --no-fold          write every change; by default changes whose\n"
+	"                         mappings are gone are folded into per-site\n"
+	"                         counts and timelines (same report, a bounded\n"
+	"                         file for a churning process)\n"
 	"  -h, --help             show this help\n"
 	"\n"
 	"Then: mapleak report [-i FILE]\n";
@@ -197,6 +204,8 @@ int cmd_record(int argc, char **argv)
 		{ "buffer-size", required_argument, NULL, 'b' },
 		{ "no-runtime-symbols", no_argument, NULL, 'R' },
 		{ "keep-child", no_argument, NULL, 'K' },
+		{ "max-size", required_argument, NULL, 'M' },
+		{ "no-fold", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -253,6 +262,15 @@ int cmd_record(int argc, char **argv)
 		case 'K':
 			o.keep_child = true;
 			break;
+		case 'M':
+			if (ml_parse_size(optarg, &o.max_size) || o.max_size < (1u << 20))
+				return usage_error(record_usage,
+						   "--max-size takes a size of 1M or more, such "
+						   "as 512M or 2G, not '%s'", optarg);
+			break;
+		case 'F':
+			o.no_fold = true;
+			break;
 		case 'h':
 			fputs(record_usage, stdout);
 			return 0;
@@ -271,6 +289,9 @@ int cmd_record(int argc, char **argv)
 				   "to launch goes after '--')", argv[optind]);
 	if (have_pid && command)
 		return usage_error(record_usage, "give either -p PID or -- COMMAND, not both");
+	if (o.no_fold && o.max_size)
+		return usage_error(record_usage, "--max-size folds what comes after it: "
+				   "it cannot go with --no-fold");
 	if (!have_pid && !command)
 		return usage_error(record_usage, "nothing to record: give -p PID or -- COMMAND");
 

@@ -23,6 +23,8 @@
 const char report_usage[] =
 	"usage: mapleak report [-i FILE] [--format FMT] [-o FILE] [--top N] [--regions]\n"
 	"                      [--group-by stack|thread] [--fail-over SIZE]\n"
+	"                      [--sort bytes|growth|age] [--older-than SECONDS]\n"
+	"                      [--min-bytes SIZE] [--from SECONDS] [--to SECONDS]\n"
 	"\n"
 	"Shows the call stacks that hold memory mapped while recording and not\n"
 	"given back, largest first, with every frame named where possible.\n"
@@ -40,6 +42,15 @@ const char report_usage[] =
 	"  -r, --regions        list each site's regions and the baseline's\n"
 	"  -g, --group-by KEY   stack (default), or thread: one site per thread and\n"
 	"                       stack, with per-thread totals\n"
+	"  -s, --sort KEY       bytes (default): largest first; growth: fastest\n"
+	"                       growing first (least-squares bytes/s over the\n"
+	"                       recording); age: oldest live mapping first\n"
+	"      --older-than SECONDS  only mappings alive at least that long at\n"
+	"                       the end (long-lived ones: leaks, not churn)\n"
+	"      --min-bytes SIZE only sites holding at least SIZE\n"
+	"      --from SECONDS   only mappings made at or after SECONDS since the\n"
+	"      --to SECONDS     start, or at or before; each site's timeline and\n"
+	"                       growth rate still cover the whole recording\n"
 	"      --fail-over SIZE exit with status 3 when a site holds more than SIZE\n"
 	"                       live bytes (e.g. 64M, 1G), for CI; 0 otherwise\n"
 	"  -h, --help           show this help\n"
@@ -60,6 +71,20 @@ static int parse_u32(const char *s, u32 *out)
 	return 0;
 }
 
+/* "12", "1.5": seconds as nanoseconds. */
+static int parse_seconds(const char *s, u64 *ns)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= 0) || v > 1e9)
+		return -EINVAL;
+	*ns = (u64)(v * 1e9 + 0.5);
+	return 0;
+}
+
 /* Sites holding more than limit committed bytes; they rank first. */
 static size_t count_over(const struct ml_result *r, u64 limit)
 {
@@ -72,7 +97,7 @@ static size_t count_over(const struct ml_result *r, u64 limit)
 
 int cmd_report(int argc, char **argv)
 {
-	enum { OPT_FAIL_OVER = 256 };
+	enum { OPT_FAIL_OVER = 256, OPT_OLDER, OPT_MIN_BYTES, OPT_FROM, OPT_TO };
 	static const struct option longopts[] = {
 		{ "input", required_argument, NULL, 'i' },
 		{ "format", required_argument, NULL, 'f' },
@@ -81,6 +106,11 @@ int cmd_report(int argc, char **argv)
 		{ "regions", no_argument, NULL, 'r' },
 		{ "group-by", required_argument, NULL, 'g' },
 		{ "fail-over", required_argument, NULL, OPT_FAIL_OVER },
+		{ "sort", required_argument, NULL, 's' },
+		{ "older-than", required_argument, NULL, OPT_OLDER },
+		{ "min-bytes", required_argument, NULL, OPT_MIN_BYTES },
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "to", required_argument, NULL, OPT_TO },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -89,14 +119,14 @@ int cmd_report(int argc, char **argv)
 	const struct report_ops *ops;
 	struct ml_result *res = NULL;
 	bool top_set = false, fail_over = false;
-	unsigned flags = 0;
+	struct analysis_opts ao = { 0 };
 	u64 limit = 0;
 	size_t over = 0;
 	FILE *out = stdout;
 	int c, err;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:i:f:o:n:rg:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:i:f:o:n:rg:s:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			input = optarg;
@@ -118,7 +148,7 @@ int cmd_report(int argc, char **argv)
 			break;
 		case 'g':
 			if (!strcmp(optarg, "thread"))
-				flags |= ANALYSIS_BY_THREAD;
+				ao.flags |= ANALYSIS_BY_THREAD;
 			else if (strcmp(optarg, "stack"))
 				return usage_error(report_usage,
 						   "--group-by takes 'stack' or 'thread', not '%s'",
@@ -130,6 +160,40 @@ int cmd_report(int argc, char **argv)
 						   "--fail-over takes a size such as 100M or 1G, not '%s'",
 						   optarg);
 			fail_over = true;
+			break;
+		case 's':
+			if (!strcmp(optarg, "bytes"))
+				ao.sort = ANALYSIS_SORT_BYTES;
+			else if (!strcmp(optarg, "growth"))
+				ao.sort = ANALYSIS_SORT_GROWTH;
+			else if (!strcmp(optarg, "age"))
+				ao.sort = ANALYSIS_SORT_AGE;
+			else
+				return usage_error(report_usage,
+						   "--sort takes 'bytes', 'growth' or 'age', not '%s'",
+						   optarg);
+			break;
+		case OPT_OLDER:
+		case OPT_FROM:
+		case OPT_TO: {
+			u64 *dst = c == OPT_OLDER ? &ao.older_than_ns :
+				   c == OPT_FROM ? &ao.from_ns : &ao.to_ns;
+
+			if (parse_seconds(optarg, dst))
+				return usage_error(report_usage,
+						   "%s takes seconds such as 10 or 2.5, not '%s'",
+						   argv[optind - 1], optarg);
+			if (c == OPT_FROM)
+				ao.have_from = true;
+			else if (c == OPT_TO)
+				ao.have_to = true;
+			break;
+		}
+		case OPT_MIN_BYTES:
+			if (ml_parse_size(optarg, &ao.min_bytes))
+				return usage_error(report_usage,
+						   "--min-bytes takes a size such as 1M, not '%s'",
+						   optarg);
 			break;
 		case 'h':
 			fputs(report_usage, stdout);
@@ -155,7 +219,9 @@ int cmd_report(int argc, char **argv)
 	if (ops->all_sites && !top_set)
 		opts.top = 0;
 
-	err = analysis_load_by(input, flags, &res);
+	if (ao.have_from && ao.have_to && ao.from_ns > ao.to_ns)
+		return usage_error(report_usage, "--from is after --to");
+	err = analysis_load_opts(input, &ao, &res);
 	switch (err) {
 	case 0:
 		break;

@@ -56,6 +56,14 @@ struct load_ctx {
 	bool by_thread;
 	struct op_tid { u64 time; u32 stack_id, tid; } *tids;
 	size_t ntids, tids_cap;
+
+	const struct analysis_opts *o;
+	struct timeline *tl;	/* live bytes per stack over time */
+	u64 now_rel;		/* time of what is being applied */
+	bool muted;		/* a PATCH: its changes are in the FOLD before it */
+	int tl_err;
+	u64 end_rel;		/* the end of the recording, since its start */
+	u64 tl_end;		/* the end of the timelines */
 };
 
 /* --- small helpers ----------------------------------------------------- */
@@ -221,6 +229,11 @@ static int frame_put(struct load_ctx *c, const struct ml_frame *f, bool ra,
 
 /* --- visitor ----------------------------------------------------------- */
 
+static u64 rel_time(const struct ml_result *r, u64 t)
+{
+	return t > r->target.start_time ? t - r->target.start_time : 0;
+}
+
 static int v_target(void *ctx, u64 time, const struct ml_rec_target *t)
 {
 	struct load_ctx *c = ctx;
@@ -282,6 +295,7 @@ static int v_maps(void *ctx, u64 time, const struct ml_rec_maps *m)
 	u64 changed = 0;
 	int ret;
 
+	c->now_rel = rel_time(c->r, time);
 	ret = label_snaps_keep(&c->snaps, time, m->purpose == ML_MAPS_FINAL,
 			       m->e, m->n);
 	if (ret)
@@ -302,12 +316,27 @@ static int v_maps(void *ctx, u64 time, const struct ml_rec_maps *m)
 	}
 }
 
+static void on_bytes(void *ctx, u32 stack_id, s64 delta)
+{
+	struct load_ctx *c = ctx;
+	int err;
+
+	if (c->muted)
+		return;
+	err = timeline_add(c->tl, stack_id, c->now_rel, delta);
+	if (err && !c->tl_err)
+		c->tl_err = err;
+}
+
 static int v_op(void *ctx, const struct ml_op *op)
 {
 	struct load_ctx *c = ctx;
 	int err;
 
 	c->nops++;
+	c->now_rel = rel_time(c->r, op->time);
+	if (op->stack_id && timeline_count(c->tl, op->stack_id, 1))
+		return -ENOMEM;
 	if (op->time > c->last_op_time)
 		c->last_op_time = op->time;
 	if (c->by_thread && op->stack_id) {
@@ -396,7 +425,57 @@ static int v_note(void *ctx, u64 time, const char *text)
 	return note_addf(ctx, "%s", text ? text : "");
 }
 
+/* Ops the recorder folded: their counts and byte changes, exactly as the
+ * ops would have given them (same ticks). */
+static int v_fold(void *ctx, u64 time, const struct ml_rec_fold *f)
+{
+	struct load_ctx *c = ctx;
+
+	for (size_t i = 0; i < f->ncounts; i++)
+		if (timeline_count(c->tl, f->counts[i].stack_id, f->counts[i].calls))
+			return -ENOMEM;
+	for (size_t i = 0; i < f->ndeltas; i++)
+		if (timeline_add_tick(c->tl, f->deltas[i].stack_id, f->deltas[i].tick,
+				      f->deltas[i].delta))
+			return -ENOMEM;
+	c->nops += f->ops;
+	c->r->folded_ops += f->ops;
+	if (time > c->last_op_time)
+		c->last_op_time = time;
+	aspace_set_brk(c->as, f->start_brk, f->brk);
+	return 0;
+}
+
+static int v_patch(void *ctx, u64 time, const struct ml_rec_patch *p)
+{
+	struct load_ctx *c = ctx;
+	struct ml_region *v = NULL;
+	int err;
+
+	if (p->n && !(v = calloc(p->n, sizeof(*v))))
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n; i++) {
+		v[i] = p->e[i].r;
+		if (c->by_thread && p->e[i].tid) {
+			if (grow((void **)&c->tids, &c->tids_cap, c->ntids + 1,
+				 sizeof(*c->tids))) {
+				free(v);
+				return -ENOMEM;
+			}
+			c->tids[c->ntids++] = (struct op_tid){ v[i].time, v[i].stack_id,
+							      p->e[i].tid };
+		}
+	}
+	c->muted = true;
+	err = aspace_patch(c->as, p->start, p->end, v, p->n);
+	c->muted = false;
+	free(v);
+	return err;
+}
+
 static const struct rec_visitor load_visitor = {
+	.fold = v_fold,
+	.patch = v_patch,
 	.target = v_target,
 	.maps = v_maps,
 	.op = v_op,
@@ -422,6 +501,21 @@ struct collect_ctx {
 	struct load_ctx *c;
 };
 
+/* --older-than, --from, --to */
+static bool region_wanted(const struct load_ctx *c, const struct ml_region *reg)
+{
+	const struct analysis_opts *o = c->o;
+	u64 t = rel_time(c->r, reg->time);
+
+	if (o->older_than_ns && (t > c->end_rel || c->end_rel - t < o->older_than_ns))
+		return false;
+	if (o->have_from && t < o->from_ns)
+		return false;
+	if (o->have_to && t > o->to_ns)
+		return false;
+	return true;
+}
+
 static int collect_region(void *ctx, const struct ml_region *reg)
 {
 	struct collect_ctx *cc = ctx;
@@ -431,6 +525,8 @@ static int collect_region(void *ctx, const struct ml_region *reg)
 		cc->c->marker_bytes += reg->end - reg->start;
 		return 0;
 	}
+	if (l == &cc->live && !region_wanted(cc->c, reg))
+		return 0;
 
 	if (grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)))
 		return -ENOMEM;
@@ -479,6 +575,8 @@ static int cmp_thread_stack_addr(const void *a, const void *b, void *ctx)
 	return cmp_stack_then_addr(a, b);
 }
 
+static int cmp_site(const void *a, const void *b);
+
 static int cmp_res_start(const void *a, const void *b)
 {
 	const struct ml_rec_resident_entry *x = a, *y = b;
@@ -486,6 +584,24 @@ static int cmp_res_start(const void *a, const void *b)
 	if (x->start != y->start)
 		return x->start < y->start ? -1 : 1;
 	return x->end < y->end ? -1 : x->end > y->end;
+}
+
+static int cmp_site_growth(const void *a, const void *b)
+{
+	const struct ml_site *x = a, *y = b;
+
+	if (x->growth_bytes_per_s != y->growth_bytes_per_s)
+		return x->growth_bytes_per_s > y->growth_bytes_per_s ? -1 : 1;
+	return cmp_site(a, b);
+}
+
+static int cmp_site_age(const void *a, const void *b)
+{
+	const struct ml_site *x = a, *y = b;
+
+	if (x->first_time != y->first_time)
+		return x->first_time < y->first_time ? -1 : 1;
+	return cmp_site(a, b);
 }
 
 static int cmp_site(const void *a, const void *b)
@@ -549,11 +665,6 @@ static bool resident_of(const struct load_ctx *c, u64 start, u64 end, u64 *bytes
 					(e->end - e->start));
 	}
 	return found;
-}
-
-static u64 rel_time(const struct ml_result *r, u64 t)
-{
-	return t > r->target.start_time ? t - r->target.start_time : 0;
 }
 
 /*
@@ -666,7 +777,34 @@ static int build_site(struct load_ctx *c, const struct ml_region *v, size_t n,
 	s->mappings = count_mappings(v, n);
 	if (site_frames(c, s) || label_regions(&c->snaps, v, n, &s->rinfo))
 		return -ENOMEM;
+	s->calls = timeline_calls(c->tl, s->stack_id);
+	/* by thread, a stack's history is not the (thread, stack) site's */
+	if (!c->by_thread) {
+		s->timeline = calloc(TIMELINE_POINTS, sizeof(*s->timeline));
+		if (!s->timeline)
+			return -ENOMEM;
+		s->ntimeline = timeline_points(c->tl, s->stack_id, c->tl_end,
+					       s->timeline, TIMELINE_POINTS);
+		s->growth_bytes_per_s = timeline_slope(c->tl, s->stack_id, c->tl_end);
+	}
 	return site_label(s);
+}
+
+static void site_release(struct ml_site *s)
+{
+	for (u32 k = 0; k < s->nframes; k++)
+		frame_clear(&s->frames[k]);
+	free(s->frames);
+	free(s->regions);
+	label_info_free(s->rinfo, s->nregions);
+	free(s->label);
+	free(s->timeline);
+	memset(s, 0, sizeof(*s));
+}
+
+static u64 report_committed(const struct ml_site *s)
+{
+	return s->bytes - s->reserved_bytes;
 }
 
 static int build_result(struct load_ctx *c)
@@ -728,12 +866,19 @@ static int build_result(struct load_ctx *c)
 		r->nsites++;	/* counted even on failure: analysis_free frees it */
 		if (err)
 			goto out;
+		if (report_committed(&r->sites[r->nsites - 1]) < c->o->min_bytes) {
+			site_release(&r->sites[--r->nsites]);
+			r->filtered_sites++;
+			continue;
+		}
 		r->live_bytes += r->sites[r->nsites - 1].bytes;
 		r->live_reserved_bytes += r->sites[r->nsites - 1].reserved_bytes;
 		r->live_mappings += r->sites[r->nsites - 1].mappings;
 	}
 	if (r->nsites)
-		qsort(r->sites, r->nsites, sizeof(*r->sites), cmp_site);
+		qsort(r->sites, r->nsites, sizeof(*r->sites),
+		      c->o->sort == ANALYSIS_SORT_GROWTH ? cmp_site_growth :
+		      c->o->sort == ANALYSIS_SORT_AGE ? cmp_site_age : cmp_site);
 	/* the modules' ranges, for formats that carry mappings (pprof) */
 	{
 		struct label_snap *sn = c->snaps.final.have ? &c->snaps.final :
@@ -789,7 +934,15 @@ int analysis_load(const char *path, struct ml_result **out)
 
 int analysis_load_by(const char *path, unsigned flags, struct ml_result **out)
 {
-	struct load_ctx c = { .by_thread = flags & ANALYSIS_BY_THREAD };
+	struct analysis_opts o = { .flags = flags };
+
+	return analysis_load_opts(path, &o, out);
+}
+
+int analysis_load_opts(const char *path, const struct analysis_opts *o,
+		       struct ml_result **out)
+{
+	struct load_ctx c = { .by_thread = o->flags & ANALYSIS_BY_THREAD, .o = o };
 	struct ml_result *r;
 	size_t i;
 	int rc, err;
@@ -803,8 +956,11 @@ int analysis_load_by(const char *path, unsigned flags, struct ml_result **out)
 	err = aspace_new(&c.as);
 	if (!err)
 		err = stackdb_new(&c.db);
+	if (!err)
+		err = timeline_new(&c.tl);
 	if (err)
 		goto out;
+	aspace_set_hook(c.as, on_bytes, &c);
 
 	rc = rec_read(path, &load_visitor, &c, &r->read_status);
 	/* -ENODATA: a sound prefix was delivered; use it */
@@ -818,12 +974,22 @@ int analysis_load_by(const char *path, unsigned flags, struct ml_result **out)
 		r->events = r->end.events;
 		if (r->end.lost > r->lost)
 			r->lost = r->end.lost;
-		r->duration_s = (double)rel_time(r, r->end.end_time) / 1e9;
+		c.end_rel = rel_time(r, r->end.end_time);
 	} else {
 		/* without END, the ops read are all we know of */
 		r->events = c.nops;
-		r->duration_s = (double)rel_time(r, c.last_op_time) / 1e9;
+		c.end_rel = rel_time(r, c.last_op_time);
 	}
+	r->duration_s = (double)c.end_rel / 1e9;
+	if (o->span_ns)
+		c.tl_end = o->span_ns;
+	else
+		c.tl_end = c.end_rel;
+	if (c.tl_err) {
+		err = c.tl_err;
+		goto out;
+	}
+	timeline_finish(c.tl);
 
 	err = add_read_notes(&c, rc);
 	if (!err)
@@ -837,6 +1003,7 @@ out:
 	free(c.markers);
 	free(c.tids);
 	label_snaps_clear(&c.snaps);
+	timeline_free(c.tl);
 	if (c.db)
 		stackdb_free(c.db);
 	aspace_free(c.as);
@@ -851,20 +1018,13 @@ out:
 void analysis_free(struct ml_result *r)
 {
 	size_t i;
-	u32 k;
 
 	if (!r)
 		return;
 	free(r->target.command);
 	free(r->target.comm);
-	for (i = 0; i < r->nsites; i++) {
-		for (k = 0; k < r->sites[i].nframes; k++)
-			frame_clear(&r->sites[i].frames[k]);
-		free(r->sites[i].frames);
-		free(r->sites[i].regions);
-		label_info_free(r->sites[i].rinfo, r->sites[i].nregions);
-		free(r->sites[i].label);
-	}
+	for (i = 0; i < r->nsites; i++)
+		site_release(&r->sites[i]);
 	free(r->sites);
 	free(r->baseline);
 	label_info_free(r->baseline_rinfo, r->nbaseline);

@@ -9,6 +9,7 @@
 
 #include "mapleak.h"
 #include "record/record.h"
+#include "report/timeline.h"
 
 /* What a region is and the file behind it, from /proc/PID/maps (see
  * report/labels.h); either may be NULL. */
@@ -34,6 +35,10 @@ struct ml_site {
 	struct ml_region_info *rinfo;	/* nregions entries, or NULL */
 	char *label;			/* what the site is, or NULL */
 	u32 tid;			/* ANALYSIS_BY_THREAD: the thread that mapped it */
+	u64 calls;			/* mapping calls the stack made while recording */
+	double growth_bytes_per_s;	/* least-squares slope of the timeline */
+	size_t ntimeline;		/* 0 with ANALYSIS_BY_THREAD */
+	struct timeline_point *timeline;	/* the stack's live committed bytes */
 };
 
 struct ml_result {
@@ -62,6 +67,8 @@ struct ml_result {
 	bool by_thread;			/* sites are (thread, stack) pairs */
 	size_t nmaps;
 	struct maps_entry *maps;	/* last /proc/PID/maps snapshot (final if any) */
+	u64 folded_ops;			/* ops the recorder folded (FOLD records) */
+	u64 filtered_sites;		/* sites left out by the filters */
 };
 
 /*
@@ -76,6 +83,27 @@ int analysis_load(const char *path, struct ml_result **out);
  * region its origin (mmap, or the mprotect that committed it). */
 #define ANALYSIS_BY_THREAD	0x1u
 int analysis_load_by(const char *path, unsigned flags, struct ml_result **out);
+
+enum analysis_sort {
+	ANALYSIS_SORT_BYTES = 0,	/* committed bytes, largest first */
+	ANALYSIS_SORT_GROWTH,		/* growth_bytes_per_s, fastest first */
+	ANALYSIS_SORT_AGE,		/* oldest live region first */
+};
+
+/* Which regions and sites a report is about. Zero: all, by bytes. */
+struct analysis_opts {
+	unsigned flags;			/* ANALYSIS_* */
+	enum analysis_sort sort;
+	u64 older_than_ns;		/* regions alive at least this long at the end */
+	u64 min_bytes;			/* sites holding at least this (committed) */
+	bool have_from, have_to;
+	u64 from_ns, to_ns;		/* regions made in [from, to] (since the start) */
+	u64 span_ns;			/* timelines and growth over [0, span]; 0:
+					 * the whole recording (two recordings
+					 * compared over the same span) */
+};
+int analysis_load_opts(const char *path, const struct analysis_opts *o,
+		       struct ml_result **out);
 void analysis_free(struct ml_result *r);	/* NULL is a no-op */
 
 #endif

@@ -105,6 +105,29 @@ static json_t *frame_json(const struct ml_frame *f)
 	return o;
 }
 
+/* [[seconds_since_start, live_bytes], ...]; null by thread */
+static json_t *timeline_json(const struct ml_site *s)
+{
+	json_t *a;
+	int bad = 0;
+
+	if (!s->ntimeline)
+		return json_null();
+	a = json_array();
+	for (size_t i = 0; i < s->ntimeline; i++) {
+		json_t *p = json_array();
+
+		bad |= append(p, json_real(s->timeline[i].seconds));
+		bad |= append(p, json_integer(s->timeline[i].bytes));
+		bad |= append(a, p);
+	}
+	if (bad) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
 static json_t *site_json(const struct ml_site *s, bool regions)
 {
 	json_t *o = json_object(), *frames = json_array();
@@ -120,6 +143,10 @@ static json_t *site_json(const struct ml_site *s, bool regions)
 	bad |= set(o, "label", j_str(s->label));
 	bad |= set(o, "first_seen_s", j_seconds(s->first_time));
 	bad |= set(o, "last_seen_s", j_seconds(s->last_time));
+	bad |= set(o, "calls", j_u64(s->calls));
+	bad |= set(o, "growth_bytes_per_s", s->ntimeline ?
+		   json_real(s->growth_bytes_per_s) : json_null());
+	bad |= set(o, "timeline", timeline_json(s));
 	bad |= set(o, "truncated", json_boolean(s->stack_flags & ML_SF_TRUNCATED));
 	bad |= set(o, "unwind_error", json_boolean(s->stack_flags & ML_SF_UNWIND_ERR));
 	for (k = 0; k < s->nframes; k++)
@@ -235,6 +262,8 @@ static json_t *document(const struct ml_result *r, const struct report_opts *opt
 	if (r->by_thread)
 		bad |= set(root, "threads", threads_json(r));
 	bad |= set(root, "sites_total", j_u64(r->nsites));
+	bad |= set(root, "sites_filtered", j_u64(r->filtered_sites));
+	bad |= set(root, "folded_ops", j_u64(r->folded_ops));
 	a = json_array();
 	for (i = 0; i < shown; i++) {
 		json_t *so = site_json(&r->sites[i], regions);

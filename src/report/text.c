@@ -243,6 +243,35 @@ static void print_short_frame(FILE *out, const struct ml_frame *f)
 #define SUMMARY_SITES	5
 #define SUMMARY_FRAMES	6
 
+/* "  growth: ▁▂▃▅▇ +1.0 MiB/s (42 calls)": the live bytes over the recording
+ * in 20 cells, and the least-squares rate. */
+static void print_growth(FILE *out, const struct ml_site *s)
+{
+	static const char *const bars[] = { "\u2581", "\u2582", "\u2583", "\u2584",
+					    "\u2585", "\u2586", "\u2587", "\u2588" };
+	enum { CELLS = 20 };
+	double rate = s->growth_bytes_per_s;
+	s64 max = 0;
+	char buf[HS];
+
+	if (!s->ntimeline)
+		return;
+	for (size_t i = 0; i < s->ntimeline; i++)
+		if (s->timeline[i].bytes > max)
+			max = s->timeline[i].bytes;
+	fputs("  growth: ", out);
+	for (size_t c = 0; c < CELLS; c++) {
+		/* the point at the end of the cell's span */
+		size_t i = (c + 1) * (s->ntimeline - 1) / CELLS;
+		s64 v = s->timeline[i].bytes;
+
+		fputs(v <= 0 || max <= 0 ? " " : bars[(size_t)((v * 7 + max - 1) / max)], out);
+	}
+	fprintf(out, " %s%s/s, %llu call%s\n", rate < 0 ? "-" : "+",
+		report_human_size((u64)(rate < 0 ? -rate : rate), buf, sizeof(buf)),
+		(unsigned long long)s->calls, s->calls == 1 ? "" : "s");
+}
+
 /*
  * The answer first: one line per top site, "SIZE in N mappings, held by
  * caller <- its caller <- ...", the program's own frames nearest the
@@ -365,6 +394,7 @@ int report_text_emit(FILE *out, const struct ml_result *r,
 		if (r->by_thread)
 			fprintf(out, ", thread %u", s->tid);
 		fputc('\n', out);
+		print_growth(out, s);
 		if (!s->nframes)
 			fprintf(out, "  (no stack recorded, stack id %u)\n", s->stack_id);
 		for (k = 0; k < s->nframes; k++)
