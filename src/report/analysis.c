@@ -53,6 +53,10 @@ struct load_ctx {
 	/* ANALYSIS_BY_THREAD: who made each op that can give a region its
 	 * origin, found again by the region's (time, stack) */
 	bool by_thread;
+	unsigned flags;		/* ANALYSIS_* */
+	/* stacks that reserved a .NET GC range: a commit inside is the GC's */
+	u32 *gc_reserves;
+	size_t ngc_reserves;
 	struct op_tid { u64 time; u32 stack_id, tid; } *tids;
 	size_t ntids, tids_cap;
 };
@@ -484,20 +488,6 @@ static int cmp_res_start(const void *a, const void *b)
 	return x->end < y->end ? -1 : x->end > y->end;
 }
 
-static int cmp_site(const void *a, const void *b)
-{
-	const struct ml_site *x = a, *y = b;
-	u64 cx = x->bytes - x->reserved_bytes, cy = y->bytes - y->reserved_bytes;
-
-	if (cx != cy)
-		return cx > cy ? -1 : 1;
-	if (x->bytes != y->bytes)
-		return x->bytes > y->bytes ? -1 : 1;
-	if (x->stack_id != y->stack_id)
-		return x->stack_id < y->stack_id ? -1 : 1;
-	return x->tid < y->tid ? -1 : x->tid > y->tid;
-}
-
 /* Regions in address order; adjacent pieces of one call (same stack, same
  * time, touching) count as one mapping: mprotect splits must not inflate
  * the count. */
@@ -624,6 +614,94 @@ static int site_label(struct ml_site *s)
 	return 0;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	u32 x = *(const u32 *)a, y = *(const u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_reserve(const void *a, const void *b)
+{
+	const struct ml_region *x = a, *y = b;
+
+	return x->reserve_stack_id < y->reserve_stack_id ? -1 :
+	       x->reserve_stack_id > y->reserve_stack_id;
+}
+
+/*
+ * The stacks whose reservation is the .NET GC's and has commits inside
+ * (mprotect from PROT_NONE gives them the committing stack, often the
+ * program's own allocating code): labelled by the reservation's stack and
+ * whole size, the same rule as a site (label_site()). Fills c->gc_reserves.
+ */
+static int find_gc_reserves(struct load_ctx *c, const struct ml_region *live,
+			    size_t n)
+{
+	struct ml_region *v;
+	size_t i, j;
+	int err = 0;
+
+	if (!n)
+		return 0;
+	v = malloc(n * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memcpy(v, live, n * sizeof(*v));
+	qsort(v, n, sizeof(*v), cmp_reserve);
+	for (i = 0; i < n && !err; i = j) {
+		u32 id = v[i].reserve_stack_id;
+		bool commits = false;
+		u64 total = 0;
+		struct ml_site tmp = { .stack_id = id };
+		const char *l;
+
+		for (j = i; j < n && v[j].reserve_stack_id == id; j++) {
+			total += v[j].end - v[j].start;
+			commits |= v[j].stack_id != id;
+		}
+		if (!id || !commits)
+			continue;
+		err = site_frames(c, &tmp);
+		l = err ? NULL : label_site(tmp.frames, tmp.nframes, NULL, 0, total);
+		if (l && (!strcmp(l, LABEL_GC_RESERVE) || !strcmp(l, LABEL_GC_HEAP))) {
+			u32 *ng = reallocarray(c->gc_reserves, c->ngc_reserves + 1,
+					       sizeof(*ng));
+
+			if (!ng)
+				err = -ENOMEM;
+			else {
+				c->gc_reserves = ng;
+				c->gc_reserves[c->ngc_reserves++] = id;
+			}
+		}
+		for (u32 k = 0; k < tmp.nframes; k++)
+			frame_clear(&tmp.frames[k]);
+		free(tmp.frames);
+	}
+	free(v);
+	/* ids come in order: bsearch-able */
+	return err;
+}
+
+/* Commits inside a GC reservation that nothing else names. */
+static int label_gc_commits(const struct load_ctx *c, const struct ml_region *v,
+			    size_t n, struct ml_region_info *ri)
+{
+	for (size_t i = 0; ri && c->ngc_reserves && i < n; i++) {
+		u32 id = v[i].reserve_stack_id;
+
+		if (id == v[i].stack_id || ri[i].label ||
+		    !bsearch(&id, c->gc_reserves, c->ngc_reserves,
+			     sizeof(id), cmp_u32))
+			continue;
+		ri[i].label = strdup(LABEL_GC_COMMIT);
+		if (!ri[i].label)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int build_site(struct load_ctx *c, const struct ml_region *v, size_t n,
 		      struct ml_site *s)
 {
@@ -656,7 +734,8 @@ static int build_site(struct load_ctx *c, const struct ml_region *v, size_t n,
 	if (!any_res)
 		s->resident_bytes = 0;
 	s->mappings = count_mappings(v, n);
-	if (site_frames(c, s) || label_regions(&c->snaps, v, n, &s->rinfo))
+	if (site_frames(c, s) || label_regions(&c->snaps, v, n, &s->rinfo) ||
+	    label_gc_commits(c, v, n, s->rinfo))
 		return -ENOMEM;
 	return site_label(s);
 }
@@ -700,6 +779,9 @@ static int build_result(struct load_ctx *c)
 			cmp_thread_stack_addr, c);
 	else if (cc.live.n)
 		qsort(cc.live.v, cc.live.n, sizeof(*cc.live.v), cmp_stack_then_addr);
+	err = find_gc_reserves(c, cc.live.v, cc.live.n);
+	if (err)
+		goto out;
 	/* at most one site per region; trimmed below */
 	if (cc.live.n) {
 		r->sites = calloc(cc.live.n, sizeof(*r->sites));
@@ -724,8 +806,10 @@ static int build_result(struct load_ctx *c)
 		r->live_reserved_bytes += r->sites[r->nsites - 1].reserved_bytes;
 		r->live_mappings += r->sites[r->nsites - 1].mappings;
 	}
-	if (r->nsites)
-		qsort(r->sites, r->nsites, sizeof(*r->sites), cmp_site);
+	/* one leak, one site; sorted there (report/group.c) */
+	err = analysis_group(r, c->flags);
+	if (err)
+		goto out;
 	/* the modules' ranges, for formats that carry mappings (pprof) */
 	{
 		struct label_snap *sn = c->snaps.final.have ? &c->snaps.final :
@@ -781,7 +865,7 @@ int analysis_load(const char *path, struct ml_result **out)
 
 int analysis_load_by(const char *path, unsigned flags, struct ml_result **out)
 {
-	struct load_ctx c = { .by_thread = flags & ANALYSIS_BY_THREAD };
+	struct load_ctx c = { .by_thread = flags & ANALYSIS_BY_THREAD, .flags = flags };
 	struct ml_result *r;
 	size_t i;
 	int rc, err;
@@ -828,6 +912,7 @@ out:
 	free(c.res);
 	free(c.markers);
 	free(c.tids);
+	free(c.gc_reserves);
 	label_snaps_clear(&c.snaps);
 	if (c.db)
 		stackdb_free(c.db);
@@ -843,20 +928,13 @@ out:
 void analysis_free(struct ml_result *r)
 {
 	size_t i;
-	u32 k;
 
 	if (!r)
 		return;
 	free(r->target.command);
 	free(r->target.comm);
-	for (i = 0; i < r->nsites; i++) {
-		for (k = 0; k < r->sites[i].nframes; k++)
-			frame_clear(&r->sites[i].frames[k]);
-		free(r->sites[i].frames);
-		free(r->sites[i].regions);
-		label_info_free(r->sites[i].rinfo, r->sites[i].nregions);
-		free(r->sites[i].label);
-	}
+	for (i = 0; i < r->nsites; i++)
+		analysis_site_release(&r->sites[i]);
 	free(r->sites);
 	free(r->baseline);
 	label_info_free(r->baseline_rinfo, r->nbaseline);

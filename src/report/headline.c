@@ -186,3 +186,30 @@ size_t report_headline(const struct ml_site *s, u32 *idx, size_t max,
 	}
 	return n;
 }
+
+int report_own_frame(const struct ml_site *s)
+{
+	for (u32 k = 0; k < s->nframes && !is_entry(&s->frames[k]); k++)
+		if (!is_noise(&s->frames[k]))
+			return (int)k;
+	return -1;
+}
+
+bool report_runtime_stack(const struct ml_site *s)
+{
+	bool runtime = false;
+	u32 n = s->nframes;
+
+	/* junk at the outer end (a walk that read data) says nothing */
+	while (n > 0 && !s->frames[n - 1].module && !s->frames[n - 1].symbol)
+		n--;
+	for (u32 k = 0; k < n && !is_entry(&s->frames[k]); k++) {
+		const struct ml_frame *f = &s->frames[k];
+
+		if (is_runtime(f))
+			runtime = true;
+		else if (!is_libc(f) && !is_wrapper(f) && !is_allocator(f))
+			return false;	/* the program's, or not known */
+	}
+	return runtime;
+}

@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The grouping pass after the sites are built: one leak, one site.
+ *
+ * analysis.c makes one site per recorded stack. A managed program's one
+ * leak comes as many stacks: the same method jitted at several tiers or
+ * code versions (and ReadyToRun code before), and walks that end in junk
+ * (a frame-pointer walk through code without frame pointers reads data).
+ * Here sites whose stacks have the same key are merged; the stacks stay
+ * as the site's variants. The key, innermost frame first, up to the last
+ * trustworthy frame (key_stack(): the outer frames known by address only,
+ * or unnamed after a walk that stopped early, are the junk tail):
+ *   managed frame (JIT, R2R, stub) with a name -> its name, no tier, no module
+ *   native frame with a name                -> module file name + symbol
+ *   unnamed frame                           -> module file name + offset,
+ *                                              else its address
+ * --group-by function keys on the innermost frame of the program's own
+ * code (report_own_frame(), the headline's rule), module on its module;
+ * a site with none keeps the default key. Then the runtime's own memory
+ * is marked and, unless asked, put after the ranked sites.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "report/analysis.h"
+#include "report/formats.h"
+#include "report/labels.h"
+#include "track/stacks.h"
+
+/* A growing string: the site keys. */
+struct sbuf {
+	char *s;
+	size_t n, cap;
+	bool oom;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void sb_addf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0,
+			      fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = true;
+			return;
+		}
+		if (b->s && b->n + (size_t)n < b->cap) {
+			b->n += (size_t)n;
+			return;
+		}
+		size_t ncap = b->cap ? b->cap * 2 : 256;
+
+		while (ncap <= b->n + (size_t)n)
+			ncap *= 2;
+		char *ns = realloc(b->s, ncap);
+
+		if (!ns) {
+			b->oom = true;
+			return;
+		}
+		b->s = ns;
+		b->cap = ncap;
+	}
+}
+
+/* Strings are length-prefixed: a name holding the separator cannot make
+ * two different stacks one key. */
+static void key_str(struct sbuf *b, char tag, const char *s)
+{
+	sb_addf(b, "%c%zu:%s", tag, s ? strlen(s) : 0, s ? s : "");
+}
+
+static bool is_managed(const struct ml_frame *f)
+{
+	return f->kind == ML_FK_JIT || f->kind == ML_FK_R2R || f->kind == ML_FK_STUB;
+}
+
+static void key_frame(struct sbuf *b, const struct ml_frame *f)
+{
+	const char *mod = report_basename(f->module);
+
+	if (f->symbol && is_managed(f)) {
+		key_str(b, 'M', f->symbol);
+	} else if (f->symbol) {
+		key_str(b, 'N', mod);
+		key_str(b, 's', f->symbol);
+	} else if (mod && f->offset) {
+		key_str(b, 'O', mod);
+		sb_addf(b, "+%" PRIx64, f->offset);
+	} else {
+		sb_addf(b, "P%" PRIx64, f->pc);
+	}
+	sb_addf(b, ";");
+}
+
+/* A frame named by nothing but its address: no symbol, no module offset. */
+static bool anonymous(const struct ml_frame *f)
+{
+	return !f->symbol && !(f->module && f->offset);
+}
+
+/* The default key: the frames up to the last trustworthy one. Unnamed
+ * frames at the outer end are junk: any of them known by address only,
+ * and after a walk that stopped early (truncated, unwind error) those
+ * known by module offset too. A stack with nothing left keeps them all. */
+static void key_stack(struct sbuf *b, const struct ml_site *s)
+{
+	bool cut_short = s->stack_flags & (ML_SF_TRUNCATED | ML_SF_UNWIND_ERR);
+	u32 n = s->nframes;
+
+	while (n > 0 && (cut_short ? !s->frames[n - 1].symbol :
+			 anonymous(&s->frames[n - 1])))
+		n--;
+	if (!n)
+		n = s->nframes;
+	for (u32 k = 0; k < n; k++)
+		key_frame(b, &s->frames[k]);
+}
+
+static char *site_key(const struct ml_site *s, bool by_thread, unsigned flags)
+{
+	struct sbuf b = { 0 };
+	int own;
+
+	if (by_thread)
+		sb_addf(&b, "T%u|", s->tid);
+	if (!s->nframes || (flags & ANALYSIS_GROUP_STACK)) {
+		/* nothing to compare, or asked not to: the stack itself */
+		sb_addf(&b, "S%u", s->stack_id);
+		return b.oom ? (free(b.s), NULL) : b.s;
+	}
+	own = (flags & (ANALYSIS_GROUP_FUNCTION | ANALYSIS_GROUP_MODULE)) ?
+	      report_own_frame(s) : -1;
+	if (own >= 0 && (flags & ANALYSIS_GROUP_MODULE)) {
+		key_str(&b, 'm', report_basename(s->frames[own].module));
+	} else if (own >= 0) {
+		sb_addf(&b, "F");
+		key_frame(&b, &s->frames[own]);
+	} else {
+		sb_addf(&b, "K");
+		key_stack(&b, s);
+	}
+	return b.oom ? (free(b.s), NULL) : b.s;
+}
+
+/* "QuickJitted+R2R": the tiers of s's managed frames, in frame order,
+ * each once. */
+static char *site_tiers(const struct ml_site *s)
+{
+	struct sbuf b = { 0 };
+
+	sb_addf(&b, "%s", "");
+	for (u32 k = 0; k < s->nframes; k++) {
+		const struct ml_frame *f = &s->frames[k];
+		const char *t = f->kind == ML_FK_R2R ? "R2R" :
+				f->kind == ML_FK_JIT ? f->tier : NULL;
+		const char *p;
+		size_t tl;
+
+		if (!t || !*t)
+			continue;
+		tl = strlen(t);
+		for (p = b.s; p && (p = strstr(p, t)); p += tl)
+			if ((p == b.s || p[-1] == '+') && (p[tl] == '\0' || p[tl] == '+'))
+				break;
+		if (p)
+			continue;
+		sb_addf(&b, "%s%s", b.n ? "+" : "", t);
+	}
+	return b.oom ? (free(b.s), NULL) : b.s;
+}
+
+void analysis_site_release(struct ml_site *s)
+{
+	for (u32 k = 0; k < s->nframes; k++) {
+		free(s->frames[k].symbol);
+		free(s->frames[k].module);
+		free(s->frames[k].file);
+		free(s->frames[k].tier);
+	}
+	free(s->frames);
+	free(s->regions);
+	label_info_free(s->rinfo, s->nregions);
+	free(s->label);
+	for (size_t i = 0; i < s->nvariants; i++)
+		free(s->variants[i].tiers);
+	free(s->variants);
+	memset(s, 0, sizeof(*s));
+}
+
+static u64 committed(const struct ml_site *s)
+{
+	return s->bytes - s->reserved_bytes;
+}
+
+/* Largest first: committed bytes, then all bytes, then stack id. */
+static int cmp_size(const struct ml_site *x, const struct ml_site *y)
+{
+	if (committed(x) != committed(y))
+		return committed(x) > committed(y) ? -1 : 1;
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	if (x->stack_id != y->stack_id)
+		return x->stack_id < y->stack_id ? -1 : 1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+struct keyed {
+	char *key;
+	struct ml_site *s;
+};
+
+static int cmp_keyed(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	return c ? c : cmp_size(x->s, y->s);
+}
+
+struct reg_ref {
+	struct ml_region g;
+	struct ml_region_info ri;
+};
+
+static int cmp_reg_ref(const void *a, const void *b)
+{
+	const struct reg_ref *x = a, *y = b;
+
+	return x->g.start < y->g.start ? -1 : x->g.start > y->g.start;
+}
+
+/* Merges v[0..n) (largest first) into one site in *out; the parts are
+ * moved from, and released by the caller. */
+static int merge(struct keyed *v, size_t n, struct ml_site *out)
+{
+	struct ml_site *rep = v[0].s;
+	size_t nreg = 0, k = 0;
+	struct reg_ref *refs;
+	const char **rl = NULL;
+	const char *l;
+
+	*out = *rep;		/* frames, label, stack id: the largest's */
+	out->regions = NULL;
+	out->rinfo = NULL;
+	out->label = NULL;
+	out->variants = calloc(n, sizeof(*out->variants));
+	out->nvariants = n;
+	out->bytes = out->reserved_bytes = out->resident_bytes = out->mappings = 0;
+	out->resident_known = false;
+	out->first_time = UINT64_MAX;
+	out->last_time = 0;
+	rep->frames = NULL;
+	rep->nframes = 0;
+	if (!out->variants)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct ml_site *s = v[i].s;
+		struct ml_site_variant *var = &out->variants[i];
+
+		var->stack_id = s->stack_id;
+		var->stack_flags = s->stack_flags;
+		var->bytes = s->bytes;
+		var->reserved_bytes = s->reserved_bytes;
+		var->mappings = s->mappings;
+		var->tiers = site_tiers(i ? s : out);
+		if (!var->tiers)
+			return -ENOMEM;
+		out->bytes += s->bytes;
+		out->reserved_bytes += s->reserved_bytes;
+		out->resident_bytes += s->resident_bytes;
+		out->resident_known |= s->resident_known;
+		out->mappings += s->mappings;
+		if (s->first_time < out->first_time)
+			out->first_time = s->first_time;
+		if (s->last_time > out->last_time)
+			out->last_time = s->last_time;
+		nreg += s->nregions;
+	}
+	/* the regions of all variants, in address order with their labels */
+	refs = calloc(nreg ? nreg : 1, sizeof(*refs));
+	if (!refs)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct ml_site *s = v[i].s;
+
+		for (size_t j = 0; j < s->nregions; j++, k++) {
+			refs[k].g = s->regions[j];
+			if (s->rinfo) {
+				refs[k].ri = s->rinfo[j];
+				memset(&s->rinfo[j], 0, sizeof(s->rinfo[j]));
+			}
+		}
+	}
+	qsort(refs, nreg, sizeof(*refs), cmp_reg_ref);
+	out->regions = calloc(nreg ? nreg : 1, sizeof(*out->regions));
+	out->rinfo = calloc(nreg ? nreg : 1, sizeof(*out->rinfo));
+	rl = calloc(nreg ? nreg : 1, sizeof(*rl));
+	if (!out->regions || !out->rinfo || !rl) {
+		for (k = 0; k < nreg; k++) {
+			free(refs[k].ri.label);
+			free(refs[k].ri.path);
+		}
+		free(refs);
+		free(rl);
+		return -ENOMEM;
+	}
+	for (k = 0; k < nreg; k++) {
+		out->regions[k] = refs[k].g;
+		out->rinfo[k] = refs[k].ri;
+		rl[k] = refs[k].ri.label;
+	}
+	out->nregions = nreg;
+	free(refs);
+	/* the same rule as one stack's site, over all the regions */
+	l = label_site(out->frames, out->nframes, rl, nreg, out->reserved_bytes);
+	free(rl);
+	if (l && !(out->label = strdup(l)))
+		return -ENOMEM;
+	return 0;
+}
+
+static int cmp_ranked(const void *a, const void *b)
+{
+	const struct ml_site *x = a, *y = b;
+
+	/* the runtime's own memory after the ranked sites */
+	if (x->runtime != y->runtime)
+		return x->runtime ? 1 : -1;
+	return cmp_size(x, y);
+}
+
+static int cmp_all(const void *a, const void *b)
+{
+	return cmp_size(a, b);
+}
+
+static bool runtime_label(const char *l)
+{
+	return l && (!strcmp(l, LABEL_GC_RESERVE) || !strcmp(l, LABEL_GC_HEAP) ||
+		     !strcmp(l, LABEL_GC_COMMIT));
+}
+
+static int fold(struct ml_result *r, unsigned flags)
+{
+	struct keyed *v;
+	struct ml_site *ns;
+	size_t n = r->nsites, nn = 0, i, j;
+	int err = 0;
+
+	v = calloc(n, sizeof(*v));
+	ns = calloc(n, sizeof(*ns));
+	if (!v || !ns) {
+		free(v);
+		free(ns);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		v[i].s = &r->sites[i];
+		v[i].key = site_key(&r->sites[i], r->by_thread, flags);
+		if (!v[i].key)
+			err = -ENOMEM;
+	}
+	if (err)
+		goto out;
+	qsort(v, n, sizeof(*v), cmp_keyed);
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && !strcmp(v[j].key, v[i].key); j++)
+			;
+		if (j - i == 1) {
+			ns[nn++] = *v[i].s;
+			memset(v[i].s, 0, sizeof(*v[i].s));
+			continue;
+		}
+		err = merge(v + i, j - i, &ns[nn++]);
+		for (size_t k = i; k < j; k++)
+			analysis_site_release(v[k].s);
+		if (err)
+			break;
+	}
+	/* what was not moved (after a failure) is released with the rest */
+	for (i = 0; i < n; i++)
+		analysis_site_release(&r->sites[i]);
+	free(r->sites);
+	r->sites = ns;
+	r->nsites = nn;
+	ns = NULL;
+out:
+	for (i = 0; i < n; i++)
+		free(v[i].key);
+	free(v);
+	free(ns);
+	return err;
+}
+
+int analysis_group(struct ml_result *r, unsigned flags)
+{
+	int err = 0;
+
+	if (r->nsites && !(flags & ANALYSIS_GROUP_STACK))
+		err = fold(r, flags);
+	r->nruntime = 0;
+	r->runtime_bytes = r->runtime_reserved_bytes = r->runtime_mappings = 0;
+	for (size_t i = 0; i < r->nsites; i++) {
+		struct ml_site *s = &r->sites[i];
+
+		s->runtime = runtime_label(s->label) || report_runtime_stack(s);
+		if (!s->runtime)
+			continue;
+		r->nruntime++;
+		r->runtime_bytes += s->bytes;
+		r->runtime_reserved_bytes += s->reserved_bytes;
+		r->runtime_mappings += s->mappings;
+	}
+	r->runtime_apart = !(flags & ANALYSIS_INCLUDE_RUNTIME);
+	if (r->nsites)
+		qsort(r->sites, r->nsites, sizeof(*r->sites),
+		      r->runtime_apart ? cmp_ranked : cmp_all);
+	return err;
+}
