@@ -22,7 +22,8 @@
 
 const char report_usage[] =
 	"usage: mapleak report [-i FILE] [--format FMT] [-o FILE] [--top N] [--regions]\n"
-	"                      [--group-by stack|thread] [--fail-over SIZE]\n"
+	"                      [--group-by KEY[,thread]] [--include-runtime]\n"
+	"                      [--fail-over SIZE]\n"
 	"\n"
 	"Shows the call stacks that hold memory mapped while recording and not\n"
 	"given back, largest first, with every frame named where possible.\n"
@@ -38,8 +39,20 @@ const char report_usage[] =
 	"  -n, --top N          show the N largest sites (0 = all; default 10 for\n"
 	"                       text and json, all for the profile formats)\n"
 	"  -r, --regions        list each site's regions and the baseline's\n"
-	"  -g, --group-by KEY   stack (default), or thread: one site per thread and\n"
-	"                       stack, with per-thread totals\n"
+	"  -g, --group-by KEY   what makes one site:\n"
+	"                         site      (default) stacks that differ only in JIT\n"
+	"                                   tier, code version or unnamed outer\n"
+	"                                   frames are one site; its stacks are\n"
+	"                                   listed as variants\n"
+	"                         stack     one site per recorded stack\n"
+	"                         function  the innermost frame of the program's\n"
+	"                                   own code (not libc, not the runtime)\n"
+	"                         module    that frame's module\n"
+	"                         thread    one site per thread too, with\n"
+	"                                   per-thread totals (thread,function...)\n"
+	"      --include-runtime rank the runtime's own memory (.NET GC heap,\n"
+	"                       stacks only in the runtime) with the program's;\n"
+	"                       by default it is apart, on the 'runtime:' line\n"
 	"      --fail-over SIZE exit with status 3 when a site holds more than SIZE\n"
 	"                       live bytes (e.g. 64M, 1G), for CI; 0 otherwise\n"
 	"  -h, --help           show this help\n"
@@ -60,19 +73,58 @@ static int parse_u32(const char *s, u32 *out)
 	return 0;
 }
 
+/* "function", "thread,stack": one grouping key and maybe thread; a later
+ * --group-by replaces the key and keeps thread. */
+static int parse_group_by(const char *arg, unsigned *flags)
+{
+	const unsigned keys = ANALYSIS_GROUP_STACK | ANALYSIS_GROUP_FUNCTION |
+			      ANALYSIS_GROUP_MODULE;
+	unsigned f = *flags, key = 0;
+	bool have_key = false;
+	char *copy = strdup(arg), *save = NULL, *tok;
+	int err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok && !err;
+	     tok = strtok_r(NULL, ",", &save)) {
+		unsigned k = !strcmp(tok, "stack") ? ANALYSIS_GROUP_STACK :
+			     !strcmp(tok, "function") ? ANALYSIS_GROUP_FUNCTION :
+			     !strcmp(tok, "module") ? ANALYSIS_GROUP_MODULE : 0;
+
+		if (!strcmp(tok, "thread"))
+			f |= ANALYSIS_BY_THREAD;
+		else if (have_key || (!k && strcmp(tok, "site")))
+			err = -EINVAL;	/* two keys, or no such key */
+		else {
+			key = k;
+			have_key = true;
+		}
+	}
+	free(copy);
+	if (err || (!have_key && !(f & ANALYSIS_BY_THREAD)) || !arg[0])
+		return -EINVAL;
+	if (have_key)
+		f = (f & ~keys) | key;
+	*flags = f;
+	return 0;
+}
+
 /* Sites holding more than limit committed bytes; they rank first. */
 static size_t count_over(const struct ml_result *r, u64 limit)
 {
 	size_t n = 0;
 
-	while (n < r->nsites && r->sites[n].bytes - r->sites[n].reserved_bytes > limit)
+	size_t ranked = r->nsites - (r->runtime_apart ? r->nruntime : 0);
+
+	while (n < ranked && r->sites[n].bytes - r->sites[n].reserved_bytes > limit)
 		n++;
 	return n;
 }
 
 int cmd_report(int argc, char **argv)
 {
-	enum { OPT_FAIL_OVER = 256 };
+	enum { OPT_FAIL_OVER = 256, OPT_INCLUDE_RUNTIME };
 	static const struct option longopts[] = {
 		{ "input", required_argument, NULL, 'i' },
 		{ "format", required_argument, NULL, 'f' },
@@ -81,6 +133,7 @@ int cmd_report(int argc, char **argv)
 		{ "regions", no_argument, NULL, 'r' },
 		{ "group-by", required_argument, NULL, 'g' },
 		{ "fail-over", required_argument, NULL, OPT_FAIL_OVER },
+		{ "include-runtime", no_argument, NULL, OPT_INCLUDE_RUNTIME },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -117,12 +170,13 @@ int cmd_report(int argc, char **argv)
 			opts.regions = true;
 			break;
 		case 'g':
-			if (!strcmp(optarg, "thread"))
-				flags |= ANALYSIS_BY_THREAD;
-			else if (strcmp(optarg, "stack"))
+			if (parse_group_by(optarg, &flags))
 				return usage_error(report_usage,
-						   "--group-by takes 'stack' or 'thread', not '%s'",
-						   optarg);
+						   "--group-by takes site, stack, function or module, "
+						   "and thread, not '%s'", optarg);
+			break;
+		case OPT_INCLUDE_RUNTIME:
+			flags |= ANALYSIS_INCLUDE_RUNTIME;
 			break;
 		case OPT_FAIL_OVER:
 			if (ml_parse_size(optarg, &limit))

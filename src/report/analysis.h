@@ -42,8 +42,8 @@ struct ml_site {
 	struct ml_region_info *rinfo;	/* nregions entries, or NULL */
 	char *label;			/* what the site is, or NULL */
 	u32 tid;			/* ANALYSIS_BY_THREAD: the thread that mapped it */
-	/* The stacks merged into this site, largest first; 0 when it is one
-	 * stack. stack_id, stack_flags and frames are the largest one's. */
+	/* The stacks of this site, largest first (one when nothing merged);
+	 * stack_id, stack_flags and frames are the largest one's. */
 	size_t nvariants;
 	struct ml_site_variant *variants;
 	bool runtime;			/* the runtime's own memory (GC heap...) */

@@ -67,7 +67,8 @@ size_t report_nshown(const struct ml_result *r, const struct report_opts *o);
 size_t report_headline(const struct ml_site *s, u32 *idx, size_t max,
 		       bool *more);
 /* The innermost frame of the program's own code (what report_headline()
- * does not skip), or -1: --group-by function folds by it. */
+ * does not skip, less the runtime's stubs), or -1: --group-by function
+ * folds by it. */
 int report_own_frame(const struct ml_site *s);
 /* The runtime's own work: the stack (less an unnamed outer tail) is only
  * a managed runtime's native code, libc and allocators, with at least

@@ -129,6 +129,12 @@ static void key_stack(struct sbuf *b, const struct ml_site *s)
 		key_frame(b, &s->frames[k]);
 }
 
+static bool runtime_label(const char *l)
+{
+	return l && (!strcmp(l, LABEL_GC_RESERVE) || !strcmp(l, LABEL_GC_HEAP) ||
+		     !strcmp(l, LABEL_GC_COMMIT));
+}
+
 static char *site_key(const struct ml_site *s, bool by_thread, unsigned flags)
 {
 	struct sbuf b = { 0 };
@@ -136,6 +142,10 @@ static char *site_key(const struct ml_site *s, bool by_thread, unsigned flags)
 
 	if (by_thread)
 		sb_addf(&b, "T%u|", s->tid);
+	/* the GC's memory never folds into the program's code that
+	 * happened to allocate when the GC committed */
+	if (runtime_label(s->label))
+		sb_addf(&b, "G|");
 	if (!s->nframes || (flags & ANALYSIS_GROUP_STACK)) {
 		/* nothing to compare, or asked not to: the stack itself */
 		sb_addf(&b, "S%u", s->stack_id);
@@ -144,7 +154,16 @@ static char *site_key(const struct ml_site *s, bool by_thread, unsigned flags)
 	own = (flags & (ANALYSIS_GROUP_FUNCTION | ANALYSIS_GROUP_MODULE)) ?
 	      report_own_frame(s) : -1;
 	if (own >= 0 && (flags & ANALYSIS_GROUP_MODULE)) {
-		key_str(&b, 'm', report_basename(s->frames[own].module));
+		const struct ml_frame *f = &s->frames[own];
+		const char *m = report_basename(f->module);
+		size_t len = m ? strlen(m) : 0;
+
+		/* JIT code names its assembly "App", ReadyToRun code its file
+		 * "App.dll": one module */
+		if (is_managed(f) && len > 4 && (!strcmp(m + len - 4, ".dll") ||
+						 !strcmp(m + len - 4, ".exe")))
+			len -= 4;
+		sb_addf(&b, "m%zu:%.*s", len, (int)len, m ? m : "");
 	} else if (own >= 0) {
 		sb_addf(&b, "F");
 		key_frame(&b, &s->frames[own]);
@@ -347,12 +366,6 @@ static int cmp_all(const void *a, const void *b)
 	return cmp_size(a, b);
 }
 
-static bool runtime_label(const char *l)
-{
-	return l && (!strcmp(l, LABEL_GC_RESERVE) || !strcmp(l, LABEL_GC_HEAP) ||
-		     !strcmp(l, LABEL_GC_COMMIT));
-}
-
 static int fold(struct ml_result *r, unsigned flags)
 {
 	struct keyed *v;
@@ -382,7 +395,7 @@ static int fold(struct ml_result *r, unsigned flags)
 		if (j - i == 1) {
 			ns[nn++] = *v[i].s;
 			memset(v[i].s, 0, sizeof(*v[i].s));
-			continue;
+			continue;	/* its variant is made by analysis_group() */
 		}
 		err = merge(v + i, j - i, &ns[nn++]);
 		for (size_t k = i; k < j; k++)
@@ -411,6 +424,24 @@ int analysis_group(struct ml_result *r, unsigned flags)
 
 	if (r->nsites && !(flags & ANALYSIS_GROUP_STACK))
 		err = fold(r, flags);
+	/* every site lists its stacks: one when nothing merged */
+	for (size_t i = 0; !err && i < r->nsites; i++) {
+		struct ml_site *s = &r->sites[i];
+
+		if (s->nvariants)
+			continue;
+		s->variants = calloc(1, sizeof(*s->variants));
+		if (!s->variants || !(s->variants[0].tiers = site_tiers(s))) {
+			err = -ENOMEM;
+			break;
+		}
+		s->nvariants = 1;
+		s->variants[0].stack_id = s->stack_id;
+		s->variants[0].stack_flags = s->stack_flags;
+		s->variants[0].bytes = s->bytes;
+		s->variants[0].reserved_bytes = s->reserved_bytes;
+		s->variants[0].mappings = s->mappings;
+	}
 	r->nruntime = 0;
 	r->runtime_bytes = r->runtime_reserved_bytes = r->runtime_mappings = 0;
 	for (size_t i = 0; i < r->nsites; i++) {

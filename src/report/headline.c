@@ -189,8 +189,10 @@ size_t report_headline(const struct ml_site *s, u32 *idx, size_t max,
 
 int report_own_frame(const struct ml_site *s)
 {
+	/* a runtime's stub (IL_STUB_PInvoke) is shown, but is no function
+	 * of the program's: every P/Invoke would be one */
 	for (u32 k = 0; k < s->nframes && !is_entry(&s->frames[k]); k++)
-		if (!is_noise(&s->frames[k]))
+		if (!is_noise(&s->frames[k]) && s->frames[k].kind != ML_FK_STUB)
 			return (int)k;
 	return -1;
 }
