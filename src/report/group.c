@@ -9,7 +9,8 @@
  * Here sites whose stacks have the same key are merged; the stacks stay
  * as the site's variants. The key, innermost frame first, up to the last
  * trustworthy frame (key_stack(): the outer frames known by address only,
- * or unnamed after a walk that stopped early, are the junk tail):
+ * or unnamed after a walk that stopped early, are the junk tail), and at
+ * most up to the first async state machine step (async_step()):
  *   managed frame (JIT, R2R, stub) with a name -> its name, no tier, no module
  *   native frame with a name                -> module file name + symbol
  *   unnamed frame                           -> module file name + offset,
@@ -105,6 +106,26 @@ static void key_frame(struct sbuf *b, const struct ml_frame *f)
 	sb_addf(b, ";");
 }
 
+/*
+ * An async state machine's step, "Ns.Type+<Method>d__12::MoveNext()" (C#
+ * and F# compilers name them so): past it the stack says how the
+ * continuation was scheduled (started inline by its caller, or resumed
+ * on a pool thread), not who awaited it; one awaited call comes either
+ * way, so the key ends there.
+ */
+static bool async_step(const struct ml_frame *f)
+{
+	const char *m = f->symbol && is_managed(f) ? strstr(f->symbol, "::MoveNext(") : NULL;
+	const char *d;
+
+	if (!m)
+		return false;
+	for (d = f->symbol; (d = strstr(d, ">d")) && d < m; d++)
+		if (d[2] == '_' || d[2] == ':' || d[2] == '`')
+			return true;
+	return false;
+}
+
 /* A frame named by nothing but its address: no symbol, no module offset. */
 static bool anonymous(const struct ml_frame *f)
 {
@@ -125,8 +146,11 @@ static void key_stack(struct sbuf *b, const struct ml_site *s)
 		n--;
 	if (!n)
 		n = s->nframes;
-	for (u32 k = 0; k < n; k++)
+	for (u32 k = 0; k < n; k++) {
 		key_frame(b, &s->frames[k]);
+		if (async_step(&s->frames[k]))
+			break;
+	}
 }
 
 static bool runtime_label(const char *l)
