@@ -22,7 +22,8 @@ struct ml_site_variant {
 	u32 stack_id;
 	u32 stack_flags;	/* ML_SF_* */
 	u64 bytes, reserved_bytes, mappings;
-	char *tiers;		/* its managed frames' tiers, "QuickJitted+R2R"; "" if none */
+	char *tiers;		/* its key frames' tiers, "QuickJitted+R2R"; "" if none */
+	char *differs;		/* what tells it from the first, "OptimizedTier1 at #2" */
 };
 
 struct ml_site {

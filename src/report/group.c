@@ -136,7 +136,7 @@ static bool anonymous(const struct ml_frame *f)
  * frames at the outer end are junk: any of them known by address only,
  * and after a walk that stopped early (truncated, unwind error) those
  * known by module offset too. A stack with nothing left keeps them all. */
-static void key_stack(struct sbuf *b, const struct ml_site *s)
+static u32 key_frames(const struct ml_site *s)
 {
 	bool cut_short = s->stack_flags & (ML_SF_TRUNCATED | ML_SF_UNWIND_ERR);
 	u32 n = s->nframes;
@@ -146,11 +146,18 @@ static void key_stack(struct sbuf *b, const struct ml_site *s)
 		n--;
 	if (!n)
 		n = s->nframes;
-	for (u32 k = 0; k < n; k++) {
-		key_frame(b, &s->frames[k]);
+	for (u32 k = 0; k < n; k++)
 		if (async_step(&s->frames[k]))
-			break;
-	}
+			return k + 1;
+	return n;
+}
+
+static void key_stack(struct sbuf *b, const struct ml_site *s)
+{
+	u32 n = key_frames(s);
+
+	for (u32 k = 0; k < n; k++)
+		key_frame(b, &s->frames[k]);
 }
 
 static bool runtime_label(const char *l)
@@ -198,14 +205,16 @@ static char *site_key(const struct ml_site *s, bool by_thread, unsigned flags)
 	return b.oom ? (free(b.s), NULL) : b.s;
 }
 
-/* "QuickJitted+R2R": the tiers of s's managed frames, in frame order,
- * each once. */
+/* "QuickJitted+R2R": the tiers of the managed frames of s's key, in
+ * frame order, each once. */
 static char *site_tiers(const struct ml_site *s)
 {
 	struct sbuf b = { 0 };
 
+	u32 n = key_frames(s);
+
 	sb_addf(&b, "%s", "");
-	for (u32 k = 0; k < s->nframes; k++) {
+	for (u32 k = 0; k < n; k++) {
 		const struct ml_frame *f = &s->frames[k];
 		const char *t = f->kind == ML_FK_R2R ? "R2R" :
 				f->kind == ML_FK_JIT ? f->tier : NULL;
@@ -237,10 +246,57 @@ void analysis_site_release(struct ml_site *s)
 	free(s->regions);
 	label_info_free(s->rinfo, s->nregions);
 	free(s->label);
-	for (size_t i = 0; i < s->nvariants; i++)
+	for (size_t i = 0; i < s->nvariants; i++) {
 		free(s->variants[i].tiers);
+		free(s->variants[i].differs);
+	}
 	free(s->variants);
 	memset(s, 0, sizeof(*s));
+}
+
+static const char *tier_of(const struct ml_frame *f)
+{
+	return f->kind == ML_FK_R2R ? "R2R" : f->tier && *f->tier ? f->tier :
+	       report_frame_kind_name(f->kind);
+}
+
+/*
+ * What tells variant v from the largest one, rep (same default key: their
+ * key frames are the same methods, position by position): rep gets the
+ * tier of its innermost managed frame; v the tier of the first frame
+ * whose tier differs, "Tier1 at #2"; "outer frames" when only frames
+ * past the key differ. Other groupings compare no frames: "".
+ */
+static char *describe(const struct ml_site *v, const struct ml_site *rep,
+		      unsigned flags)
+{
+	struct sbuf b = { 0 };
+	u32 n = key_frames(v), k;
+
+	sb_addf(&b, "%s", "");
+	if (flags & (ANALYSIS_GROUP_FUNCTION | ANALYSIS_GROUP_MODULE))
+		goto out;
+	if (v == rep) {
+		for (k = 0; k < n; k++)
+			if (is_managed(&v->frames[k]) && v->frames[k].kind != ML_FK_STUB) {
+				sb_addf(&b, "%s", tier_of(&v->frames[k]));
+				break;
+			}
+		goto out;
+	}
+	for (k = 0; k < n && k < rep->nframes; k++) {
+		const struct ml_frame *f = &v->frames[k], *g = &rep->frames[k];
+
+		if (!is_managed(f) || f->kind == ML_FK_STUB)
+			continue;
+		if (f->kind != g->kind || strcmp(f->tier ?: "", g->tier ?: "")) {
+			sb_addf(&b, "%s at #%u", tier_of(f), k);
+			goto out;
+		}
+	}
+	sb_addf(&b, "outer frames");
+out:
+	return b.oom ? (free(b.s), NULL) : b.s;
 }
 
 static u64 committed(const struct ml_site *s)
@@ -287,7 +343,7 @@ static int cmp_reg_ref(const void *a, const void *b)
 
 /* Merges v[0..n) (largest first) into one site in *out; the parts are
  * moved from, and released by the caller. */
-static int merge(struct keyed *v, size_t n, struct ml_site *out)
+static int merge(struct keyed *v, size_t n, struct ml_site *out, unsigned flags)
 {
 	struct ml_site *rep = v[0].s;
 	size_t nreg = 0, k = 0;
@@ -319,7 +375,8 @@ static int merge(struct keyed *v, size_t n, struct ml_site *out)
 		var->reserved_bytes = s->reserved_bytes;
 		var->mappings = s->mappings;
 		var->tiers = site_tiers(i ? s : out);
-		if (!var->tiers)
+		var->differs = describe(i ? s : out, out, flags);
+		if (!var->tiers || !var->differs)
 			return -ENOMEM;
 		out->bytes += s->bytes;
 		out->reserved_bytes += s->reserved_bytes;
@@ -421,7 +478,7 @@ static int fold(struct ml_result *r, unsigned flags)
 			memset(v[i].s, 0, sizeof(*v[i].s));
 			continue;	/* its variant is made by analysis_group() */
 		}
-		err = merge(v + i, j - i, &ns[nn++]);
+		err = merge(v + i, j - i, &ns[nn++], flags);
 		for (size_t k = i; k < j; k++)
 			analysis_site_release(v[k].s);
 		if (err)
@@ -455,7 +512,8 @@ int analysis_group(struct ml_result *r, unsigned flags)
 		if (s->nvariants)
 			continue;
 		s->variants = calloc(1, sizeof(*s->variants));
-		if (!s->variants || !(s->variants[0].tiers = site_tiers(s))) {
+		if (!s->variants || !(s->variants[0].tiers = site_tiers(s)) ||
+		    !(s->variants[0].differs = strdup(""))) {
 			err = -ENOMEM;
 			break;
 		}

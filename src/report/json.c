@@ -120,6 +120,7 @@ static json_t *variants_json(const struct ml_site *s)
 		bad |= set(o, "reserved_bytes", j_u64(v->reserved_bytes));
 		bad |= set(o, "mappings", j_u64(v->mappings));
 		bad |= set(o, "tiers", j_str(v->tiers && *v->tiers ? v->tiers : NULL));
+		bad |= set(o, "differs", j_str(v->differs && *v->differs ? v->differs : NULL));
 		bad |= set(o, "truncated", json_boolean(v->stack_flags & ML_SF_TRUNCATED));
 		bad |= append(a, o);
 	}

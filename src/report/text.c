@@ -297,8 +297,8 @@ static void print_summary(FILE *out, const struct ml_result *r, size_t shown)
 
 #define VARIANTS_SHOWN	6
 
-/* "3 variants: QuickJitted 20.0 MiB (stack 4), ...": the stacks merged
- * into s (report/group.c), largest first. */
+/* "3 variants: QuickJitted: 20.0 MiB (stack 4), OptimizedTier1 at #2:
+ * ...": the stacks merged into s (report/group.c), largest first. */
 static void print_variants(FILE *out, const struct ml_site *s)
 {
 	char a[HS];
@@ -311,8 +311,8 @@ static void print_variants(FILE *out, const struct ml_site *s)
 		const struct ml_site_variant *v = &s->variants[i];
 
 		fputs(i ? ", " : " ", out);
-		if (v->tiers && *v->tiers)
-			put2(out, "", v->tiers), fputc(' ', out);
+		if (v->differs && *v->differs)
+			put2(out, "", v->differs), fputs(": ", out);
 		fprintf(out, "%s (stack %u%s)",
 			report_human_size(v->bytes - v->reserved_bytes, a, sizeof(a)),
 			v->stack_id, v->stack_flags & (ML_SF_TRUNCATED | ML_SF_UNWIND_ERR) ?

@@ -82,6 +82,19 @@ static const struct stack_case stacks[] = {
 	/* 9: the runtime's own thread, nothing of the program's */
 	{ 0, { MMAP, { ML_FK_NATIVE, NULL, CORECLR, NULL, 0x100 },
 	       { ML_FK_NATIVE, "start_thread", LIBC, NULL, 0 } } },
+	/* 10, 11: one awaited call, its continuation started inline by the
+	 * caller or resumed on a pool thread */
+	{ 0, { MMAP, { ML_FK_JIT, "Lib.Store::Save()", "Lib", "OptimizedTier1", 0 },
+	       { ML_FK_JIT, "Lib.Store+<SaveAsync>d__3::MoveNext()", "Lib", "OptimizedTier1", 0 },
+	       { ML_FK_R2R, "System.Runtime.CompilerServices.AsyncMethodBuilderCore::Start(!!0&)",
+		 "System.Private.CoreLib.dll", NULL, 0 },
+	       { ML_FK_JIT, "Lib.Store::SaveAsync()", "Lib", "OptimizedTier1", 0 } } },
+	{ 0, { MMAP, { ML_FK_JIT, "Lib.Store::Save()", "Lib", "OptimizedTier1", 0 },
+	       { ML_FK_JIT, "Lib.Store+<SaveAsync>d__3::MoveNext()", "Lib", "OptimizedTier1", 0 },
+	       { ML_FK_R2R, "System.Threading.ExecutionContext::RunInternal()",
+		 "System.Private.CoreLib.dll", NULL, 0 },
+	       { ML_FK_R2R, "System.Threading.ThreadPoolWorkQueue::Dispatch()",
+		 "System.Private.CoreLib.dll", NULL, 0 } } },
 };
 
 #define H 0x7e0000000000ULL	/* the handler's leaks */
@@ -176,6 +189,8 @@ static int write_recording(void)
 	err = err ?: put_op(w, ML_OP_MMAP, 7, MS(t++), GC, GC_SIZE, PROT_NONE);
 	err = err ?: put_op(w, ML_OP_MPROTECT, 8, MS(t++), GC, 8 * MiB, RW);
 	err = err ?: put_op(w, ML_OP_MMAP, 9, MS(t++), MISC + 4 * MiB, 64 * KiB, RW);
+	err = err ?: put_op(w, ML_OP_MMAP, 10, MS(t++), MISC + 5 * MiB, 32 * KiB, RW);
+	err = err ?: put_op(w, ML_OP_MMAP, 11, MS(t++), MISC + 6 * MiB, 32 * KiB, RW);
 	err = err ?: rec_put_end(w, MS(6000), &end);
 	if (err) {
 		rec_writer_abort(w);
@@ -243,7 +258,9 @@ static void test_default(void)
 		h->variants[1].stack_id == 2 &&
 		!strcmp(h->variants[1].tiers, "OptimizedTier1+QuickJitted") &&
 		h->variants[2].stack_id == 3 && !strcmp(h->variants[2].tiers, "R2R+QuickJitted") &&
-		h->variants[2].bytes == MiB);
+		h->variants[2].bytes == MiB && !strcmp(h->variants[0].differs, "QuickJitted") &&
+		!strcmp(h->variants[1].differs, "OptimizedTier1 at #2") &&
+		!strcmp(h->variants[2].differs, "R2R at #2"));
 	T_CHECK("default: regions in address order",
 		h && h->nregions == 6 && h->regions[0].start == H &&
 		h->regions[5].start == H + 10 * MiB);
@@ -251,6 +268,10 @@ static void test_default(void)
 		site_of(r, 4) != h && site_of(r, 4)->nvariants == 1);
 	T_CHECK("default: two callers of one library function stay apart",
 		site_of(r, 5) && site_of(r, 5) != site_of(r, 6));
+	T_CHECK("default: past an async step, how it was scheduled does not split",
+		site_of(r, 10) && site_of(r, 10) == site_of(r, 11) &&
+		site_of(r, 10)->bytes == 64 * KiB &&
+		!strcmp(site_of(r, 10)->variants[1].differs, "outer frames"));
 	T_CHECK("default: the handler ranks first", r->nsites && &r->sites[0] == h);
 
 	/* the GC: the commit labelled from its reservation, both apart */
@@ -276,9 +297,9 @@ static void test_default(void)
 		char *t = emit("text", r, 0);
 
 		T_CHECK("text: the variants line",
-			t && strstr(t, "  3 variants: QuickJitted 3.0 MiB (stack 1), "
-				    "OptimizedTier1+QuickJitted 2.0 MiB (stack 2), "
-				    "R2R+QuickJitted 1.0 MiB (stack 3, cut short)\n"));
+			t && strstr(t, "  3 variants: QuickJitted: 3.0 MiB (stack 1), "
+				    "OptimizedTier1 at #2: 2.0 MiB (stack 2), "
+				    "R2R at #2: 1.0 MiB (stack 3, cut short)\n"));
 		T_CHECK("text: the runtime line in the header",
 			t && strstr(t, "\nruntime:  8.1 MiB in 3 mappings + 504.0 MiB reserved, "
 				    "3 sites of the runtime's own"));
@@ -302,6 +323,8 @@ static void test_default(void)
 			json_integer_value(json_object_get(json_array_get(v, 1), "stack_id")) == 2 &&
 			!strcmp(json_string_value(json_object_get(json_array_get(v, 1), "tiers")) ?: "",
 				"OptimizedTier1+QuickJitted") &&
+			!strcmp(json_string_value(json_object_get(json_array_get(v, 1), "differs")) ?: "",
+				"OptimizedTier1 at #2") &&
 			json_is_false(json_object_get(s0, "runtime")));
 		T_CHECK("json: runtime apart, its sites listed there",
 			json_integer_value(json_object_get(rt, "bytes")) == (json_int_t)(GC_SIZE + 64 * KiB) &&
