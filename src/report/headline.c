@@ -99,6 +99,15 @@ static bool is_runtime(const struct ml_frame *f)
 	return false;
 }
 
+/* .NET's host libraries: what calls them is the host program. */
+static bool is_host(const struct ml_frame *f)
+{
+	const char *m = report_basename(f->module);
+
+	return f->kind == ML_FK_NATIVE && m &&
+	       (!strncmp(m, "libhostfxr.so", 13) || !strncmp(m, "libhostpolicy.so", 16));
+}
+
 /* A frame the headline never names. */
 static bool is_noise(const struct ml_frame *f)
 {
@@ -212,6 +221,10 @@ bool report_runtime_stack(const struct ml_site *s)
 			runtime = true;
 		else if (!is_libc(f) && !is_wrapper(f) && !is_allocator(f))
 			return false;	/* the program's, or not known */
+		/* outward of the host library is the host program (an
+		 * apphost "App" has no symbols): it only starts the runtime */
+		if (is_host(f))
+			break;
 	}
 	return runtime;
 }

@@ -10,7 +10,9 @@
 #   - a headline (the one-line answer) naming the handler, LeakHandler;
 #   - the runtime's own memory apart: no ranked site is the runtime's, a
 #     GC label is a runtime site's, and --include-runtime ranks them again;
-#   - --group-by stack keeps one site per stack (as many or more sites).
+#   - --group-by stack keeps one site per stack (as many or more sites);
+#   - launched by mapleak (the GC's reservation recorded), the GC's
+#     commits labelled ".NET GC heap (committed)" and apart.
 E2E_TIMEOUT=${E2E_TIMEOUT:-300}
 . "$(dirname "$0")/lib.sh"
 
@@ -100,7 +102,7 @@ check(sum(v.get("bytes", 0) for v in variants) == top.get("bytes") and variants,
       "the top site's variants add up to it", top.get("bytes"),
       [(v.get("stack_id"), v.get("tiers"), v.get("bytes")) for v in variants])
 print("# %d variant(s): %s" % (len(variants),
-      ", ".join("%s %s" % (v.get("tiers"), v.get("bytes")) for v in variants)))
+      ", ".join("%s %d MiB" % (v.get("differs"), v.get("bytes", 0) >> 20) for v in variants)))
 
 # The runtime's own memory is apart: none of it ranked, GC labels only there.
 rt = r.get("runtime") or {}
@@ -126,11 +128,63 @@ check(len(ri_rt) == rt.get("sites_total") and (ri.get("runtime") or {}).get("ran
 # --group-by stack: one site per stack, the leak in at least one of them.
 rs = load_json(stack_path, "report --group-by stack")
 ls = [s for s in rs.get("sites") or []
-      if any("LeakHandler" in (symbol(f) or "") for f in s.get("frames") or [])]
+      if s.get("bytes") == s.get("mappings", 0) * MIB
+      and any("LeakHandler" in (symbol(f) or "") for f in s.get("frames") or [])]
 check(sum(s.get("bytes", 0) for s in ls) == hits * MIB and
       len(ls) == len(variants),
       "--group-by stack splits the leak into its %d variant(s)" % len(variants),
       len(variants), [site_str(s) for s in ls])
+PY
+
+# Launched by mapleak, the GC's reservation is recorded too, so its
+# commits (mprotect inside it, from whatever allocated) are labelled from
+# it and put apart with the runtime's memory.
+DATA2=$T/asp-launch.data
+start_bg launch /dev/null "${CLEAN_ENV[@]}" "$MAPLEAK" record -o "$DATA2" -- "$APP"
+REC2=$BG_PID
+if ! wait_for 60 grep -q '^AspLeak: pid .* listening on http://127.0.0.1:' "$T/launch.out"; then
+	show "$T/launch.out"
+	show "$T/launch.err"
+	bail "AspLeak launched by mapleak listens within 60 s"
+fi
+sed -n 's/^AspLeak: pid \([0-9]*\) .*/\1/p' "$T/launch.out" | head -n1 >"$T/app2.pid"
+track_pid_file "$T/app2.pid"
+URL2=$(sed -n 's/^AspLeak: pid .* listening on \(http:\/\/127\.0\.0\.1:[0-9]*\).*/\1/p' \
+	"$T/launch.out" | head -n1)
+for i in $(seq "$HITS"); do
+	curl -sS --max-time 20 "$URL2/leak" >/dev/null 2>>"$T/curl2.err"
+done
+sleep 1
+kill -INT "$REC2"
+wait_exit "$REC2" 60 || bail "mapleak record -- AspLeak ends within 60 s of SIGINT"
+report_json "$DATA2" "$T/launch.json" || finish
+pycheck "$T/launch.json" "$HITS" <<'PY'
+import sys
+from report_checks import *
+
+r = load_json(sys.argv[1])
+hits = int(sys.argv[2])
+MIB = 1 << 20
+sites = r.get("sites") or []
+top = sites[0] if sites else {}
+check(top.get("bytes") == hits * MIB and top.get("mappings") == hits and
+      any("LeakHandler" in (symbol(f) or "") for f in top.get("frames") or []),
+      "launched: the top site is the handler's %d leaks" % hits,
+      "%d bytes in %d mappings" % (hits * MIB, hits), site_str(top) if top else None)
+rt = r.get("runtime") or {}
+gc = [s for s in rt.get("sites") or [] if s.get("label") == ".NET GC heap (committed)"]
+gc_bytes = sum(s.get("bytes", 0) - s.get("reserved_bytes", 0) for s in gc)
+check(gc and gc_bytes > 0 and all(s.get("runtime") for s in gc),
+      "launched: the GC's commits are labelled .NET GC heap (committed), with the runtime's",
+      "a labelled runtime site", [site_str(s) for s in (rt.get("sites") or [])[:5]])
+resv = [s for s in rt.get("sites") or [] if s.get("label") == ".NET GC reservation"]
+check(resv, "launched: the GC's reservation is labelled, with the runtime's", "a site",
+      len(resv))
+ranked = [site_str(s) for s in sites if ".NET GC" in (s.get("label") or "")
+          or s.get("runtime")]
+check(not ranked, "launched: none of it is ranked", "none", ranked[:5])
+print("# launched: GC heap committed %.1f MiB in %d sites; runtime %.1f MiB committed"
+      % (gc_bytes / MIB, len(gc), (rt.get("bytes", 0) - rt.get("reserved_bytes", 0)) / MIB))
 PY
 
 # The one-line answer names the handler.
