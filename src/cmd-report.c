@@ -50,7 +50,8 @@ const char report_usage[] =
 	"                         module    that frame's module\n"
 	"                         thread    one site per thread too, with\n"
 	"                                   per-thread totals (thread,function...)\n"
-	"      --include-runtime rank the runtime's own memory (.NET GC heap,\n"
+	"      --include-runtime\n"
+	"                       rank the runtime's own memory (.NET GC heap,\n"
 	"                       stacks only in the runtime) with the program's;\n"
 	"                       by default it is apart, on the 'runtime:' line\n"
 	"      --fail-over SIZE exit with status 3 when a site holds more than SIZE\n"
@@ -173,7 +174,8 @@ int cmd_report(int argc, char **argv)
 			if (parse_group_by(optarg, &flags))
 				return usage_error(report_usage,
 						   "--group-by takes site, stack, function or module, "
-						   "and thread, not '%s'", optarg);
+						   "and or with thread (function,thread), not '%s'",
+						   optarg);
 			break;
 		case OPT_INCLUDE_RUNTIME:
 			flags |= ANALYSIS_INCLUDE_RUNTIME;
