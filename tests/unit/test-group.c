@@ -95,6 +95,12 @@ static const struct stack_case stacks[] = {
 		 "System.Private.CoreLib.dll", NULL, 0 },
 	       { ML_FK_R2R, "System.Threading.ThreadPoolWorkQueue::Dispatch()",
 		 "System.Private.CoreLib.dll", NULL, 0 } } },
+	/* 12: the runtime's start-up, called by the apphost (no symbols) */
+	{ 0, { MMAP, { ML_FK_NATIVE, NULL, CORECLR, NULL, 0x61f9eb },
+	       { ML_FK_NATIVE, "coreclr_initialize", CORECLR, NULL, 0 },
+	       { ML_FK_NATIVE, "corehost_main", "/usr/share/dotnet/host/libhostpolicy.so", NULL, 0 },
+	       { ML_FK_NATIVE, NULL, "/usr/share/dotnet/host/fxr/10.0.0/libhostfxr.so", NULL, 0x213bb },
+	       { ML_FK_NATIVE, NULL, "/app/App", NULL, 0x82db } } },
 };
 
 #define H 0x7e0000000000ULL	/* the handler's leaks */
@@ -191,6 +197,7 @@ static int write_recording(void)
 	err = err ?: put_op(w, ML_OP_MMAP, 9, MS(t++), MISC + 4 * MiB, 64 * KiB, RW);
 	err = err ?: put_op(w, ML_OP_MMAP, 10, MS(t++), MISC + 5 * MiB, 32 * KiB, RW);
 	err = err ?: put_op(w, ML_OP_MMAP, 11, MS(t++), MISC + 6 * MiB, 32 * KiB, RW);
+	err = err ?: put_op(w, ML_OP_MMAP, 12, MS(t++), MISC + 7 * MiB, 16 * KiB, RW);
 	err = err ?: rec_put_end(w, MS(6000), &end);
 	if (err) {
 		rec_writer_abort(w);
@@ -284,12 +291,14 @@ static void test_default(void)
 	T_CHECK("gc: commit, reservation and the runtime's thread are the runtime's",
 		gc && gc->runtime && site_of(r, 7)->runtime && site_of(r, 9) &&
 		site_of(r, 9)->runtime && !h->runtime && !site_of(r, 4)->runtime);
+	T_CHECK("runtime: its start-up from the apphost is the runtime's",
+		site_of(r, 12) && site_of(r, 12)->runtime);
 	ranked = report_nshown(r, &(struct report_opts){ .top = 0 });
-	T_CHECKF("gc: apart: last, not ranked", r->runtime_apart && r->nruntime == 3 &&
-		 ranked == r->nsites - 3 && gc >= r->sites + ranked,
+	T_CHECKF("gc: apart: last, not ranked", r->runtime_apart && r->nruntime == 4 &&
+		 ranked == r->nsites - 4 && gc >= r->sites + ranked,
 		 "%zu runtime, %zu ranked of %zu", r->nruntime, ranked, r->nsites);
-	T_CHECKF("gc: runtime totals", r->runtime_bytes == GC_SIZE + 64 * KiB &&
-		 r->runtime_reserved_bytes == GC_SIZE - 8 * MiB && r->runtime_mappings == 3,
+	T_CHECKF("gc: runtime totals", r->runtime_bytes == GC_SIZE + 80 * KiB &&
+		 r->runtime_reserved_bytes == GC_SIZE - 8 * MiB && r->runtime_mappings == 4,
 		 "%llu bytes, %llu reserved", (unsigned long long)r->runtime_bytes,
 		 (unsigned long long)r->runtime_reserved_bytes);
 
@@ -301,8 +310,8 @@ static void test_default(void)
 				    "OptimizedTier1 at #2: 2.0 MiB (stack 2), "
 				    "R2R at #2: 1.0 MiB (stack 3, cut short)\n"));
 		T_CHECK("text: the runtime line in the header",
-			t && strstr(t, "\nruntime:  8.1 MiB in 3 mappings + 504.0 MiB reserved, "
-				    "3 sites of the runtime's own"));
+			t && strstr(t, "\nruntime:  8.1 MiB in 4 mappings + 504.0 MiB reserved, "
+				    "4 sites of the runtime's own"));
 		T_CHECK("text: the runtime's sites listed apart, labelled",
 			t && strstr(t, "the runtime's own memory, not ranked") &&
 			strstr(t, "8.0 MiB in 1 mapping \u2014 " LABEL_GC_COMMIT));
@@ -327,10 +336,10 @@ static void test_default(void)
 				"OptimizedTier1 at #2") &&
 			json_is_false(json_object_get(s0, "runtime")));
 		T_CHECK("json: runtime apart, its sites listed there",
-			json_integer_value(json_object_get(rt, "bytes")) == (json_int_t)(GC_SIZE + 64 * KiB) &&
+			json_integer_value(json_object_get(rt, "bytes")) == (json_int_t)(GC_SIZE + 80 * KiB) &&
 			json_is_false(json_object_get(rt, "ranked")) &&
-			json_array_size(json_object_get(rt, "sites")) == 3 &&
-			json_array_size(json_object_get(doc, "sites")) == r->nsites - 3);
+			json_array_size(json_object_get(rt, "sites")) == 4 &&
+			json_array_size(json_object_get(doc, "sites")) == r->nsites - 4);
 		json_decref(doc);
 		free(j);
 	}
