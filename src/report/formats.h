@@ -70,7 +70,8 @@ size_t report_headline(const struct ml_site *s, u32 *idx, size_t max,
  * does not skip, less the runtime's stubs), or -1: --group-by function
  * folds by it. */
 int report_own_frame(const struct ml_site *s);
-/* The runtime's own work: the stack (less an unnamed outer tail) is only
+/* The runtime's own work: the stack (less an unnamed outer tail after a
+ * walk that stopped early) is only
  * a managed runtime's native code, libc and allocators, with at least
  * one frame of the runtime. An unknown frame makes it the program's. */
 bool report_runtime_stack(const struct ml_site *s);

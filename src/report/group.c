@@ -135,14 +135,20 @@ static bool anonymous(const struct ml_frame *f)
 /* The default key: the frames up to the last trustworthy one. Unnamed
  * frames at the outer end are junk: any of them known by address only,
  * and after a walk that stopped early (truncated, unwind error) those
- * known by module offset too. A stack with nothing left keeps them all. */
+ * known by module offset too, past a named frame other than the first.
+ * A stack with nothing left keeps them all. */
 static u32 key_frames(const struct ml_site *s)
 {
 	bool cut_short = s->stack_flags & (ML_SF_TRUNCATED | ML_SF_UNWIND_ERR);
-	u32 n = s->nframes;
+	u32 n = s->nframes, named = s->nframes;
 
-	while (n > 0 && (cut_short ? !s->frames[n - 1].symbol :
-			 anonymous(&s->frames[n - 1])))
+	while (named > 0 && !s->frames[named - 1].symbol)
+		named--;
+	/* a walk cut short: its unnamed tail, unless that leaves only the
+	 * syscall wrapper (a runtime's stripped frames are all it says) */
+	if (cut_short && named >= 2)
+		n = named;
+	while (n > 0 && anonymous(&s->frames[n - 1]))
 		n--;
 	if (!n)
 		n = s->nframes;

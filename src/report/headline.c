@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "report/formats.h"
+#include "track/stacks.h"
 
 /* libc and the dynamic loader: syscall wrappers and allocator innards. */
 static bool is_libc(const struct ml_frame *f)
@@ -211,8 +212,11 @@ bool report_runtime_stack(const struct ml_site *s)
 	bool runtime = false;
 	u32 n = s->nframes;
 
-	/* junk at the outer end (a walk that read data) says nothing */
-	while (n > 0 && !s->frames[n - 1].module && !s->frames[n - 1].symbol)
+	/* junk at the outer end of a walk that stopped early (it read data)
+	 * says nothing; in a whole walk an unknown frame may be the
+	 * program's JIT code that nothing named */
+	while (n > 0 && (s->stack_flags & (ML_SF_TRUNCATED | ML_SF_UNWIND_ERR)) &&
+	       !s->frames[n - 1].module && !s->frames[n - 1].symbol)
 		n--;
 	for (u32 k = 0; k < n && !is_entry(&s->frames[k]); k++) {
 		const struct ml_frame *f = &s->frames[k];

@@ -101,6 +101,16 @@ static const struct stack_case stacks[] = {
 	       { ML_FK_NATIVE, "corehost_main", "/usr/share/dotnet/host/libhostpolicy.so", NULL, 0 },
 	       { ML_FK_NATIVE, NULL, "/usr/share/dotnet/host/fxr/10.0.0/libhostfxr.so", NULL, 0x213bb },
 	       { ML_FK_NATIVE, NULL, "/app/App", NULL, 0x82db } } },
+	/* 13: a whole walk through JIT code nothing named: maybe the
+	 * program's, so not the runtime's */
+	{ 0, { MMAP, { ML_FK_NATIVE, NULL, CORECLR, NULL, 0x400 },
+	       { ML_FK_UNKNOWN, NULL, NULL, NULL, 0 } } },
+	/* 14, 15: walks in the stripped runtime cut short: its frames are
+	 * all that tells them apart, they stay two sites */
+	{ ML_SF_TRUNCATED, { MMAP, { ML_FK_NATIVE, NULL, CORECLR, NULL, 0x500 },
+			     { ML_FK_NATIVE, NULL, CORECLR, NULL, 0x600 } } },
+	{ ML_SF_TRUNCATED, { MMAP, { ML_FK_NATIVE, NULL, CORECLR, NULL, 0x500 },
+			     { ML_FK_NATIVE, NULL, CORECLR, NULL, 0x700 } } },
 };
 
 #define H 0x7e0000000000ULL	/* the handler's leaks */
@@ -129,6 +139,8 @@ static int put_stack(struct rec_writer *w, u32 id)
 		n++;
 	if (id == 1)
 		n = 5;	/* its last frame: ML_FK_UNKNOWN, nothing known */
+	if (id == 13)
+		n = 3;
 	for (u32 k = 0; k < n && !err; k++) {
 		struct ml_rec_frame f = { .return_address = k > 0 };
 
@@ -198,6 +210,9 @@ static int write_recording(void)
 	err = err ?: put_op(w, ML_OP_MMAP, 10, MS(t++), MISC + 5 * MiB, 32 * KiB, RW);
 	err = err ?: put_op(w, ML_OP_MMAP, 11, MS(t++), MISC + 6 * MiB, 32 * KiB, RW);
 	err = err ?: put_op(w, ML_OP_MMAP, 12, MS(t++), MISC + 7 * MiB, 16 * KiB, RW);
+	err = err ?: put_op(w, ML_OP_MMAP, 13, MS(t++), MISC + 8 * MiB, 16 * KiB, RW);
+	err = err ?: put_op(w, ML_OP_MMAP, 14, MS(t++), MISC + 9 * MiB, 4 * KiB, RW);
+	err = err ?: put_op(w, ML_OP_MMAP, 15, MS(t++), MISC + 10 * MiB, 4 * KiB, RW);
 	err = err ?: rec_put_end(w, MS(6000), &end);
 	if (err) {
 		rec_writer_abort(w);
@@ -293,12 +308,17 @@ static void test_default(void)
 		site_of(r, 9)->runtime && !h->runtime && !site_of(r, 4)->runtime);
 	T_CHECK("runtime: its start-up from the apphost is the runtime's",
 		site_of(r, 12) && site_of(r, 12)->runtime);
+	T_CHECK("runtime: an unknown frame in a whole walk is not the runtime's",
+		site_of(r, 13) && !site_of(r, 13)->runtime);
+	T_CHECK("runtime: cut-short walks in the runtime are its own, apart",
+		site_of(r, 14) && site_of(r, 14)->runtime && site_of(r, 15) &&
+		site_of(r, 15) != site_of(r, 14));
 	ranked = report_nshown(r, &(struct report_opts){ .top = 0 });
-	T_CHECKF("gc: apart: last, not ranked", r->runtime_apart && r->nruntime == 4 &&
-		 ranked == r->nsites - 4 && gc >= r->sites + ranked,
+	T_CHECKF("gc: apart: last, not ranked", r->runtime_apart && r->nruntime == 6 &&
+		 ranked == r->nsites - 6 && gc >= r->sites + ranked,
 		 "%zu runtime, %zu ranked of %zu", r->nruntime, ranked, r->nsites);
-	T_CHECKF("gc: runtime totals", r->runtime_bytes == GC_SIZE + 80 * KiB &&
-		 r->runtime_reserved_bytes == GC_SIZE - 8 * MiB && r->runtime_mappings == 4,
+	T_CHECKF("gc: runtime totals", r->runtime_bytes == GC_SIZE + 88 * KiB &&
+		 r->runtime_reserved_bytes == GC_SIZE - 8 * MiB && r->runtime_mappings == 6,
 		 "%llu bytes, %llu reserved", (unsigned long long)r->runtime_bytes,
 		 (unsigned long long)r->runtime_reserved_bytes);
 
@@ -310,8 +330,8 @@ static void test_default(void)
 				    "OptimizedTier1 at #2: 2.0 MiB (stack 2), "
 				    "R2R at #2: 1.0 MiB (stack 3, cut short)\n"));
 		T_CHECK("text: the runtime line in the header",
-			t && strstr(t, "\nruntime:  8.1 MiB in 4 mappings + 504.0 MiB reserved, "
-				    "4 sites of the runtime's own"));
+			t && strstr(t, "\nruntime:  8.1 MiB in 6 mappings + 504.0 MiB reserved, "
+				    "6 sites of the runtime's own"));
 		T_CHECK("text: the runtime's sites listed apart, labelled",
 			t && strstr(t, "the runtime's own memory, not ranked") &&
 			strstr(t, "8.0 MiB in 1 mapping \u2014 " LABEL_GC_COMMIT));
@@ -336,10 +356,10 @@ static void test_default(void)
 				"OptimizedTier1 at #2") &&
 			json_is_false(json_object_get(s0, "runtime")));
 		T_CHECK("json: runtime apart, its sites listed there",
-			json_integer_value(json_object_get(rt, "bytes")) == (json_int_t)(GC_SIZE + 80 * KiB) &&
+			json_integer_value(json_object_get(rt, "bytes")) == (json_int_t)(GC_SIZE + 88 * KiB) &&
 			json_is_false(json_object_get(rt, "ranked")) &&
-			json_array_size(json_object_get(rt, "sites")) == 4 &&
-			json_array_size(json_object_get(doc, "sites")) == r->nsites - 4);
+			json_array_size(json_object_get(rt, "sites")) == 6 &&
+			json_array_size(json_object_get(doc, "sites")) == r->nsites - 6);
 		json_decref(doc);
 		free(j);
 	}
