@@ -22,7 +22,8 @@
 
 const char report_usage[] =
 	"usage: mapleak report [-i FILE] [--format FMT] [-o FILE] [--top N] [--regions]\n"
-	"                      [--group-by stack|thread] [--fail-over SIZE]\n"
+	"                      [--group-by KEY[,thread]] [--include-runtime]\n"
+	"                      [--fail-over SIZE]\n"
 	"                      [--sort bytes|growth|age] [--older-than SECONDS]\n"
 	"                      [--min-bytes SIZE] [--from SECONDS] [--to SECONDS]\n"
 	"\n"
@@ -40,8 +41,21 @@ const char report_usage[] =
 	"  -n, --top N          show the N largest sites (0 = all; default 10 for\n"
 	"                       text and json, all for the profile formats)\n"
 	"  -r, --regions        list each site's regions and the baseline's\n"
-	"  -g, --group-by KEY   stack (default), or thread: one site per thread and\n"
-	"                       stack, with per-thread totals\n"
+	"  -g, --group-by KEY   what makes one site:\n"
+	"                         site      (default) stacks that differ only in JIT\n"
+	"                                   tier, code version or unnamed outer\n"
+	"                                   frames are one site; its stacks are\n"
+	"                                   listed as variants\n"
+	"                         stack     one site per recorded stack\n"
+	"                         function  the innermost frame of the program's\n"
+	"                                   own code (not libc, not the runtime)\n"
+	"                         module    that frame's module\n"
+	"                         thread    one site per thread too, with\n"
+	"                                   per-thread totals (thread,function...)\n"
+	"      --include-runtime\n"
+	"                       rank the runtime's own memory (.NET GC heap,\n"
+	"                       stacks only in the runtime) with the program's;\n"
+	"                       by default it is apart, on the 'runtime:' line\n"
 	"  -s, --sort KEY       bytes (default): largest first; growth: fastest\n"
 	"                       growing first (least-squares bytes/s over the\n"
 	"                       recording); age: oldest live mapping first\n"
@@ -85,19 +99,58 @@ static int parse_seconds(const char *s, u64 *ns)
 	return 0;
 }
 
-/* Sites holding more than limit committed bytes; they rank first. */
+/* "function", "thread,stack": one grouping key and maybe thread; a later
+ * --group-by replaces the key and keeps thread. */
+static int parse_group_by(const char *arg, unsigned *flags)
+{
+	const unsigned keys = ANALYSIS_GROUP_STACK | ANALYSIS_GROUP_FUNCTION |
+			      ANALYSIS_GROUP_MODULE;
+	unsigned f = *flags, key = 0;
+	bool have_key = false;
+	char *copy = strdup(arg), *save = NULL, *tok;
+	int err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok && !err;
+	     tok = strtok_r(NULL, ",", &save)) {
+		unsigned k = !strcmp(tok, "stack") ? ANALYSIS_GROUP_STACK :
+			     !strcmp(tok, "function") ? ANALYSIS_GROUP_FUNCTION :
+			     !strcmp(tok, "module") ? ANALYSIS_GROUP_MODULE : 0;
+
+		if (!strcmp(tok, "thread"))
+			f |= ANALYSIS_BY_THREAD;
+		else if (have_key || (!k && strcmp(tok, "site")))
+			err = -EINVAL;	/* two keys, or no such key */
+		else {
+			key = k;
+			have_key = true;
+		}
+	}
+	free(copy);
+	if (err || (!have_key && !(f & ANALYSIS_BY_THREAD)) || !arg[0])
+		return -EINVAL;
+	if (have_key)
+		f = (f & ~keys) | key;
+	*flags = f;
+	return 0;
+}
+
+/* Ranked sites holding more than limit committed bytes (whatever the
+ * order --sort put them in; the runtime's own memory, when apart, last). */
 static size_t count_over(const struct ml_result *r, u64 limit)
 {
-	size_t n = 0;
+	size_t ranked = r->nsites - (r->runtime_apart ? r->nruntime : 0), n = 0;
 
-	while (n < r->nsites && r->sites[n].bytes - r->sites[n].reserved_bytes > limit)
-		n++;
+	for (size_t i = 0; i < ranked; i++)
+		n += r->sites[i].bytes - r->sites[i].reserved_bytes > limit;
 	return n;
 }
 
 int cmd_report(int argc, char **argv)
 {
-	enum { OPT_FAIL_OVER = 256, OPT_OLDER, OPT_MIN_BYTES, OPT_FROM, OPT_TO };
+	enum { OPT_FAIL_OVER = 256, OPT_OLDER, OPT_MIN_BYTES, OPT_FROM, OPT_TO,
+	       OPT_INCLUDE_RUNTIME };
 	static const struct option longopts[] = {
 		{ "input", required_argument, NULL, 'i' },
 		{ "format", required_argument, NULL, 'f' },
@@ -111,6 +164,7 @@ int cmd_report(int argc, char **argv)
 		{ "min-bytes", required_argument, NULL, OPT_MIN_BYTES },
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "to", required_argument, NULL, OPT_TO },
+		{ "include-runtime", no_argument, NULL, OPT_INCLUDE_RUNTIME },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -147,12 +201,14 @@ int cmd_report(int argc, char **argv)
 			opts.regions = true;
 			break;
 		case 'g':
-			if (!strcmp(optarg, "thread"))
-				ao.flags |= ANALYSIS_BY_THREAD;
-			else if (strcmp(optarg, "stack"))
+			if (parse_group_by(optarg, &ao.flags))
 				return usage_error(report_usage,
-						   "--group-by takes 'stack' or 'thread', not '%s'",
+						   "--group-by takes site, stack, function or module, "
+						   "and or with thread (function,thread), not '%s'",
 						   optarg);
+			break;
+		case OPT_INCLUDE_RUNTIME:
+			ao.flags |= ANALYSIS_INCLUDE_RUNTIME;
 			break;
 		case OPT_FAIL_OVER:
 			if (ml_parse_size(optarg, &limit))

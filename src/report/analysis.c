@@ -54,6 +54,10 @@ struct load_ctx {
 	/* ANALYSIS_BY_THREAD: who made each op that can give a region its
 	 * origin, found again by the region's (time, stack) */
 	bool by_thread;
+	unsigned flags;		/* ANALYSIS_* */
+	/* stacks that reserved a .NET GC range: a commit inside is the GC's */
+	u32 *gc_reserves;
+	size_t ngc_reserves;
 	struct op_tid { u64 time; u32 stack_id, tid; } *tids;
 	size_t ntids, tids_cap;
 
@@ -575,8 +579,6 @@ static int cmp_thread_stack_addr(const void *a, const void *b, void *ctx)
 	return cmp_stack_then_addr(a, b);
 }
 
-static int cmp_site(const void *a, const void *b);
-
 static int cmp_res_start(const void *a, const void *b)
 {
 	const struct ml_rec_resident_entry *x = a, *y = b;
@@ -584,38 +586,6 @@ static int cmp_res_start(const void *a, const void *b)
 	if (x->start != y->start)
 		return x->start < y->start ? -1 : 1;
 	return x->end < y->end ? -1 : x->end > y->end;
-}
-
-static int cmp_site_growth(const void *a, const void *b)
-{
-	const struct ml_site *x = a, *y = b;
-
-	if (x->growth_bytes_per_s != y->growth_bytes_per_s)
-		return x->growth_bytes_per_s > y->growth_bytes_per_s ? -1 : 1;
-	return cmp_site(a, b);
-}
-
-static int cmp_site_age(const void *a, const void *b)
-{
-	const struct ml_site *x = a, *y = b;
-
-	if (x->first_time != y->first_time)
-		return x->first_time < y->first_time ? -1 : 1;
-	return cmp_site(a, b);
-}
-
-static int cmp_site(const void *a, const void *b)
-{
-	const struct ml_site *x = a, *y = b;
-	u64 cx = x->bytes - x->reserved_bytes, cy = y->bytes - y->reserved_bytes;
-
-	if (cx != cy)
-		return cx > cy ? -1 : 1;
-	if (x->bytes != y->bytes)
-		return x->bytes > y->bytes ? -1 : 1;
-	if (x->stack_id != y->stack_id)
-		return x->stack_id < y->stack_id ? -1 : 1;
-	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
 /* Regions in address order; adjacent pieces of one call (same stack, same
@@ -743,6 +713,94 @@ static int site_label(struct ml_site *s)
 	return 0;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	u32 x = *(const u32 *)a, y = *(const u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_reserve(const void *a, const void *b)
+{
+	const struct ml_region *x = a, *y = b;
+
+	return x->reserve_stack_id < y->reserve_stack_id ? -1 :
+	       x->reserve_stack_id > y->reserve_stack_id;
+}
+
+/*
+ * The stacks whose reservation is the .NET GC's and has commits inside
+ * (mprotect from PROT_NONE gives them the committing stack, often the
+ * program's own allocating code): labelled by the reservation's stack and
+ * whole size, the same rule as a site (label_site()). Fills c->gc_reserves.
+ */
+static int find_gc_reserves(struct load_ctx *c, const struct ml_region *live,
+			    size_t n)
+{
+	struct ml_region *v;
+	size_t i, j;
+	int err = 0;
+
+	if (!n)
+		return 0;
+	v = malloc(n * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memcpy(v, live, n * sizeof(*v));
+	qsort(v, n, sizeof(*v), cmp_reserve);
+	for (i = 0; i < n && !err; i = j) {
+		u32 id = v[i].reserve_stack_id;
+		bool commits = false;
+		u64 total = 0;
+		struct ml_site tmp = { .stack_id = id };
+		const char *l;
+
+		for (j = i; j < n && v[j].reserve_stack_id == id; j++) {
+			total += v[j].end - v[j].start;
+			commits |= v[j].stack_id != id;
+		}
+		if (!id || !commits)
+			continue;
+		err = site_frames(c, &tmp);
+		l = err ? NULL : label_site(tmp.frames, tmp.nframes, NULL, 0, total);
+		if (l && (!strcmp(l, LABEL_GC_RESERVE) || !strcmp(l, LABEL_GC_HEAP))) {
+			u32 *ng = reallocarray(c->gc_reserves, c->ngc_reserves + 1,
+					       sizeof(*ng));
+
+			if (!ng)
+				err = -ENOMEM;
+			else {
+				c->gc_reserves = ng;
+				c->gc_reserves[c->ngc_reserves++] = id;
+			}
+		}
+		for (u32 k = 0; k < tmp.nframes; k++)
+			frame_clear(&tmp.frames[k]);
+		free(tmp.frames);
+	}
+	free(v);
+	/* ids come in order: bsearch-able */
+	return err;
+}
+
+/* Commits inside a GC reservation that nothing else names. */
+static int label_gc_commits(const struct load_ctx *c, const struct ml_region *v,
+			    size_t n, struct ml_region_info *ri)
+{
+	for (size_t i = 0; ri && c->ngc_reserves && i < n; i++) {
+		u32 id = v[i].reserve_stack_id;
+
+		if (id == v[i].stack_id || ri[i].label ||
+		    !bsearch(&id, c->gc_reserves, c->ngc_reserves,
+			     sizeof(id), cmp_u32))
+			continue;
+		ri[i].label = strdup(LABEL_GC_COMMIT);
+		if (!ri[i].label)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int build_site(struct load_ctx *c, const struct ml_region *v, size_t n,
 		      struct ml_site *s)
 {
@@ -775,7 +833,8 @@ static int build_site(struct load_ctx *c, const struct ml_region *v, size_t n,
 	if (!any_res)
 		s->resident_bytes = 0;
 	s->mappings = count_mappings(v, n);
-	if (site_frames(c, s) || label_regions(&c->snaps, v, n, &s->rinfo))
+	if (site_frames(c, s) || label_regions(&c->snaps, v, n, &s->rinfo) ||
+	    label_gc_commits(c, v, n, s->rinfo))
 		return -ENOMEM;
 	s->calls = timeline_calls(c->tl, s->stack_id);
 	/* by thread, a stack's history is not the (thread, stack) site's */
@@ -788,23 +847,6 @@ static int build_site(struct load_ctx *c, const struct ml_region *v, size_t n,
 		s->growth_bytes_per_s = timeline_slope(c->tl, s->stack_id, c->tl_end);
 	}
 	return site_label(s);
-}
-
-static void site_release(struct ml_site *s)
-{
-	for (u32 k = 0; k < s->nframes; k++)
-		frame_clear(&s->frames[k]);
-	free(s->frames);
-	free(s->regions);
-	label_info_free(s->rinfo, s->nregions);
-	free(s->label);
-	free(s->timeline);
-	memset(s, 0, sizeof(*s));
-}
-
-static u64 report_committed(const struct ml_site *s)
-{
-	return s->bytes - s->reserved_bytes;
 }
 
 static int build_result(struct load_ctx *c)
@@ -846,6 +888,9 @@ static int build_result(struct load_ctx *c)
 			cmp_thread_stack_addr, c);
 	else if (cc.live.n)
 		qsort(cc.live.v, cc.live.n, sizeof(*cc.live.v), cmp_stack_then_addr);
+	err = find_gc_reserves(c, cc.live.v, cc.live.n);
+	if (err)
+		goto out;
 	/* at most one site per region; trimmed below */
 	if (cc.live.n) {
 		r->sites = calloc(cc.live.n, sizeof(*r->sites));
@@ -866,19 +911,14 @@ static int build_result(struct load_ctx *c)
 		r->nsites++;	/* counted even on failure: analysis_free frees it */
 		if (err)
 			goto out;
-		if (report_committed(&r->sites[r->nsites - 1]) < c->o->min_bytes) {
-			site_release(&r->sites[--r->nsites]);
-			r->filtered_sites++;
-			continue;
-		}
 		r->live_bytes += r->sites[r->nsites - 1].bytes;
 		r->live_reserved_bytes += r->sites[r->nsites - 1].reserved_bytes;
 		r->live_mappings += r->sites[r->nsites - 1].mappings;
 	}
-	if (r->nsites)
-		qsort(r->sites, r->nsites, sizeof(*r->sites),
-		      c->o->sort == ANALYSIS_SORT_GROWTH ? cmp_site_growth :
-		      c->o->sort == ANALYSIS_SORT_AGE ? cmp_site_age : cmp_site);
+	/* one leak, one site; filtered and sorted there (report/group.c) */
+	err = analysis_group(r, c->o);
+	if (err)
+		goto out;
 	/* the modules' ranges, for formats that carry mappings (pprof) */
 	{
 		struct label_snap *sn = c->snaps.final.have ? &c->snaps.final :
@@ -942,7 +982,8 @@ int analysis_load_by(const char *path, unsigned flags, struct ml_result **out)
 int analysis_load_opts(const char *path, const struct analysis_opts *o,
 		       struct ml_result **out)
 {
-	struct load_ctx c = { .by_thread = o->flags & ANALYSIS_BY_THREAD, .o = o };
+	struct load_ctx c = { .by_thread = o->flags & ANALYSIS_BY_THREAD, .o = o,
+			      .flags = o->flags };
 	struct ml_result *r;
 	size_t i;
 	int rc, err;
@@ -1002,6 +1043,7 @@ out:
 	free(c.res);
 	free(c.markers);
 	free(c.tids);
+	free(c.gc_reserves);
 	label_snaps_clear(&c.snaps);
 	timeline_free(c.tl);
 	if (c.db)
@@ -1024,7 +1066,7 @@ void analysis_free(struct ml_result *r)
 	free(r->target.command);
 	free(r->target.comm);
 	for (i = 0; i < r->nsites; i++)
-		site_release(&r->sites[i]);
+		analysis_site_release(&r->sites[i]);
 	free(r->sites);
 	free(r->baseline);
 	label_info_free(r->baseline_rinfo, r->nbaseline);

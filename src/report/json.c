@@ -128,6 +128,32 @@ static json_t *timeline_json(const struct ml_site *s)
 	return a;
 }
 
+/* The stacks merged into a site, largest first (one when none merged). */
+static json_t *variants_json(const struct ml_site *s)
+{
+	json_t *a = json_array();
+	int bad = 0;
+
+	for (size_t i = 0; i < s->nvariants; i++) {
+		const struct ml_site_variant *v = &s->variants[i];
+		json_t *o = json_object();
+
+		bad |= set(o, "stack_id", json_integer(v->stack_id));
+		bad |= set(o, "bytes", j_u64(v->bytes));
+		bad |= set(o, "reserved_bytes", j_u64(v->reserved_bytes));
+		bad |= set(o, "mappings", j_u64(v->mappings));
+		bad |= set(o, "tiers", j_str(v->tiers && *v->tiers ? v->tiers : NULL));
+		bad |= set(o, "differs", j_str(v->differs && *v->differs ? v->differs : NULL));
+		bad |= set(o, "truncated", json_boolean(v->stack_flags & ML_SF_TRUNCATED));
+		bad |= append(a, o);
+	}
+	if (bad) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
 static json_t *site_json(const struct ml_site *s, bool regions)
 {
 	json_t *o = json_object(), *frames = json_array();
@@ -149,6 +175,8 @@ static json_t *site_json(const struct ml_site *s, bool regions)
 	bad |= set(o, "timeline", timeline_json(s));
 	bad |= set(o, "truncated", json_boolean(s->stack_flags & ML_SF_TRUNCATED));
 	bad |= set(o, "unwind_error", json_boolean(s->stack_flags & ML_SF_UNWIND_ERR));
+	bad |= set(o, "runtime", json_boolean(s->runtime));
+	bad |= set(o, "variants", variants_json(s));
 	for (k = 0; k < s->nframes; k++)
 		bad |= append(frames, frame_json(&s->frames[k]));
 	bad |= set(o, "frames", frames);
@@ -251,6 +279,19 @@ static json_t *document(const struct ml_result *r, const struct report_opts *opt
 	bad |= set(o, "mappings", j_u64(r->live_mappings));
 	bad |= set(o, "reserved_bytes", j_u64(r->live_reserved_bytes));
 	bad |= set(root, "live", o);
+
+	/* the runtime's own memory: apart from "sites" unless "ranked" */
+	o = json_object();
+	bad |= set(o, "bytes", j_u64(r->runtime_bytes));
+	bad |= set(o, "reserved_bytes", j_u64(r->runtime_reserved_bytes));
+	bad |= set(o, "mappings", j_u64(r->runtime_mappings));
+	bad |= set(o, "sites_total", j_u64(r->nruntime));
+	bad |= set(o, "ranked", json_boolean(!r->runtime_apart));
+	a = json_array();
+	for (i = r->nsites - r->nruntime; r->runtime_apart && i < r->nsites; i++)
+		bad |= append(a, site_json(&r->sites[i], regions));
+	bad |= set(o, "sites", a);
+	bad |= set(root, "runtime", o);
 
 	bad |= set(root, "check", check_json(r));
 

@@ -170,6 +170,22 @@ static void print_header(FILE *out, const struct ml_result *r)
 		fputs(", mapped before tracing began\n", out);
 	}
 
+	if (r->nruntime) {
+		/* the runtime's own memory (GC heap, its threads...), apart
+		 * like the baseline: the program's leak ranks first */
+		fprintf(out, "runtime:  %s in %llu mappings",
+			report_human_size(r->runtime_bytes - r->runtime_reserved_bytes,
+					  a, sizeof(a)),
+			(unsigned long long)r->runtime_mappings);
+		if (r->runtime_reserved_bytes)
+			fprintf(out, " + %s reserved",
+				report_human_size(r->runtime_reserved_bytes, b, sizeof(b)));
+		fprintf(out, ", %zu site%s of the runtime's own (GC heap...)%s\n",
+			r->nruntime, r->nruntime == 1 ? "" : "s",
+			r->runtime_apart ? ", not ranked (--include-runtime)" :
+			", ranked with the rest");
+	}
+
 	if (!r->have_check)
 		fprintf(out, "check:    not done%s\n",
 			r->have_end && !r->end.target_alive ?
@@ -311,6 +327,73 @@ static void print_summary(FILE *out, const struct ml_result *r, size_t shown)
 	}
 }
 
+#define VARIANTS_SHOWN	6
+
+/* "3 variants: QuickJitted: 20.0 MiB (stack 4), OptimizedTier1 at #2:
+ * ...": the stacks merged into s (report/group.c), largest first. */
+static void print_variants(FILE *out, const struct ml_site *s)
+{
+	char a[HS];
+	size_t i;
+
+	if (s->nvariants < 2)
+		return;
+	fprintf(out, "  %zu variants:", s->nvariants);
+	for (i = 0; i < s->nvariants && i < VARIANTS_SHOWN; i++) {
+		const struct ml_site_variant *v = &s->variants[i];
+
+		fputs(i ? ", " : " ", out);
+		if (v->differs && *v->differs)
+			put2(out, "", v->differs), fputs(": ", out);
+		fprintf(out, "%s (stack %u%s)",
+			report_human_size(v->bytes - v->reserved_bytes, a, sizeof(a)),
+			v->stack_id, v->stack_flags & (ML_SF_TRUNCATED | ML_SF_UNWIND_ERR) ?
+			", cut short" : "");
+	}
+	if (i < s->nvariants)
+		fprintf(out, ", and %zu more", s->nvariants - i);
+	fputc('\n', out);
+}
+
+#define RUNTIME_SHOWN	5
+
+/* The runtime's own sites, apart: one line each, as in the summary. */
+static void print_runtime(FILE *out, const struct ml_result *r, size_t ranked)
+{
+	char a[HS], b[HS];
+	size_t i;
+
+	fputs("\nthe runtime's own memory, not ranked (--include-runtime ranks it):\n", out);
+	for (i = ranked; i < r->nsites && i < ranked + RUNTIME_SHOWN; i++) {
+		const struct ml_site *s = &r->sites[i];
+		u32 idx[SUMMARY_FRAMES];
+		bool more;
+		size_t n = report_headline(s, idx, SUMMARY_FRAMES, &more);
+
+		fprintf(out, "  %s in %llu mapping%s",
+			report_human_size(s->bytes - s->reserved_bytes, a, sizeof(a)),
+			(unsigned long long)s->mappings, s->mappings == 1 ? "" : "s");
+		if (s->reserved_bytes)
+			fprintf(out, " + %s reserved",
+				report_human_size(s->reserved_bytes, b, sizeof(b)));
+		if (s->label)
+			put2(out, " \u2014 ", s->label);
+		fputs(", held by ", out);
+		if (!n)
+			fputs("(no stack)", out);
+		for (size_t k = 0; k < n; k++) {
+			if (k)
+				fputs(" <- ", out);
+			print_short_frame(out, &s->frames[idx[k]]);
+		}
+		if (more)
+			fputs(" <- ...", out);
+		fputc('\n', out);
+	}
+	if (i < r->nsites)
+		fprintf(out, "  ... and %zu more\n", r->nsites - i);
+}
+
 /* --group-by thread: what each thread holds, before the sites. */
 static void print_threads(FILE *out, const struct ml_result *r)
 {
@@ -356,6 +439,7 @@ int report_text_emit(FILE *out, const struct ml_result *r,
 		     const struct report_opts *o)
 {
 	size_t i, shown = report_nshown(r, o);
+	size_t ranked = r->nsites - (r->runtime_apart ? r->nruntime : 0);
 	bool regions = o && o->regions;
 	bool exited = r->have_end && !r->end.target_alive;
 	char a[HS], b[HS];
@@ -370,6 +454,8 @@ int report_text_emit(FILE *out, const struct ml_result *r,
 
 	if (!r->nsites)
 		fputs("\nno live mappings: everything mapped since tracing began was unmapped\n", out);
+	else if (!ranked)
+		fputs("\nno live mappings of the program's own: only the runtime's, below\n", out);
 	for (i = 0; i < shown; i++) {
 		const struct ml_site *s = &r->sites[i];
 
@@ -393,8 +479,11 @@ int report_text_emit(FILE *out, const struct ml_result *r,
 			put2(out, " \u2014 ", s->label);
 		if (r->by_thread)
 			fprintf(out, ", thread %u", s->tid);
+		if (s->runtime)
+			fputs(", runtime", out);
 		fputc('\n', out);
 		print_growth(out, s);
+		print_variants(out, s);
 		if (!s->nframes)
 			fprintf(out, "  (no stack recorded, stack id %u)\n", s->stack_id);
 		for (k = 0; k < s->nframes; k++)
@@ -410,21 +499,24 @@ int report_text_emit(FILE *out, const struct ml_result *r,
 		}
 	}
 
-	if (shown < r->nsites) {
+	if (shown < ranked) {
 		u64 rest = 0, rest_res = 0;
 
-		for (i = shown; i < r->nsites; i++) {
+		for (i = shown; i < ranked; i++) {
 			rest += r->sites[i].bytes - r->sites[i].reserved_bytes;
 			rest_res += r->sites[i].reserved_bytes;
 		}
-		fprintf(out, "\n... and %zu more site%s holding %s", r->nsites - shown,
-			r->nsites - shown == 1 ? "" : "s",
+		fprintf(out, "\n... and %zu more site%s holding %s", ranked - shown,
+			ranked - shown == 1 ? "" : "s",
 			report_human_size(rest, a, sizeof(a)));
 		if (rest_res)
 			fprintf(out, " + %s reserved",
 				report_human_size(rest_res, b, sizeof(b)));
 		fputs("; use --top 0\n", out);
 	}
+
+	if (r->runtime_apart && r->nruntime)
+		print_runtime(out, r, ranked);
 
 	if (regions && r->nbaseline) {
 		fputs("\nbaseline regions:\n", out);

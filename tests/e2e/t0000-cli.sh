@@ -73,6 +73,9 @@ expect_error no-command 2 nosuchcommand
 expect_error record-notarget 2 record -o "$T/x.data"
 expect_error report-format 2 report -i "$T/x.data" --format xml
 expect_error report-top 2 report -i "$T/x.data" --top many
+expect_error report-group 2 report -i "$T/x.data" --group-by frame
+expect_error report-group2 2 report -i "$T/x.data" --group-by stack,function
+expect_error report-group3 2 report -i "$T/x.data" --group-by ,
 expect_error record-duration 2 record --duration soon -p 999999
 
 # an option at the end without its value: "needs a value", exit 2

@@ -850,7 +850,14 @@ static void test_jit_reuse_and_marker(void)
 	err = err ?: rec_put_frame(w, MS(5000), &f);
 	err = err ?: rec_put_maps(w, MS(4000), &fm);
 	err = err ?: rec_writer_close(w);
+	/* by default the two tiers of Work() are one site, two variants */
 	err = err ?: analysis_load(p, &r);
+	T_CHECKF("jit reuse: tiers merge by default", err == 0 && r && r->nsites == 1 &&
+		 r->sites[0].nvariants == 2 && r->sites[0].bytes == 2 * MiB,
+		 "err %d, %zu sites", err, r ? r->nsites : 0);
+	analysis_free(r);
+	r = NULL;
+	err = err ?: analysis_load_by(p, ANALYSIS_GROUP_STACK, &r);
 	T_CHECKF("jit reuse: loads", err == 0 && r, "err %d", err);
 	if (!r)
 		return;
