@@ -298,6 +298,15 @@ int cmd_record(int argc, char **argv)
 	if (have_pid && (status = check_target(pid)))
 		return status;
 	status = 1;
+	/* Before loading BPF (seconds): a Ctrl-C then still ends cleanly. */
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* a file size limit (ulimit -f) is a write error like a full disk */
+	signal(SIGXFSZ, SIG_IGN);
 	err = recorder_new(&r, &o);
 	if (err) {
 		msg = record_collector_error(err);
@@ -307,15 +316,6 @@ int cmd_record(int argc, char **argv)
 			error("cannot start BPF tracing: %s", strerror(-err));
 		return 1;
 	}
-
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	/* a file size limit (ulimit -f) is a write error like a full disk */
-	signal(SIGXFSZ, SIG_IGN);
 
 	/* Before launching: a refused output file starts nothing. */
 	err = recorder_open_output(r);
