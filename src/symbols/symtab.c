@@ -32,9 +32,8 @@
 #include "symbols/rootfs.h"
 #include "symbols/runtimes.h"
 #include "symbols/symtab-int.h"
+#include "target/proc.h"
 
-#define ST_STATUS_MAX (64 * 1024)
-#define ST_MAPS_MAX (512u << 20)
 #define ST_PERFMAP_CHUNK (64 * 1024)
 /* Bytes of a perf map read: the target writes it, and 1M lines (the
  * perfmap entry cap) of plausible names fit well below. */
@@ -113,67 +112,26 @@ static bool has_suffix(const char *s, const char *suf)
 	return n >= m && strcmp(s + n - m, suf) == 0;
 }
 
-/* Reads a whole procfs file at dirfd/name (its st_size says nothing). */
-static int read_procfile(int dirfd, const char *name, size_t max,
-			 char **out, size_t *outlen)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC), err;
-
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
-	err = ml_read_fd(fd, max, false, out, outlen);
-	close(fd);
-	return err;
-}
-
-/* Uid and NSpid lines of /proc/PID/status. */
+/* Uid and NSpid of /proc/PID/status (target/proc.c parses it). */
 static int read_status(struct symtab *st)
 {
-	char *buf, *line, *save = NULL;
-	size_t len;
-	int ret;
+	struct proc_status ps;
+	int ret = proc_status_at(st->procfd, st->pid, &ps);
 
-	ret = read_procfile(st->procfd, "status", ST_STATUS_MAX, &buf, &len);
 	if (ret < 0)
 		return ret;
-	st->nspid = st->pid;
-	for (line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		if (has_prefix(line, "Uid:")) {
-			unsigned long v[4];
-
-			if (sscanf(line + 4, "%lu %lu %lu %lu", &v[0], &v[1],
-				   &v[2], &v[3]) == 4)
-				for (int i = 0; i < 4; i++)
-					st->uids[i] = (uid_t)v[i];
-		} else if (has_prefix(line, "NSpid:")) {
-			/* The innermost namespace's pid is the last field. */
-			char *last = strrchr(line, '\t');
-			char *end;
-			long v;
-
-			last = last ? last + 1 : line + 6;
-			v = strtol(last, &end, 10);
-			if (end != last && v > 0 && v <= INT32_MAX)
-				st->nspid = (pid_t)v;
-		}
-	}
-	free(buf);
+	st->nspid = ps.nspid;
+	if (ps.have & PROC_HAVE_UIDS)
+		memcpy(st->uids, ps.uids, sizeof(st->uids));
 	return 0;
 }
 
+/* The one /proc/PID/maps reader (track/procmaps.c), through procfd. */
 static int read_maps(struct symtab *st, struct maps_entry **out, size_t *n)
 {
-	char *buf;
-	size_t len;
-	int ret;
+	int ret = procmaps_read_at(st->procfd, out, n);
 
-	ret = read_procfile(st->procfd, "maps", ST_MAPS_MAX, &buf, &len);
-	if (ret < 0)
-		return ret;
-	ret = procmaps_parse(buf, len, out, n, NULL);
-	free(buf);
-	return ret;
+	return ret == -ENOENT ? -ESRCH : ret;
 }
 
 /* The snapshot entry holding addr, or NULL. */
