@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -20,6 +21,14 @@
 #include "mapleak.skel.h"
 
 #define RINGBUF_DEFAULT (64UL << 20)
+
+/* The arch header's table (what the BPF program filters on) is the C
+ * library's for the machine this is built for. */
+_Static_assert(ML_NR_mmap == SYS_mmap && ML_NR_munmap == SYS_munmap &&
+	       ML_NR_mremap == SYS_mremap && ML_NR_mprotect == SYS_mprotect &&
+	       ML_NR_brk == SYS_brk && ML_NR_shmat == SYS_shmat &&
+	       ML_NR_shmdt == SYS_shmdt && ML_NR_pkey_mprotect == SYS_pkey_mprotect,
+	       "src/arch/ syscall numbers differ from <sys/syscall.h>");
 
 struct collector {
 	struct mapleak_bpf *skel;

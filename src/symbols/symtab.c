@@ -561,7 +561,7 @@ static int make_arch_elf(struct symtab *st)
 	eh->e_ident[EI_DATA] = ELFDATA2LSB;
 	eh->e_ident[EI_VERSION] = EV_CURRENT;
 	eh->e_type = ET_EXEC;
-	eh->e_machine = EM_X86_64;	/* the event registers are x86-64 */
+	eh->e_machine = ML_ELF_MACHINE;	/* the machine of the event registers */
 	eh->e_version = EV_CURRENT;
 	eh->e_ehsize = sizeof(*eh);
 	st->arch_img = eh;
