@@ -112,24 +112,10 @@ static bool has_suffix(const char *s, const char *suf)
 	return n >= m && strcmp(s + n - m, suf) == 0;
 }
 
-/* Uid and NSpid of /proc/PID/status (target/proc.c parses it). */
-static int read_status(struct symtab *st)
-{
-	struct proc_status ps;
-	int ret = proc_status_at(st->procfd, st->pid, &ps);
-
-	if (ret < 0)
-		return ret;
-	st->nspid = ps.nspid;
-	if (ps.have & PROC_HAVE_UIDS)
-		memcpy(st->uids, ps.uids, sizeof(st->uids));
-	return 0;
-}
-
 /* The one /proc/PID/maps reader (track/procmaps.c), through procfd. */
 static int read_maps(struct symtab *st, struct maps_entry **out, size_t *n)
 {
-	int ret = procmaps_read_at(st->procfd, out, n);
+	int ret = procmaps_read_at(st->tg.procfd, out, n);
 
 	return ret == -ENOENT ? -ESRCH : ret;
 }
@@ -229,12 +215,12 @@ static int open_mapping(const struct symtab *st, const struct maps_entry *m)
 
 	snprintf(rel, sizeof(rel), "map_files/%llx-%llx",
 		 (unsigned long long)m->start, (unsigned long long)m->end);
-	pfd = openat(st->procfd, rel, O_PATH | O_CLOEXEC);
+	pfd = openat(st->tg.procfd, rel, O_PATH | O_CLOEXEC);
 	if (pfd >= 0) {
 		fd = rootfs_reopen_reg(pfd, NULL, 0, &sb);
 		close(pfd);
 	} else if (m->path && m->path[0] == '/' && !has_suffix(m->path, ST_DELETED)) {
-		rootfd = rootfs_open_root(st->procfd, st->pid);
+		rootfd = rootfs_open_root(st->tg.procfd, st->pid);
 		if (rootfd < 0)
 			return rootfd;
 		fd = rootfs_open_reg(rootfd, m->path, NULL, 0, &sb);
@@ -618,15 +604,12 @@ static int start_image(struct symtab *st)
 	ssize_t n;
 	int ret;
 
-	ret = read_status(st);
+	/* NSpid, uids and the held root (st_open_in_root) of this image */
+	ret = target_refresh(&st->tg);
 	if (ret < 0)
 		return ret;
-	n = readlinkat(st->procfd, "root", root, sizeof(root));
+	n = readlinkat(st->tg.procfd, "root", root, sizeof(root));
 	st->root_is_host = n == 1 && root[0] == '/';
-	/* Held for the files the target writes (st_open_in_root). */
-	if (st->rootfd >= 0)
-		close(st->rootfd);
-	st->rootfd = openat(st->procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	st->dwfl = dwfl_begin(&st_callbacks);
 	if (!st->dwfl)
 		return -ENOMEM;
@@ -637,7 +620,6 @@ static int start_image(struct symtab *st)
 int symtab_open(struct symtab **out, pid_t pid)
 {
 	struct symtab *st;
-	char path[32];
 	int ret;
 
 	*out = NULL;
@@ -649,11 +631,8 @@ int symtab_open(struct symtab **out, pid_t pid)
 		return -ENOMEM;
 	st->pid = pid;
 	st->pmfd = -1;
-	st->rootfd = -1;
-	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-	st->procfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (st->procfd < 0) {
-		ret = errno == ENOENT ? -ESRCH : -errno;
+	ret = target_open(&st->tg, pid);
+	if (ret < 0) {
 		free(st);
 		return ret;
 	}
@@ -684,10 +663,7 @@ void symtab_close(struct symtab *st)
 	if (st->arch_elf)
 		elf_end(st->arch_elf);
 	free(st->arch_img);
-	if (st->procfd >= 0)
-		close(st->procfd);
-	if (st->rootfd >= 0)
-		close(st->rootfd);
+	target_release(&st->tg);
 	free(st);
 }
 
@@ -718,7 +694,7 @@ int symtab_reset(struct symtab *st)
 
 static bool target_gone(const struct symtab *st)
 {
-	int fd = openat(st->procfd, "stat", O_RDONLY | O_CLOEXEC);
+	int fd = openat(st->tg.procfd, "stat", O_RDONLY | O_CLOEXEC);
 
 	if (fd >= 0) {
 		close(fd);
@@ -732,12 +708,12 @@ static bool target_gone(const struct symtab *st)
  * caller closes *owned when it is >= 0. */
 static int st_root(const struct symtab *st, int *owned)
 {
-	int live = rootfs_open_root(st->procfd, st->pid);
+	int live = rootfs_open_root(st->tg.procfd, st->pid);
 
 	*owned = live;
 	if (live >= 0)
 		return live;
-	return st->rootfd >= 0 ? st->rootfd : live;
+	return st->tg.rootfd >= 0 ? st->tg.rootfd : live;
 }
 
 int st_open_in_root(const struct symtab *st, const char *rel, int flags)
@@ -760,7 +736,7 @@ static int open_perfmap(struct symtab *st)
 	char path[64];
 	int fd;
 
-	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)st->nspid);
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)target_nspid(&st->tg));
 	fd = st_open_target_file(st, path);
 	if (fd < 0)
 		return fd;
@@ -774,7 +750,8 @@ int st_open_target_file(const struct symtab *st, const char *path)
 
 	if (rootfd < 0)
 		return -ESRCH;
-	fd = rootfs_open_reg(rootfd, path, st->uids, ARRAY_SIZE(st->uids), NULL);
+	fd = rootfs_open_reg(rootfd, path, target_uids(&st->tg),
+			     ARRAY_SIZE(st->tg.status.uids), NULL);
 	if (owned >= 0)
 		close(owned);
 	return fd;
@@ -950,8 +927,8 @@ bool symtab_has_jit_map(const struct symtab *st)
  * the target runs as root, as for reading (rootfs_open_reg). */
 static bool owner_ok(const struct symtab *st, uid_t uid)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(st->uids); i++)
-		if (st->uids[i] == uid)
+	for (size_t i = 0; i < ARRAY_SIZE(st->tg.status.uids); i++)
+		if (st->tg.status.uids[i] == uid)
 			return true;
 	return false;
 }
@@ -986,9 +963,9 @@ int symtab_remove_perfmap(struct symtab *st)
 
 	/* Read to the end first: what it names is kept. */
 	symtab_update_jit(st);
-	snprintf(name, sizeof(name), "perf-%d.map", (int)st->nspid);
+	snprintf(name, sizeof(name), "perf-%d.map", (int)target_nspid(&st->tg));
 	ret = remove_target_file(st, name, st->pmfd);
-	snprintf(name, sizeof(name), "perfinfo-%d.map", (int)st->nspid);
+	snprintf(name, sizeof(name), "perfinfo-%d.map", (int)target_nspid(&st->tg));
 	iret = remove_target_file(st, name, -1);
 	if (ret == -ENOENT)
 		ret = 0;
