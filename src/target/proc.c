@@ -113,7 +113,9 @@ next:
 
 static int gone_errno(int err)
 {
-	return err == ENOENT || err == ESRCH ? -ESRCH : -(err ? err : EIO);
+	if (err == ENOENT || err == ESRCH)
+		return -ESRCH;
+	return err > 0 ? -err : -EIO;
 }
 
 /* Reads name from an open /proc/PID (or /proc when dirfd is AT_FDCWD and
@@ -121,26 +123,30 @@ static int gone_errno(int err)
 static int read_at(int dirfd, const char *name, size_t max, char **out,
 		   size_t *len)
 {
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC), err;
+	int fd, err;
 
+	*out = NULL;
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return gone_errno(errno);
 	err = ml_read_fd(fd, max, true, out, len);
 	close(fd);
 	/* a process that exits while read gives ESRCH from read() */
-	return err < 0 ? gone_errno(-err) : 0;
+	if (err < 0)
+		return gone_errno(-err);
+	return *out ? 0 : -EIO;
 }
 
 int proc_status_at(int procfd, pid_t pid, struct proc_status *ps)
 {
-	char *s;
+	char *s = NULL;
 	size_t len = 0;
 	int err = read_at(procfd, "status", PROC_STATUS_MAX, &s, &len);
 
-	if (err < 0) {
+	if (err < 0 || !s) {
 		memset(ps, 0, sizeof(*ps));
 		ps->nspid = pid;
-		return err;
+		return err < 0 ? err : -EIO;
 	}
 	err = proc_status_parse(s, len, pid, ps);
 	free(s);
@@ -150,11 +156,10 @@ int proc_status_at(int procfd, pid_t pid, struct proc_status *ps)
 int proc_status(pid_t pid, struct proc_status *ps)
 {
 	char path[32];
+	int fd, err;
 
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	int err;
-
+	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		memset(ps, 0, sizeof(*ps));
 		ps->nspid = pid;
@@ -219,8 +224,8 @@ static int read_stat_at(int dirfd, const char *name, char **buf,
 	char *p;
 	int err = read_at(dirfd, name, 4096, buf, NULL);
 
-	if (err < 0)
-		return err;
+	if (err < 0 || !*buf)
+		return err < 0 ? err : -EIO;
 	p = strrchr(*buf, ')');
 	if (!p || p[1] != ' ' || !p[2]) {
 		free(*buf);
@@ -355,7 +360,7 @@ int target_refresh(struct target *t)
 		return err;
 	t->start_time = stat_field(f, 22);
 	free(s);
-	if (read_at(t->procfd, "comm", sizeof(t->comm) + 1, &s, &len) == 0) {
+	if (read_at(t->procfd, "comm", sizeof(t->comm) + 1, &s, &len) == 0 && s) {
 		s[strcspn(s, "\n")] = '\0';
 		snprintf(t->comm, sizeof(t->comm), "%s", s);
 		free(s);
