@@ -6,6 +6,7 @@
 #   make install    install binary, man page and bash completion
 #                   (PREFIX=/usr/local, DESTDIR for staging); make uninstall
 #   make lint       static analysis (clang-tidy's clang-analyzer checks)
+#   make bpf-arm64  compile the BPF object for arm64 (compile only)
 #   V=1             show full commands; SANITIZE=address,undefined
 
 CC      ?= gcc
