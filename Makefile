@@ -34,14 +34,14 @@ CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -I$(O) -MMD -MP \
                    -fno-omit-frame-pointer
 # Libraries through pkg-config; libiberty (C++ demangling) has no .pc file.
-PKGS   := libbpf libdw libelf zlib libbsd jansson libprotobuf-c
+PKGS   := libbpf libdw libelf zlib libbsd jansson libprotobuf-c ncursesw
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 ifeq ($(PKG_LIBS),)
-PKG_LIBS   := -lbpf -ldw -lelf -lz -lbsd -ljansson -lprotobuf-c
+PKG_LIBS   := -lbpf -ldw -lelf -lz -lbsd -ljansson -lprotobuf-c -lncursesw -ltinfo
 endif
 override CFLAGS += $(filter-out -I/usr/include/bsd -DLIBBSD_OVERLAY,$(PKG_CFLAGS))
-LDLIBS := $(PKG_LIBS) -liberty -lpthread
+LDLIBS := $(PKG_LIBS) -liberty -lpthread -lm
 
 ifneq ($(SANITIZE),)
 override CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all

@@ -111,7 +111,7 @@ static int parse_buffer_size(const char *s, size_t *out)
 	return 0;
 }
 
-static const char *collector_error(int err)
+const char *record_collector_error(int err)
 {
 	switch (err) {
 	case -EPERM:
@@ -158,7 +158,7 @@ static void say(void *ctx, enum rec_say level, const char *text)
 	}
 }
 
-static void attach_error(int err, pid_t pid)
+void record_attach_error(int err, pid_t pid)
 {
 	if (err == -ESRCH || err == -ENOENT)
 		error("process %d exited before tracing began", pid);
@@ -281,7 +281,7 @@ int cmd_record(int argc, char **argv)
 	status = 1;
 	err = recorder_new(&r, &o);
 	if (err) {
-		msg = collector_error(err);
+		msg = record_collector_error(err);
 		if (msg)
 			error("%s", msg);
 		else
@@ -322,7 +322,7 @@ int cmd_record(int argc, char **argv)
 	}
 	err = recorder_attach(r, pid);
 	if (err) {
-		attach_error(err, pid);
+		record_attach_error(err, pid);
 		goto out;
 	}
 	recorder_start_runtimes(r);

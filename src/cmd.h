@@ -17,10 +17,17 @@
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 extern const char record_usage[];
 extern const char report_usage[];
 extern const char resolve_usage[];
+extern const char top_usage[];
+
+/* Shared by record and top (cmd-record.c): why BPF tracing cannot start
+ * (NULL when errno says it), and why attaching to pid failed, printed. */
+const char *record_collector_error(int err);
+void record_attach_error(int err, pid_t pid);
 
 /*
  * "mapleak: " + message + "\n" on stderr; returns -1. The message is

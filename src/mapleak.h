@@ -90,7 +90,16 @@ enum ml_frame_kind {
 	ML_FK_R2R = 3,
 	ML_FK_STUB = 4,
 	ML_FK_KERNEL = 5,
+	ML_FK_GAP = 6,		/* frames the walk skipped (ML_PC_GAP) */
 };
+
+/*
+ * A marker in a stack where the frame-pointer walk left code that keeps
+ * no frame pointer (a JVM without -XX:+PreserveFramePointer) and so
+ * skipped frames. Non-canonical on x86-64 and arm64: never a pc.
+ */
+#define ML_PC_GAP 0x8000000000000001ull
+#define ML_GAP_TEXT "[... frames skipped: JIT code without frame pointers ...]"
 
 /* A named frame. Strings may be NULL when unknown. */
 struct ml_frame {

@@ -127,6 +127,11 @@ int rec_writer_flush(struct rec_writer *w)
 
 	if (w->err || w->len == 0)
 		return w->err;
+	if (w->fd < 0) {	/* a discarding writer */
+		w->len = 0;
+		w->nmarks = 0;
+		return 0;
+	}
 	rc = write_all(w->fd, w->buf, w->len, &done);
 	w->written += done;
 	w->len = 0;
@@ -425,6 +430,18 @@ fail:
 	return rc;
 }
 
+int rec_writer_open_discard(struct rec_writer **out)
+{
+	struct rec_writer *w = calloc(1, sizeof(*w));
+
+	*out = w;
+	if (!w)
+		return -ENOMEM;
+	w->fd = -1;
+	w->dirfd = -1;
+	return 0;
+}
+
 int rec_writer_close(struct rec_writer *w)
 {
 	int rc;
@@ -433,7 +450,7 @@ int rec_writer_close(struct rec_writer *w)
 		return 0;
 	rc = rec_writer_flush(w);
 	/* close() can report a delayed write error (NFS, quotas). */
-	if (close(w->fd) < 0 && rc == 0)
+	if (w->fd >= 0 && close(w->fd) < 0 && rc == 0)
 		rc = -errno;
 	writer_free(w);
 	return rc;
@@ -450,7 +467,8 @@ void rec_writer_abort(struct rec_writer *w)
 
 	if (!w)
 		return;
-	close(w->fd);
+	if (w->fd >= 0)
+		close(w->fd);
 	/* only our file: something else may have taken the name since */
 	if (w->placed &&
 	    fstatat(w->dirfd, w->base, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -571,7 +589,7 @@ int rec_put_frame(struct rec_writer *w, u64 time, const struct ml_rec_frame *f)
 	const struct ml_frame *fr = &f->f;
 	u64 len = 8 + 4 + 4 + 8 + 4 + 4 + str_size(fr->symbol) +
 		  str_size(fr->module) + str_size(fr->file) + str_size(fr->tier) +
-		  4;
+		  4 + 4;
 	int rc = rec_begin(w, ML_REC_FRAME, time, len);
 
 	if (rc)
@@ -587,6 +605,7 @@ int rec_put_frame(struct rec_writer *w, u64 time, const struct ml_rec_frame *f)
 	w_str(w, fr->file);
 	w_str(w, fr->tier);
 	w_u32(w, f->stack_id);	/* appended: older readers ignore it */
+	w_u32(w, f->frame);	/* appended too */
 	return rec_end(w, len);
 }
 
@@ -963,6 +982,8 @@ static int dec_frame(struct dec *d, struct ml_rec_frame *f)
 	/* Appended field: absent in older recordings (0, any stack). */
 	if (!rc && !d->bad && d->left >= 4)
 		f->stack_id = d_u32(d);
+	if (!rc && !d->bad && d->left >= 4)
+		f->frame = d_u32(d);
 	return rc ? rc : d->bad ? -EBADMSG : 0;
 }
 

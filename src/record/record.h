@@ -65,6 +65,9 @@ struct ml_rec_frame {
 	u32 return_address;	/* named as a return address */
 	u32 stack_id;		/* 0: any stack; else only in that stack (JIT
 				 * code re-used: named as of the stack's time) */
+	u32 frame;		/* with stack_id: 0 every frame at pc, else only
+				 * frame index frame - 1 (interpreted Java: one
+				 * interpreter pc, a method per frame) */
 };
 
 struct ml_rec_resident_entry {
@@ -142,6 +145,9 @@ struct rec_writer;
  * rec_writer_flush().
  */
 int rec_writer_open(struct rec_writer **out, const char *path);
+/* A writer that keeps nothing (mapleak top without -o): every record is
+ * encoded and dropped. 0 or -ENOMEM. */
+int rec_writer_open_discard(struct rec_writer **out);
 /* Flushes and closes. Frees w. Returns 0 or -errno (a write error seen
  * at any point, e.g. ENOSPC, is returned here). */
 int rec_writer_close(struct rec_writer *w);

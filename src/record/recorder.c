@@ -50,6 +50,14 @@
 #define SF_VARIANT_MAX		((1u << (32 - SF_VARIANT_SHIFT)) - 1)
 #define SF_WRITTEN		((1u << SF_VARIANT_SHIFT) - 1)
 
+/* The name of an interpreted Java frame, read at the event (the Method*
+ * is the target's: named while the target is alive). */
+struct jframe {
+	u32 stack_id;
+	u32 index;		/* frame index in the stack */
+	struct ml_frame f;	/* f.pc as in the stack */
+};
+
 struct recorder {
 	struct recorder_opts o;
 	pid_t pid;
@@ -81,10 +89,16 @@ struct recorder {
 	int rejected_err;	/* the first reason */
 	int exec_baseline_err;	/* maps unreadable after an exec */
 	u64 pcs[ML_STACK_MAX_FRAMES];
-	u64 jitkey[2 * ML_STACK_MAX_FRAMES];	/* pcs, then their epochs */
-	struct stackdb *jitkeys;	/* (pcs, epochs) combinations seen */
+	/* pcs, then their epochs, then (interpreted Java) their Method* */
+	u64 jitkey[3 * ML_STACK_MAX_FRAMES];
+	struct stackdb *jitkeys;	/* (pcs, epochs, methods) combinations seen */
+	u64 meths[ML_STACK_MAX_FRAMES];	/* Method* of interpreted Java frames */
+	struct jframe *jframes;	/* their names, by (stack id, frame) */
+	size_t njframes, capjframes;
 	u64 *stack_time;	/* by stack id: when it was first seen */
 	u32 stack_time_cap;
+	u64 next_check;		/* recorder_step(): slower checks */
+	u64 next_periodic;
 };
 
 static void note_err(struct recorder *r, int err)
@@ -214,18 +228,26 @@ static bool maps_code(const struct ml_event_hdr *ev)
 	}
 }
 
-/* The SF_VARIANT bits for r->pcs[0..n) at time: 0 without JIT code the
- * jitdump knows. */
-static u32 jit_variant(struct recorder *r, u32 n, u64 time)
+/*
+ * The SF_VARIANT bits for r->pcs[0..n) at time: 0 without JIT code the
+ * jitdump knows and without interpreted Java frames (njava: how many
+ * r->meths holds). Interpreted frames return into the same interpreter
+ * pcs whatever method they run, so the methods tell stacks apart.
+ */
+static u32 jit_variant(struct recorder *r, u32 n, u64 time, u32 njava)
 {
-	u32 kid = 0;
+	u32 kid = 0, nkey = 2 * n;
 
-	if (!symtab_jit_epochs(r->st, r->pcs, n, time, r->jitkey + n))
+	if (!symtab_jit_epochs(r->st, r->pcs, n, time, r->jitkey + n) && !njava)
 		return 0;
 	if (!r->jitkeys && stackdb_new(&r->jitkeys))
 		return 0;
 	memcpy(r->jitkey, r->pcs, n * sizeof(*r->pcs));
-	if (stackdb_intern(r->jitkeys, r->jitkey, 2 * n, 0, &kid, NULL) ||
+	if (njava) {
+		memcpy(r->jitkey + 2 * n, r->meths, n * sizeof(*r->meths));
+		nkey = 3 * n;
+	}
+	if (stackdb_intern(r->jitkeys, r->jitkey, nkey, 0, &kid, NULL) ||
 	    kid > SF_VARIANT_MAX)
 		return 0;	/* named as of the end: the latest method */
 	return kid << SF_VARIANT_SHIFT;
@@ -268,6 +290,36 @@ static void note_child(struct recorder *r, pid_t child)
 		 "follows one process; to see its mappings: mapleak record -p %d)",
 		 r->pid, child, child);
 	rec_say(r, REC_SAY_NOTE, note);
+}
+
+/* Names the interpreted Java frames (r->meths) of new stack id now,
+ * while the target and its Method*s live. A frame that cannot be read
+ * keeps the interpreter's generic name. */
+static void name_java_frames(struct recorder *r, u32 id, u32 n)
+{
+	for (u32 i = 1; i < n; i++) {
+		struct jframe *j;
+
+		if (!r->meths[i])
+			continue;
+		if (r->njframes == r->capjframes) {
+			size_t cap = r->capjframes ? r->capjframes * 2 : 64;
+			struct jframe *p = reallocarray(r->jframes, cap, sizeof(*p));
+
+			if (!p)
+				return;
+			r->jframes = p;
+			r->capjframes = cap;
+		}
+		j = &r->jframes[r->njframes];
+		memset(j, 0, sizeof(*j));
+		if (symtab_java_method(r->st, r->meths[i], &j->f))
+			continue;
+		j->f.pc = r->pcs[i];
+		j->stack_id = id;
+		j->index = i;
+		r->njframes++;
+	}
 }
 
 static int on_event(void *ctx, const struct ml_event_hdr *ev,
@@ -316,11 +368,19 @@ static int on_event(void *ctx, const struct ml_event_hdr *ev,
 			sflags |= ML_SF_UNWIND_ERR;
 		}
 		if (n) {
+			u32 njava = symtab_java_methods(r->st, r->pcs, n, stack,
+							ev->regs[ML_REG_SP], len,
+							r->meths);
+
+			n = symtab_java_gaps(r->st, r->pcs, n, ML_STACK_MAX_FRAMES,
+					     r->meths);
 			err = stackdb_intern(r->stacks, r->pcs, n,
-					     sflags | jit_variant(r, n, op.time),
+					     sflags | jit_variant(r, n, op.time, njava),
 					     &op.stack_id, &is_new);
 			if (err)
 				return err;
+			if (is_new && njava)
+				name_java_frames(r, op.stack_id, n);
 			if (is_new) {
 				struct ml_rec_stack s = {
 					.id = op.stack_id, .flags = sflags & SF_WRITTEN,
@@ -647,6 +707,15 @@ static void write_frames(struct recorder *r)
 		write_timed_frames(r, id, pcs, n, t);
 	}
 	stackdb_free(seen);
+	for (size_t i = 0; i < r->njframes; i++) {
+		struct ml_rec_frame f = {
+			.f = r->jframes[i].f, .return_address = 1,
+			.stack_id = r->jframes[i].stack_id,
+			.frame = r->jframes[i].index + 1,
+		};
+
+		note_err(r, rec_put_frame(r->w, t, &f));
+	}
 	/* What resolve -i needs for addresses that are in no stack. */
 	if (symdump_write(r->w, t, r->st, r->stacks, &sds) == -ENOMEM ||
 	    sds.cut)
@@ -734,72 +803,61 @@ static pid_t launch(struct recorder *r, char **command)
 	return pid;
 }
 
-int recorder_run(struct recorder *r, u64 deadline, const volatile sig_atomic_t *stop)
+/* Is the target gone? */
+static bool target_gone(struct recorder *r)
 {
-	u64 next_periodic = ml_now_ns(CLOCK_MONOTONIC) + PERIODIC_NS;
-	u64 next_check = 0, lost;
-	int stopped_by = 0;
+	if (r->launched) {
+		siginfo_t si = { 0 };
 
-	for (;;) {
-		u64 before = ml_now_ns(CLOCK_MONOTONIC);
-		int n = collector_poll(r->col, POLL_MS, on_event, r);
-		u64 t = ml_now_ns(CLOCK_MONOTONIC);
-
-		if (n < 0 && n != -EINTR)
-			return n;
-		/* The poll drained the ring: all that exited before it is in. */
-		if (n >= 0)
-			reorder_advance(r->ro, before);
-		drain_ready(r, false);
-		if (stop && *stop) {
-			stopped_by = ML_STOP_SIGNAL;
-			break;
-		}
-		/* A full disk: stop now, the file keeps what it has. */
-		if (rec_writer_error(r->w))
-			break;
-		if (r->exited) {
-			stopped_by = ML_STOP_EXIT;
-			break;
-		}
-		if (deadline && t >= deadline) {
-			stopped_by = ML_STOP_DURATION;
-			break;
-		}
-		/* Slower checks: a few times a second, not per batch. */
-		if (t < next_check)
-			continue;
-		next_check = t + CHECK_NS;
-		lost = collector_lost(r->col);
-		if (lost != r->lost) {
-			r->lost = lost;
-			note_err(r, rec_put_lost(r->w, t, r->lost));
-			reconcile(r);
-		}
-		if (t >= next_periodic) {
-			symtab_update_jit(r->st);
-			symtab_notes(r);
-			note_err(r, rec_writer_flush(r->w));
-			next_periodic = t + PERIODIC_NS;
-		}
-		if (r->launched) {
-			siginfo_t si = { 0 };
-
-			/* Not reaped yet (end_child does): while it is a zombie its
-			 * pid, and so its perf map's name, is nobody else's. */
-			if (waitid(P_PID, (id_t)r->pid, &si,
-				   WEXITED | WNOHANG | WNOWAIT) == 0 &&
-			    si.si_pid == r->pid) {
-				r->exited = true;
-				stopped_by = ML_STOP_EXIT;
-				break;
-			}
-		} else if (!proc_alive(r->pid)) {
+		/* Not reaped yet (end_child does): while it is a zombie its
+		 * pid, and so its perf map's name, is nobody else's. */
+		if (waitid(P_PID, (id_t)r->pid, &si,
+			   WEXITED | WNOHANG | WNOWAIT) == 0 &&
+		    si.si_pid == r->pid)
 			r->exited = true;
-			stopped_by = ML_STOP_EXIT;
-			break;
-		}
+	} else if (!proc_alive(r->pid)) {
+		r->exited = true;
 	}
+	return r->exited;
+}
+
+int recorder_step(struct recorder *r, int ms)
+{
+	u64 before = ml_now_ns(CLOCK_MONOTONIC);
+	int n = collector_poll(r->col, ms, on_event, r);
+	u64 t = ml_now_ns(CLOCK_MONOTONIC), lost;
+
+	if (n < 0 && n != -EINTR)
+		return n;
+	/* The poll drained the ring: all that exited before it is in. */
+	if (n >= 0)
+		reorder_advance(r->ro, before);
+	drain_ready(r, false);
+	if (r->exited)
+		return ML_STOP_EXIT;
+	/* Slower checks: a few times a second, not per batch. */
+	if (t < r->next_check)
+		return 0;
+	r->next_check = t + CHECK_NS;
+	lost = collector_lost(r->col);
+	if (lost != r->lost) {
+		r->lost = lost;
+		note_err(r, rec_put_lost(r->w, t, r->lost));
+		reconcile(r);
+	}
+	if (t >= r->next_periodic) {
+		symtab_update_jit(r->st);
+		symtab_notes(r);
+		note_err(r, rec_writer_flush(r->w));
+		r->next_periodic = t + PERIODIC_NS;
+	}
+	return target_gone(r) ? ML_STOP_EXIT : 0;
+}
+
+void recorder_end_run(struct recorder *r)
+{
+	u64 lost;
+
 	/* What is still in the ring belongs to the recording. */
 	while (collector_poll(r->col, 0, on_event, r) > 0)
 		;
@@ -811,6 +869,33 @@ int recorder_run(struct recorder *r, u64 deadline, const volatile sig_atomic_t *
 		if (!r->exited)
 			reconcile(r);
 	}
+}
+
+int recorder_run(struct recorder *r, u64 deadline, const volatile sig_atomic_t *stop)
+{
+	int stopped_by;
+
+	for (;;) {
+		stopped_by = recorder_step(r, POLL_MS);
+		if (stopped_by < 0)
+			return stopped_by;
+		if (stop && *stop) {
+			stopped_by = ML_STOP_SIGNAL;
+			break;
+		}
+		/* A full disk: stop now, the file keeps what it has. */
+		if (rec_writer_error(r->w)) {
+			stopped_by = 0;
+			break;
+		}
+		if (stopped_by)
+			break;
+		if (deadline && ml_now_ns(CLOCK_MONOTONIC) >= deadline) {
+			stopped_by = ML_STOP_DURATION;
+			break;
+		}
+	}
+	recorder_end_run(r);
 	return stopped_by;
 }
 
@@ -886,7 +971,8 @@ int recorder_launch(struct recorder *r, char **command)
 
 int recorder_open_output(struct recorder *r)
 {
-	return rec_writer_open(&r->w, r->o.output);
+	return r->o.output ? rec_writer_open(&r->w, r->o.output) :
+	       rec_writer_open_discard(&r->w);
 }
 
 int recorder_attach(struct recorder *r, pid_t pid)
@@ -903,6 +989,7 @@ int recorder_attach(struct recorder *r, pid_t pid)
 	if (!err)
 		err = symtab_open(&r->st, r->pid);
 	r->start_time = ml_now_ns(CLOCK_MONOTONIC);
+	r->next_periodic = r->start_time + PERIODIC_NS;
 	if (!err) {
 		if (r->o.cancel_reads)
 			symtab_set_cancel(r->st, r->o.cancel_reads);
@@ -971,7 +1058,8 @@ int recorder_finish(struct recorder *r, u32 stopped_by, struct recorder_summary 
 		symtab_update_jit(r->st);
 		runtimes_finish(r->rt, r->st, s->alive_at_end);
 		runtime_notes(r);
-		write_frames(r);
+		if (r->o.output)	/* names nobody will read cost time */
+			write_frames(r);
 		symtab_notes(r);
 	}
 	dotnet_finish(r, s->alive_at_end);	/* after the map was read for the last time */
@@ -1051,6 +1139,9 @@ void recorder_free(struct recorder *r)
 	collector_close(r->col);
 	symtab_close(r->st);
 	stackdb_free(r->jitkeys);
+	for (size_t i = 0; i < r->njframes; i++)
+		ml_frame_release(&r->jframes[i].f);
+	free(r->jframes);
 	free(r->stack_time);
 	runtimes_free(r->rt);
 	dotnet_perfmap_undo(r->dotnet, DOTNET_IPC_TIMEOUT_MS, NULL, NULL);
@@ -1059,4 +1150,136 @@ void recorder_free(struct recorder *r)
 	reorder_free(r->ro);
 	free(r->comm);
 	free(r);
+}
+
+/* ---- the live view (mapleak top) ---- */
+
+struct sites_ctx {
+	struct recorder_site *v;	/* by stack id, then compacted */
+	struct ml_region *prev;		/* by stack id: its previous region */
+	u32 nids;
+};
+
+static int sites_cb(void *ctx, const struct ml_region *reg)
+{
+	struct sites_ctx *c = ctx;
+	struct recorder_site *s;
+	struct ml_region *p;
+	u64 len = reg->end - reg->start;
+
+	if (reg->flags & ML_RF_BASELINE || reg->stack_id >= c->nids)
+		return 0;
+	s = &c->v[reg->stack_id];
+	p = &c->prev[reg->stack_id];
+	/* Adjacent pieces of one call (mprotect splits) are one mapping, as
+	 * the report counts them (regions come in address order). */
+	if (!s->bytes || p->end != reg->start || p->time != reg->time)
+		s->mappings++;
+	if (!s->bytes || reg->time < s->oldest)
+		s->oldest = reg->time;
+	if (reg->time > s->newest)
+		s->newest = reg->time;
+	s->bytes += len;
+	if (reg->prot == PROT_NONE)
+		s->reserved_bytes += len;
+	*p = *reg;
+	return 0;
+}
+
+int recorder_sites(struct recorder *r, struct recorder_site **out, size_t *n)
+{
+	struct sites_ctx c = { 0 };
+	size_t k = 0;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	c.nids = stackdb_count(r->stacks) + 1;
+	c.v = calloc(c.nids, sizeof(*c.v));
+	c.prev = calloc(c.nids, sizeof(*c.prev));
+	if (!c.v || !c.prev) {
+		free(c.v);
+		free(c.prev);
+		return -ENOMEM;
+	}
+	err = aspace_foreach(r->as, sites_cb, &c);
+	free(c.prev);
+	if (err) {
+		free(c.v);
+		return err;
+	}
+	for (u32 id = 1; id < c.nids; id++) {
+		if (!c.v[id].bytes)
+			continue;
+		c.v[k] = c.v[id];
+		c.v[k].stack_id = id;
+		k++;
+	}
+	*out = c.v;
+	*n = k;
+	return 0;
+}
+
+int recorder_name_stack(struct recorder *r, u32 stack_id, struct ml_frame **out,
+			u32 *nframes)
+{
+	u32 n = 0, fl = 0;
+	const u64 *pcs = stackdb_get(r->stacks, stack_id, &n, &fl);
+	u64 when = stack_id < r->stack_time_cap ? r->stack_time[stack_id] : 0;
+	struct ml_frame *f;
+
+	*out = NULL;
+	*nframes = 0;
+	if (!pcs)
+		return -ENOENT;
+	f = calloc(n ? n : 1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	for (u32 i = 0; i < n; i++) {
+		/* JIT code as of when the stack was seen: its address may
+		 * hold another method by now. */
+		int err = when ? symtab_name_at(r->st, pcs[i], i > 0, when, &f[i]) :
+				 symtab_name(r->st, pcs[i], i > 0, &f[i]);
+
+		if (err) {
+			ml_frame_release(&f[i]);
+			memset(&f[i], 0, sizeof(f[i]));
+		}
+		f[i].pc = pcs[i];
+	}
+	/* interpreted Java frames: the methods read at the event */
+	for (size_t j = 0; j < r->njframes; j++) {
+		const struct jframe *jf = &r->jframes[j];
+		struct ml_frame copy = { .pc = jf->f.pc, .kind = jf->f.kind };
+
+		if (jf->stack_id != stack_id || jf->index >= n)
+			continue;
+		copy.symbol = jf->f.symbol ? strdup(jf->f.symbol) : NULL;
+		copy.tier = jf->f.tier ? strdup(jf->f.tier) : NULL;
+		if ((jf->f.symbol && !copy.symbol) || (jf->f.tier && !copy.tier)) {
+			ml_frame_release(&copy);
+			continue;	/* keeps the generic name */
+		}
+		ml_frame_release(&f[jf->index]);
+		f[jf->index] = copy;
+	}
+	*out = f;
+	*nframes = n;
+	return 0;
+}
+
+int recorder_write_error(const struct recorder *r)
+{
+	return rec_writer_error(r->w);
+}
+
+u64 recorder_start_time(const struct recorder *r)
+{
+	return r->start_time;
+}
+
+void recorder_counts(const struct recorder *r, u64 *events, u64 *lost)
+{
+	*events = r->events;
+	*lost = r->lost;
 }

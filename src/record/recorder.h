@@ -7,7 +7,9 @@
  *   recorder_attach()   create the output, trace the pid, take the baseline
  *   recorder_start_runtimes()  ask JIT runtimes for their symbols
  *   recorder_run()      the event loop, until stop/exit/deadline
+ *     or recorder_step() one turn of it, then recorder_end_run()
  *     or recorder_feed() one event at a time (tests, other sources)
+ *   recorder_sites()    the live set by stack, any time (mapleak top)
  *   recorder_finish()   final check, names, END record, close the file
  *   recorder_free()
  *
@@ -36,7 +38,7 @@ enum rec_say {
 };
 
 struct recorder_opts {
-	const char *output;		/* recording file */
+	const char *output;		/* recording file; NULL: keep none */
 	u32 stack_size;			/* bytes of user stack per event */
 	size_t ringbuf_size;		/* 0: default */
 	bool no_runtime_symbols;	/* leave runtimes as they are */
@@ -92,6 +94,15 @@ void recorder_start_runtimes(struct recorder *r);
  * disk: stopped at once), or -errno when events cannot be read. */
 int recorder_run(struct recorder *r, u64 deadline, const volatile sig_atomic_t *stop);
 
+/* One turn of recorder_run(): reads events for up to ms milliseconds,
+ * applies those out of the reorder window, and a few times a second
+ * reconciles after lost events, reads new JIT symbols, flushes the file
+ * and looks whether the target lives. 0: go on; ML_STOP_EXIT: the target
+ * is gone; -errno when events cannot be read. After the last turn,
+ * recorder_end_run(): what is still in the ring and the window. */
+int recorder_step(struct recorder *r, int ms);
+void recorder_end_run(struct recorder *r);
+
 /* One event, as the collector delivers it; then recorder_drain(). */
 int recorder_feed(struct recorder *r, const struct ml_event_hdr *ev,
 		  const void *stack, size_t size);
@@ -100,6 +111,34 @@ void recorder_drain(struct recorder *r, bool flush);
 /* Final snapshot while the target lives, names, END record; closes the
  * file (a launched command is ended first). */
 int recorder_finish(struct recorder *r, u32 stopped_by, struct recorder_summary *s);
+
+/* What one stack holds now: live bytes mapped since tracing began (the
+ * baseline is no site), as the report would count them. */
+struct recorder_site {
+	u32 stack_id;
+	u64 bytes;
+	u64 reserved_bytes;	/* the PROT_NONE part of bytes */
+	u64 mappings;		/* adjacent pieces of one call count once */
+	u64 oldest, newest;	/* CLOCK_MONOTONIC ns of its oldest/newest region */
+};
+
+/* The live set by stack, in stack id order, into a new array (free it).
+ * Ops still in the reorder window (50 ms) are not in it yet. 0 or -ENOMEM. */
+int recorder_sites(struct recorder *r, struct recorder_site **out, size_t *n);
+
+/* Names the frames of stack_id, innermost first, into a new array: free
+ * each with ml_frame_release() and the array with free(). A pc that cannot
+ * be named has only its pc. 0, -ENOENT (no such stack) or -ENOMEM. */
+int recorder_name_stack(struct recorder *r, u32 stack_id, struct ml_frame **out,
+			u32 *nframes);
+
+/* The file cannot be written any more (a full disk): -errno, else 0.
+ * recorder_run() stops then; a loop of recorder_step() should too. */
+int recorder_write_error(const struct recorder *r);
+
+/* When tracing began (CLOCK_MONOTONIC ns); events and lost so far. */
+u64 recorder_start_time(const struct recorder *r);
+void recorder_counts(const struct recorder *r, u64 *events, u64 *lost);
 
 pid_t recorder_pid(const struct recorder *r);
 const char *recorder_comm(const struct recorder *r);

@@ -22,6 +22,7 @@ struct frame_slot {
 	bool used;
 	bool ra;
 	u32 stack_id;		/* 0: any stack; else only that one (re-used JIT code) */
+	u32 idx;		/* with stack_id: 0 any frame, else frame idx - 1 */
 	struct ml_frame f;	/* strings owned */
 };
 
@@ -136,25 +137,25 @@ static int note_addf(struct load_ctx *c, const char *fmt, ...)
 
 /* --- frame names: (pc, return_address) -> frame ------------------------ */
 
-static size_t frame_hash(u64 pc, bool ra, u32 sid)
+static size_t frame_hash(u64 pc, bool ra, u32 sid, u32 idx)
 {
-	u64 h = (pc ^ ((u64)sid << 32 | sid)) * 0x9e3779b97f4a7c15ULL ^
+	u64 h = (pc ^ ((u64)sid << 32 | sid) ^ ((u64)idx << 20)) * 0x9e3779b97f4a7c15ULL ^
 		(ra ? 0xff51afd7ed558ccdULL : 0);
 
 	return (size_t)(h ^ (h >> 29));
 }
 
 static struct frame_slot *frame_find(const struct load_ctx *c, u64 pc, bool ra,
-				     u32 sid)
+				     u32 sid, u32 idx)
 {
 	size_t mask, i;
 
 	if (!c->frames_cap)
 		return NULL;
 	mask = c->frames_cap - 1;
-	for (i = frame_hash(pc, ra, sid) & mask; c->frames[i].used; i = (i + 1) & mask)
+	for (i = frame_hash(pc, ra, sid, idx) & mask; c->frames[i].used; i = (i + 1) & mask)
 		if (c->frames[i].f.pc == pc && c->frames[i].ra == ra &&
-		    c->frames[i].stack_id == sid)
+		    c->frames[i].stack_id == sid && c->frames[i].idx == idx)
 			return &c->frames[i];
 	return NULL;
 }
@@ -171,7 +172,7 @@ static int frame_table_grow(struct load_ctx *c)
 	for (i = 0; i < oldcap; i++) {
 		if (!old[i].used)
 			continue;
-		for (j = frame_hash(old[i].f.pc, old[i].ra, old[i].stack_id) &
+		for (j = frame_hash(old[i].f.pc, old[i].ra, old[i].stack_id, old[i].idx) &
 			 (ncap - 1);
 		     nt[j].used; j = (j + 1) & (ncap - 1))
 			;
@@ -184,9 +185,9 @@ static int frame_table_grow(struct load_ctx *c)
 }
 
 static int frame_put(struct load_ctx *c, const struct ml_frame *f, bool ra,
-		     u32 sid)
+		     u32 sid, u32 idx)
 {
-	struct frame_slot *s = frame_find(c, f->pc, ra, sid);
+	struct frame_slot *s = frame_find(c, f->pc, ra, sid, idx);
 	struct ml_frame copy;
 	size_t i, mask;
 	int err;
@@ -207,11 +208,12 @@ static int frame_put(struct load_ctx *c, const struct ml_frame *f, bool ra,
 		}
 	}
 	mask = c->frames_cap - 1;
-	for (i = frame_hash(f->pc, ra, sid) & mask; c->frames[i].used; i = (i + 1) & mask)
+	for (i = frame_hash(f->pc, ra, sid, idx) & mask; c->frames[i].used; i = (i + 1) & mask)
 		;
 	c->frames[i].used = true;
 	c->frames[i].ra = ra;
 	c->frames[i].stack_id = sid;
+	c->frames[i].idx = idx;
 	c->frames[i].f = copy;
 	c->frames_used++;
 	return 0;
@@ -335,7 +337,9 @@ static int v_stack(void *ctx, u64 time, const struct ml_rec_stack *s)
 
 static int v_frame(void *ctx, u64 time, const struct ml_rec_frame *f)
 {
-	return frame_put(ctx, &f->f, f->return_address != 0, f->stack_id);
+	/* a frame index means nothing without its stack */
+	return frame_put(ctx, &f->f, f->return_address != 0, f->stack_id,
+			 f->stack_id ? f->frame : 0);
 }
 
 static int v_lost(void *ctx, u64 time, u64 lost_total)
@@ -586,12 +590,16 @@ static int site_frames(struct load_ctx *c, struct ml_site *s)
 	if (!s->frames)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
-		/* This stack's own name for pc first (JIT code re-used by
-		 * another method later), then the pc's name for any stack. */
-		const struct frame_slot *fs = frame_find(c, pcs[i], i > 0, s->stack_id);
+		/* This frame's own name first (interpreted Java: the method
+		 * its frame held), then this stack's name for pc (JIT code
+		 * re-used by another method later), then pc's for any stack. */
+		const struct frame_slot *fs = frame_find(c, pcs[i], i > 0,
+							 s->stack_id, i + 1);
 
 		if (!fs)
-			fs = frame_find(c, pcs[i], i > 0, 0);
+			fs = frame_find(c, pcs[i], i > 0, s->stack_id, 0);
+		if (!fs)
+			fs = frame_find(c, pcs[i], i > 0, 0, 0);
 
 		if (fs) {
 			if (frame_copy(&s->frames[i], &fs->f))

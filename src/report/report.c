@@ -153,6 +153,7 @@ const char *report_frame_kind_name(u32 kind)
 	case ML_FK_R2R:		return "r2r";
 	case ML_FK_STUB:	return "stub";
 	case ML_FK_KERNEL:	return "kernel";
+	case ML_FK_GAP:		return "gap";
 	default:		return "unknown";
 	}
 }

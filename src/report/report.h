@@ -29,6 +29,11 @@ const struct report_ops *report_find(const char *name);
 /* "1.0 GiB", "512 KiB", "12 B": human sizes, into buf. */
 const char *report_human_size(u64 bytes, char *buf, size_t len);
 
+/* "f (prog, a.c:12) <- main (prog, a.c:30)": who holds a site, in one
+ * line (libc innards and thread entry points left out), as the report's
+ * summary and mapleak top show it. Frames innermost first. */
+void report_site_headline(FILE *out, const struct ml_frame *frames, u32 nframes);
+
 /* --group-by thread: what each thread holds, largest first. */
 struct report_thread {
 	u32 tid;

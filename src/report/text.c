@@ -82,6 +82,9 @@ static void print_frame(FILE *out, u32 i, const struct ml_frame *f)
 		put(out, f->symbol);
 		fputs(" [kernel]", out);
 		break;
+	case ML_FK_GAP:
+		fputs(f->symbol, out);	/* says it all; its pc is no address */
+		break;
 	default:
 		put(out, f->symbol);
 		if (mod) {
@@ -300,6 +303,24 @@ static void print_threads(FILE *out, const struct ml_result *r)
 			t[i].sites, t[i].sites == 1 ? "" : "s");
 	}
 	free(t);
+}
+
+void report_site_headline(FILE *out, const struct ml_frame *frames, u32 nframes)
+{
+	struct ml_site s = { .frames = (struct ml_frame *)frames, .nframes = nframes };
+	u32 idx[SUMMARY_FRAMES];
+	bool more;
+	size_t n = report_headline(&s, idx, SUMMARY_FRAMES, &more);
+
+	if (nframes == 0)
+		fputs("(no stack)", out);
+	for (size_t k = 0; k < n; k++) {
+		if (k)
+			fputs(" <- ", out);
+		print_short_frame(out, &frames[idx[k]]);
+	}
+	if (more)
+		fputs(" <- ...", out);
 }
 
 int report_text_emit(FILE *out, const struct ml_result *r,

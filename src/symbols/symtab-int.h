@@ -15,6 +15,7 @@
 #include "symbols/perfmap.h"
 #include "symbols/symtab.h"
 #include "track/procmaps.h"
+#include "track/stacks.h"
 
 #define ST_NOTES_MAX 10
 /* .dll files whose PE headers are read (a large .NET app maps ~500): a
@@ -101,6 +102,10 @@ struct symtab {
 	bool pes_capped;	/* ST_PES_MAX files: the rest get no names */
 
 	struct st_sample cur;
+	/* rbp of each frame of the last walk (0: unknown), for
+	 * symtab_java_methods() */
+	u64 fps[ML_STACK_MAX_FRAMES];
+	struct st_hotspot *hsp;	/* symbols/symtab-hotspot.c */
 	u64 mod_gen;		/* bumped whenever modules change */
 	u64 maps_gen;		/* bumped whenever maps are read */
 	struct uc_entry *ucache;
@@ -108,6 +113,12 @@ struct symtab {
 };
 
 void unwind_cache_free(struct symtab *st);
+
+/* symbols/symtab-hotspot.c, called by symtab.c */
+void st_hotspot_free(struct symtab *st);
+/* Names addr (pc, or return address - 1) outside any module when it is
+ * HotSpot's interpreter or call stub: 1, 0 (not), -ENOMEM. */
+int st_hotspot_name(struct symtab *st, u64 addr, struct ml_frame *out);
 
 /* Opens REL (relative, e.g. "tmp/perf-N.map") under the target's root with
  * flags: the live root while it has one, else the root held since the

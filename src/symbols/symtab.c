@@ -658,6 +658,7 @@ void symtab_close(struct symtab *st)
 	drop_modules(st);
 	drop_jit(st);
 	unwind_cache_free(st);
+	st_hotspot_free(st);
 	perfmap_free(st->pm);
 	st_jitdump_free(st);
 	if (st->arch_elf)
@@ -685,6 +686,7 @@ int symtab_refresh(struct symtab *st)
 int symtab_reset(struct symtab *st)
 {
 	st->mod_gen++;
+	st_hotspot_free(st);	/* a new image: another JVM, or none */
 	drop_modules(st);
 	drop_jit(st);
 	return start_image(st);
@@ -1193,6 +1195,11 @@ static int name_pc(struct symtab *st, u64 pc, bool return_address, u64 time,
 	memset(out, 0, sizeof(*out));
 	out->pc = pc;
 	out->kind = ML_FK_UNKNOWN;
+	if (pc == ML_PC_GAP) {
+		out->kind = ML_FK_GAP;
+		ret = set_str(&out->symbol, ML_GAP_TEXT, strlen(ML_GAP_TEXT));
+		goto out;
+	}
 	mod = st->dwfl ? dwfl_addrmodule(st->dwfl, addr) : NULL;
 	if (mod) {
 		ret = name_native(mod, pc, addr, out);
@@ -1226,6 +1233,11 @@ static int name_pc(struct symtab *st, u64 pc, bool return_address, u64 time,
 			goto out;
 		}
 	}
+	/* No perf map (-Xint, a JVM that exited): what the JVM's own
+	 * layout tells (symtab-hotspot.c). */
+	ret = st_hotspot_name(st, addr, out);
+	if (ret)
+		goto out;
 	if (m)
 		ret = set_str(&out->module, m->path ? m->path : "[anon]",
 			      strlen(m->path ? m->path : "[anon]"));

@@ -37,6 +37,35 @@ int symtab_unwind(struct symtab *st, pid_t tid, const u64 regs[ML_NREGS],
 		  const void *stack, u32 stack_len, u32 ev_flags,
 		  u64 *pcs, u32 max, u32 *n, u32 *sflags);
 
+/*
+ * Interpreted Java frames of the walk symtab_unwind() just made, in a
+ * HotSpot JVM: methods[i] gets the Method* that frame i (pc in the
+ * interpreter) ran, read below the frame's rbp in the copied stack
+ * [sp, sp + len); 0 elsewhere. Learns the JVM's layout and interpreter
+ * from its memory when first needed (retried while the JVM starts).
+ * Returns how many frames got a Method*.
+ */
+u32 symtab_java_methods(struct symtab *st, const u64 *pcs, u32 n,
+			const void *stack, u64 sp, u32 len, u64 *methods);
+
+/*
+ * Marks, in a walk of a HotSpot JVM that runs without
+ * -XX:+PreserveFramePointer, where it skipped frames: after each frame
+ * of compiled Java code (code cache, not the interpreter, called from
+ * code-cache code: native wrappers and runtime stubs, which native code
+ * returns into, do keep rbp) an ML_PC_GAP entry is inserted in pcs (and
+ * a 0 in methods), also after the last frame (the walk ended there),
+ * up to max entries. Returns the new count.
+ */
+u32 symtab_java_gaps(struct symtab *st, u64 *pcs, u32 n, u32 max, u64 *methods);
+
+/*
+ * Names Method* method from the live target's memory: "Class.method(args)",
+ * kind jit, tier "interpreted". 0, -ENOENT (unreadable: the frame stays
+ * "[interpreted Java]"), -ENOMEM.
+ */
+int symtab_java_method(struct symtab *st, u64 method, struct ml_frame *out);
+
 /* Reads new lines of perf-<nspid>.map (through /proc/PID/root/tmp).
  * Missing file: 0. Also remembers the file for naming after exit. */
 int symtab_update_jit(struct symtab *st);

@@ -84,6 +84,7 @@ static const Dwfl_Thread_Callbacks unwind_callbacks = {
 struct walk {
 	const struct symtab *st;
 	u64 *pcs;
+	u64 *fps;		/* rbp of each frame, 0: unknown */
 	u32 max;
 	u32 n;
 	bool zero;		/* reached pc 0: the frame-pointer chain's end */
@@ -104,6 +105,8 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	if (w->n == 0) {
 		w->n = 1;	/* pcs[0] is already the event's ip */
 	} else {
+		Dwarf_Word bp;
+
 		/*
 		 * A frame-pointer walk through code that does not keep
 		 * frame pointers reads data as return addresses (0x3,
@@ -114,6 +117,8 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 			w->not_code = true;
 			return DWARF_CB_ABORT;
 		}
+		/* An interpreted Java frame's Method* sits below its rbp. */
+		w->fps[w->n] = dwfl_frame_reg(state, ML_REG_BP, &bp) == 0 ? bp : 0;
 		w->pcs[w->n++] = pc;
 	}
 	return w->n < w->max ? DWARF_CB_OK : DWARF_CB_ABORT;
@@ -160,6 +165,7 @@ struct uc_entry {
 	u64 read_addr[32];
 	u64 read_val[32];
 	u64 pcs[UC_MAX_PCS];
+	u64 fps[UC_MAX_PCS];
 };
 
 void unwind_cache_free(struct symtab *st)
@@ -202,6 +208,7 @@ static bool uc_lookup(struct symtab *st, const u64 *regs, const unsigned char *s
 			return false;
 	}
 	memcpy(pcs, e->pcs, e->npcs * sizeof(*pcs));
+	memcpy(st->fps, e->fps, e->npcs * sizeof(*st->fps));
 	*n = e->npcs;
 	*sflags = e->sflags;
 	return true;
@@ -234,20 +241,24 @@ static void uc_store(struct symtab *st, const u64 *regs, u32 len, u32 ev_flags,
 	e->maps_gen = cut ? st->maps_gen : 0;
 	e->max = n == max ? max : 0;
 	memcpy(e->pcs, pcs, n * sizeof(*pcs));
+	memcpy(e->fps, st->fps, n * sizeof(*st->fps));
 }
 
 int symtab_unwind(struct symtab *st, pid_t tid, const u64 regs[ML_NREGS],
 		  const void *stack, u32 stack_len, u32 ev_flags,
 		  u64 *pcs, u32 max, u32 *n, u32 *sflags)
 {
-	struct walk w = { .st = st, .pcs = pcs, .max = max };
+	struct walk w = { .st = st, .pcs = pcs, .fps = st->fps, .max = max };
 	int ret;
 
 	*n = 0;
 	*sflags = 0;
+	if (max > ARRAY_SIZE(st->fps))
+		max = ARRAY_SIZE(st->fps);
 	if (max == 0 || tid <= 0)
 		return -EINVAL;
 	pcs[0] = regs[ML_REG_IP];
+	st->fps[0] = regs[ML_REG_BP];
 	*n = 1;
 	if (stack && uc_lookup(st, regs, stack, stack_len, ev_flags, pcs, max, n, sflags)) {
 		st->uc_hits++;

@@ -82,6 +82,7 @@ static void dump_frame(FILE *f, u64 time, const struct ml_rec_frame *fr)
 	dstr(f, fr->f.module);
 	dstr(f, fr->f.file);
 	dstr(f, fr->f.tier);
+	fprintf(f, " sid %u frame %u", fr->stack_id, fr->frame);
 }
 
 static void dump_resident(FILE *f, u64 time, const struct ml_rec_resident *r)
@@ -295,7 +296,7 @@ static void put_all(struct sample *s, bool big)
 		.f = { .pc = 0x401234, .kind = ML_FK_JIT, .line = 77, .offset = 0x34,
 		       .symbol = (char *)"Foo::Bar(int)", .module = (char *)"/usr/lib/libfoo.so",
 		       .file = (char *)"foo.cc", .tier = (char *)"OptimizedTier1" },
-		.return_address = 1,
+		.return_address = 1, .stack_id = 9, .frame = 3,
 	};
 	struct ml_rec_frame fr0 = { .f = { .pc = 1, .symbol = (char *)"" } };
 	struct ml_rec_resident r = { .n = nres, .e = re };

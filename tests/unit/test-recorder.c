@@ -327,6 +327,109 @@ static void test_random(unsigned seed)
 	unlink(path);
 }
 
+/* The live view: sites by stack while recording (no file kept), their
+ * names, and the step function ending when the target exits. */
+static void test_live_sites(void)
+{
+	const u64 MiB = 1 << 20;
+	struct recorder_opts o = { .no_collector = true };	/* no output */
+	struct recorder_summary sum;
+	struct recorder_site *v = NULL;
+	struct recorder *r = NULL;
+	struct ml_frame *f = NULL;
+	struct child c;
+	size_t n = 0;
+	u32 nf = 0;
+	unsigned long a1, a2, b1;
+	int err, st = 0;
+	u64 t0;
+
+	if (child_start(&c) || recorder_new(&r, &o) || recorder_open_output(r) ||
+	    recorder_attach(r, c.pid)) {
+		T_CHECK("recorder: live sites setup", 0);
+		recorder_free(r);
+		return;
+	}
+	t0 = recorder_start_time(r);
+	err = recorder_sites(r, &v, &n);
+	T_CHECKF("no site before any event (the baseline is none)", err == 0 && n == 0,
+		 "err %d, %zu sites", err, n);
+	free(v);
+
+	/* pc: site_a itself, its body is one byte (ret) */
+	a1 = child_do(&c, "m %llu\n", (unsigned long long)(1 * MiB));
+	feed(r, c.pid, ML_OP_MMAP, 0, 1 * MiB, PROT_READ | PROT_WRITE,
+	     MAP_PRIVATE | MAP_ANONYMOUS, (s64)a1, (u64)(uintptr_t)site_a);
+	a2 = child_do(&c, "m %llu\n", (unsigned long long)(2 * MiB));
+	feed(r, c.pid, ML_OP_MMAP, 0, 2 * MiB, PROT_READ | PROT_WRITE,
+	     MAP_PRIVATE | MAP_ANONYMOUS, (s64)a2, (u64)(uintptr_t)site_a);
+	b1 = child_do(&c, "m %llu\n", (unsigned long long)(4 * MiB));
+	feed(r, c.pid, ML_OP_MMAP, 0, 4 * MiB, PROT_READ | PROT_WRITE,
+	     MAP_PRIVATE | MAP_ANONYMOUS, (s64)b1, (u64)(uintptr_t)site_b + 1);
+	/* b's middle MiB made PROT_NONE: three regions, still one mapping */
+	child_do(&c, "p %lx %llu %d\n", b1 + MiB, (unsigned long long)MiB, PROT_NONE);
+	feed(r, c.pid, ML_OP_MPROTECT, b1 + MiB, MiB, PROT_NONE, 0, 0,
+	     (u64)(uintptr_t)site_b + 1);
+	recorder_drain(r, true);
+
+	err = recorder_sites(r, &v, &n);
+	T_CHECKF("two live sites", err == 0 && n == 2, "err %d, %zu sites", err, n);
+	if (!err && n == 2) {
+		const struct recorder_site *sa = v[0].bytes == 3 * MiB ? &v[0] : &v[1];
+		const struct recorder_site *sb = sa == &v[0] ? &v[1] : &v[0];
+
+		T_CHECKF("site a: 3 MiB in 2 mappings, nothing reserved",
+			 sa->bytes == 3 * MiB && sa->mappings == 2 && !sa->reserved_bytes,
+			 "bytes %llu mappings %llu reserved %llu",
+			 (unsigned long long)sa->bytes, (unsigned long long)sa->mappings,
+			 (unsigned long long)sa->reserved_bytes);
+		T_CHECKF("site b: 4 MiB in 1 mapping (mprotect pieces), 1 MiB reserved",
+			 sb->bytes == 4 * MiB && sb->mappings == 1 &&
+			 sb->reserved_bytes == MiB,
+			 "bytes %llu mappings %llu reserved %llu",
+			 (unsigned long long)sb->bytes, (unsigned long long)sb->mappings,
+			 (unsigned long long)sb->reserved_bytes);
+		T_CHECK("ages: oldest <= newest, both after the start",
+			sa->oldest >= t0 && sa->oldest <= sa->newest &&
+			sb->oldest >= t0 && sa->oldest <= sb->oldest);
+		err = recorder_name_stack(r, sa->stack_id, &f, &nf);
+		T_CHECKF("site a's stack is named: site_a", err == 0 && nf >= 1 &&
+			 f[0].symbol && strstr(f[0].symbol, "site_a"),
+			 "err %d, %u frames, first '%s' in %s", err, nf,
+			 nf && f[0].symbol ? f[0].symbol : "(none)",
+			 nf && f[0].module ? f[0].module : "-");
+		for (u32 i = 0; i < nf; i++)
+			ml_frame_release(&f[i]);
+		free(f);
+	}
+	free(v);
+	T_CHECK("an unknown stack has no name",
+		recorder_name_stack(r, 999, &f, &nf) == -ENOENT && !f);
+
+	/* unmapped: the site is gone from the view */
+	child_do(&c, "u %lx %llu\n", a1, (unsigned long long)(1 * MiB));
+	feed(r, c.pid, ML_OP_MUNMAP, a1, 1 * MiB, 0, 0, 0, 0);
+	child_do(&c, "u %lx %llu\n", a2, (unsigned long long)(2 * MiB));
+	feed(r, c.pid, ML_OP_MUNMAP, a2, 2 * MiB, 0, 0, 0, 0);
+	recorder_drain(r, true);
+	err = recorder_sites(r, &v, &n);
+	T_CHECKF("a site whose mappings are all gone is no site", err == 0 && n == 1 &&
+		 v[0].bytes == 4 * MiB, "err %d, %zu sites", err, n);
+	free(v);
+
+	T_CHECK("recorder_step goes on while the target lives",
+		recorder_step(r, 1) == 0);
+	child_end(&c);
+	for (int i = 0; i < 40 && st == 0; i++)
+		st = recorder_step(r, 10);
+	T_CHECKF("recorder_step says ML_STOP_EXIT once the target is gone",
+		 st == ML_STOP_EXIT, "got %d", st);
+	recorder_end_run(r);
+	T_CHECK("finish without an output file", recorder_finish(r, (u32)st, &sum) == 0 &&
+		sum.live_bytes == 4 * MiB);
+	recorder_free(r);
+}
+
 int main(void)
 {
 	const char *seed = getenv("MAPLEAK_TEST_SEED");
@@ -336,5 +439,6 @@ int main(void)
 	for (unsigned i = 0; i < 5; i++)
 		test_random(base + i);
 	test_exit_event();
+	test_live_sites();
 	T_END();
 }

@@ -875,6 +875,81 @@ static void test_jit_reuse_and_marker(void)
 	analysis_free(r);
 }
 
+/*
+ * Interpreted Java: one interpreter return address twice in a stack, each
+ * frame running another method, named per (stack, frame index); another
+ * stack with the same pcs keeps the generic name; a gap marker is a frame
+ * of kind gap.
+ */
+static void test_java_frames(void)
+{
+	static const u64 pcs[] = { 0x7f9000000100, 0x7f9000002000, 0x7f9000002000,
+				   ML_PC_GAP, 0x7f9000003000 };
+	const char *p = path_in_tmp("javaframes.mlk");
+	struct ml_rec_target tg = { .pid = 4242, .nspid = 4242, .start_time = T0,
+				    .command = (char *)"java", .comm = (char *)"java" };
+	struct ml_rec_frame f = { .return_address = 1 };
+	struct ml_result *r = NULL;
+	struct rec_writer *w;
+	const struct ml_site *s1 = NULL, *s2 = NULL;
+	int err;
+
+	err = rec_writer_open(&w, p);
+	if (err) {
+		T_CHECK("java frames: writer", false);
+		return;
+	}
+	err = rec_put_target(w, T0, &tg);
+	err = err ?: put_stack(w, 1, pcs, 5, 0);
+	err = err ?: put_stack(w, 2, pcs, 3, 0);
+	err = err ?: put_mmap(w, 1, MS(2), A, MiB, PROT_READ | PROT_WRITE);
+	err = err ?: put_mmap(w, 2, MS(3), B, 2 * MiB, PROT_READ | PROT_WRITE);
+	err = err ?: put_frame(w, pcs[0], false, ML_FK_NATIVE, "mmap", "libc.so.6",
+			       NULL, 0, NULL);
+	err = err ?: put_frame(w, pcs[1], true, ML_FK_STUB, "[interpreted Java]",
+			       NULL, NULL, 0, NULL);
+	err = err ?: put_frame(w, pcs[3], true, ML_FK_GAP, ML_GAP_TEXT, NULL, NULL, 0,
+			       NULL);
+	err = err ?: put_frame(w, pcs[4], true, ML_FK_NATIVE, "JavaMain", "libjli.so",
+			       NULL, 0, NULL);
+	f.f.kind = ML_FK_JIT;
+	f.f.tier = (char *)"interpreted";
+	f.stack_id = 1;
+	f.f.pc = pcs[1];
+	f.frame = 2;
+	f.f.symbol = (char *)"A.leak(long)";
+	err = err ?: rec_put_frame(w, MS(5000), &f);
+	f.frame = 3;
+	f.f.symbol = (char *)"A.main(java.lang.String[])";
+	err = err ?: rec_put_frame(w, MS(5000), &f);
+	err = err ?: rec_writer_close(w);
+	err = err ?: analysis_load(p, &r);
+	T_CHECKF("java frames: loads", err == 0 && r, "err %d", err);
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nsites; i++) {
+		if (r->sites[i].stack_id == 1)
+			s1 = &r->sites[i];
+		if (r->sites[i].stack_id == 2)
+			s2 = &r->sites[i];
+	}
+	T_CHECK("java frames: two sites", r->nsites == 2 && s1 && s2);
+	T_CHECK("java frames: the same pc names another method in each frame",
+		s1 && s1->nframes == 5 && s1->frames[1].symbol && s1->frames[2].symbol &&
+		!strcmp(s1->frames[1].symbol, "A.leak(long)") &&
+		!strcmp(s1->frames[2].symbol, "A.main(java.lang.String[])") &&
+		s1->frames[1].tier && !strcmp(s1->frames[1].tier, "interpreted"));
+	T_CHECK("java frames: the gap marker is a frame of kind gap",
+		s1 && s1->nframes == 5 && s1->frames[3].kind == ML_FK_GAP &&
+		!strcmp(report_frame_kind_name(s1->frames[3].kind), "gap") &&
+		s1->frames[4].symbol && !strcmp(s1->frames[4].symbol, "JavaMain"));
+	T_CHECK("java frames: another stack keeps the generic name",
+		s2 && s2->nframes == 3 && s2->frames[1].symbol &&
+		!strcmp(s2->frames[1].symbol, "[interpreted Java]") &&
+		s2->frames[2].symbol && !strcmp(s2->frames[2].symbol, "[interpreted Java]"));
+	analysis_free(r);
+}
+
 static void test_errors(void)
 {
 	const char *p = path_in_tmp("garbage");
@@ -996,6 +1071,7 @@ int main(void)
 	test_no_resident_lost();
 	test_cut_short();
 	test_jit_reuse_and_marker();
+	test_java_frames();
 	test_errors();
 	test_write_error();
 	cleanup();
