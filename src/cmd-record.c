@@ -96,7 +96,7 @@ static int parse_stack_size(const char *s, u32 *out)
 	return 0;
 }
 
-/* The BPF ring buffer's size: a power of two of whole pages. */
+/* The BPF ring buffer's size: the rule of collect.h. */
 static int parse_buffer_size(const char *s, size_t *out)
 {
 	char *end;
@@ -112,7 +112,7 @@ static int parse_buffer_size(const char *s, size_t *out)
 		v <<= 20, end++;
 	else if (*end == 'g' || *end == 'G')
 		v <<= 30, end++;
-	if (*end || v < 65536 || v > (1ull << 30) || (v & (v - 1)))
+	if (*end || !ml_ringbuf_size_ok(v))
 		return -ERANGE;
 	*out = (size_t)v;
 	return 0;
@@ -129,7 +129,8 @@ const char *record_collector_error(int err)
 	case -EOPNOTSUPP:
 	case -ENOENT:
 		return "BPF tracing is unavailable on this kernel (needs BPF, BTF "
-		       "at /sys/kernel/btf/vmlinux and tp_btf, Linux 5.15+)";
+		       "at /sys/kernel/btf/vmlinux and tp_btf, Linux "
+		       ML_MIN_KERNEL "+)";
 	default:
 		return NULL;
 	}
@@ -247,8 +248,9 @@ int cmd_record(int argc, char **argv)
 		case 'b':
 			if (parse_buffer_size(optarg, &o.ringbuf_size))
 				return usage_error(record_usage,
-						   "--buffer-size takes a power of two from 64K "
-						   "to 1G, not '%s'", optarg);
+						   "--buffer-size takes a power of two from %luK "
+						   "to %luG, not '%s'", ML_RINGBUF_MIN >> 10,
+						   ML_RINGBUF_MAX >> 30, optarg);
 			break;
 		case 's':
 			if (parse_stack_size(optarg, &o.stack_size))

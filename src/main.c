@@ -9,6 +9,7 @@
 #include "cmd.h"
 #include "mapleak.h"
 #include "util.h"
+#include "target/proc.h"
 
 static const char main_usage[] =
 	"usage: mapleak [--version] [--help] <command> [<args>]\n"

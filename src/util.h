@@ -60,15 +60,4 @@ int ml_fputs_esc(const char *s, FILE *f);
 /* s escaped, in a new string (free it); NULL when out of memory. */
 char *ml_esc(const char *s);
 
-/* What kind of task a pid names, for commands that take -p. */
-enum ml_task_kind {
-	ML_TASK_PROCESS,	/* a thread group leader of a user program */
-	ML_TASK_THREAD,		/* another thread of a process: *tgid */
-	ML_TASK_KERNEL,		/* a kernel thread: no user memory */
-	ML_TASK_ZOMBIE,		/* exited, not yet reaped */
-};
-/* Reads /proc/PID/status and stat. 0, or -ENOENT when there is no such
- * task, -errno on other errors. *tgid gets the thread group id. */
-int ml_task_kind(pid_t pid, enum ml_task_kind *kind, pid_t *tgid);
-
 #endif

@@ -273,7 +273,7 @@ static int note_markers(struct load_ctx *c, const struct ml_rec_maps *m)
 		const struct maps_entry *e = &m->e[i];
 
 		if (!(e->prot & PROT_EXEC) || e->prot & PROT_WRITE ||
-		    e->end - e->start > 4096 || !label_is_jitdump_path(e->path))
+		    e->end - e->start > ML_PAGE_SIZE || !label_is_jitdump_path(e->path))
 			continue;
 		if (grow((void **)&c->markers, &cap, c->nmarkers + 1,
 			 sizeof(*c->markers)))

@@ -10,6 +10,7 @@
 #include <elfutils/libdwfl.h>
 #include <signal.h>
 
+#include "target/proc.h"
 #include "symbols/jitdump.h"
 #include "symbols/perfmap.h"
 #include "symbols/symtab.h"
@@ -54,10 +55,10 @@ struct st_pe;			/* symtab-r2r.c */
 
 struct symtab {
 	pid_t pid;
-	int procfd;		/* /proc/PID: immune to pid reuse */
-	int rootfd;		/* O_PATH of its root, held: see st_open_in_root() */
-	pid_t nspid;		/* the pid the target sees (perf map name) */
-	uid_t uids[4];		/* real, effective, saved, fs */
+	/* The process (target/proc.h): tg.procfd names it whatever reuses
+	 * the pid; tg.rootfd is held for st_open_in_root(); its NSpid names
+	 * the perf map; its uids own the runtime's files. */
+	struct target tg;
 	bool root_is_host;	/* /proc/PID/root is "/" */
 	bool own_userns;	/* in a user namespace not ours: see st_stable() */
 

@@ -33,9 +33,8 @@
 #include "symbols/runtimes.h"
 #include "symbols/stable.h"
 #include "symbols/symtab-int.h"
+#include "target/proc.h"
 
-#define ST_STATUS_MAX (64 * 1024)
-#define ST_MAPS_MAX (512u << 20)
 #define ST_PERFMAP_CHUNK (64 * 1024)
 /* Bytes of a perf map read: the target writes it, and 1M lines (the
  * perfmap entry cap) of plausible names fit well below. */
@@ -118,67 +117,12 @@ static bool has_suffix(const char *s, const char *suf)
 	return n >= m && strcmp(s + n - m, suf) == 0;
 }
 
-/* Reads a whole procfs file at dirfd/name (its st_size says nothing). */
-static int read_procfile(int dirfd, const char *name, size_t max,
-			 char **out, size_t *outlen)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC), err;
-
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
-	err = ml_read_fd(fd, max, false, out, outlen);
-	close(fd);
-	return err;
-}
-
-/* Uid and NSpid lines of /proc/PID/status. */
-static int read_status(struct symtab *st)
-{
-	char *buf, *line, *save = NULL;
-	size_t len;
-	int ret;
-
-	ret = read_procfile(st->procfd, "status", ST_STATUS_MAX, &buf, &len);
-	if (ret < 0)
-		return ret;
-	st->nspid = st->pid;
-	for (line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		if (has_prefix(line, "Uid:")) {
-			unsigned long v[4];
-
-			if (sscanf(line + 4, "%lu %lu %lu %lu", &v[0], &v[1],
-				   &v[2], &v[3]) == 4)
-				for (int i = 0; i < 4; i++)
-					st->uids[i] = (uid_t)v[i];
-		} else if (has_prefix(line, "NSpid:")) {
-			/* The innermost namespace's pid is the last field. */
-			char *last = strrchr(line, '\t');
-			char *end;
-			long v;
-
-			last = last ? last + 1 : line + 6;
-			v = strtol(last, &end, 10);
-			if (end != last && v > 0 && v <= INT32_MAX)
-				st->nspid = (pid_t)v;
-		}
-	}
-	free(buf);
-	return 0;
-}
-
+/* The one /proc/PID/maps reader (track/procmaps.c), through procfd. */
 static int read_maps(struct symtab *st, struct maps_entry **out, size_t *n)
 {
-	char *buf;
-	size_t len;
-	int ret;
+	int ret = procmaps_read_at(st->tg.procfd, out, n);
 
-	ret = read_procfile(st->procfd, "maps", ST_MAPS_MAX, &buf, &len);
-	if (ret < 0)
-		return ret;
-	ret = procmaps_parse(buf, len, out, n, NULL);
-	free(buf);
-	return ret;
+	return ret == -ENOENT ? -ESRCH : ret;
 }
 
 /* The snapshot entry holding addr, or NULL. */
@@ -276,12 +220,12 @@ static int open_mapping(const struct symtab *st, const struct maps_entry *m)
 
 	snprintf(rel, sizeof(rel), "map_files/%llx-%llx",
 		 (unsigned long long)m->start, (unsigned long long)m->end);
-	pfd = openat(st->procfd, rel, O_PATH | O_CLOEXEC);
+	pfd = openat(st->tg.procfd, rel, O_PATH | O_CLOEXEC);
 	if (pfd >= 0) {
 		fd = rootfs_reopen_reg(pfd, NULL, 0, &sb);
 		close(pfd);
 	} else if (m->path && m->path[0] == '/' && !has_suffix(m->path, ST_DELETED)) {
-		rootfd = rootfs_open_root(st->procfd, st->pid);
+		rootfd = rootfs_open_root(st->tg.procfd, st->pid);
 		if (rootfd < 0)
 			return rootfd;
 		fd = rootfs_open_reg(rootfd, m->path, NULL, 0, &sb);
@@ -313,7 +257,7 @@ static bool own_userns(const struct symtab *st)
 {
 	struct stat a, b;
 
-	if (fstatat(st->procfd, "ns/user", &a, 0) < 0 ||
+	if (fstatat(st->tg.procfd, "ns/user", &a, 0) < 0 ||
 	    stat("/proc/self/ns/user", &b) < 0)
 		return false;	/* no namespaces: the same one */
 	return a.st_ino != b.st_ino || a.st_dev != b.st_dev;
@@ -326,8 +270,8 @@ int st_stable(struct symtab *st, int fd)
 	unsigned long long copied;
 	bool ns = st->own_userns;
 
-	fd = stable_reopen(fd, ns ? as_root : st->uids,
-			   ns ? ARRAY_SIZE(as_root) : ARRAY_SIZE(st->uids),
+	fd = stable_reopen(fd, ns ? as_root : st->tg.status.uids,
+			   ns ? ARRAY_SIZE(as_root) : ARRAY_SIZE(st->tg.status.uids),
 			   left < STABLE_COPY_MAX ? left : STABLE_COPY_MAX,
 			   &copied);
 	if (fd == -EFBIG)
@@ -649,7 +593,7 @@ static int make_arch_elf(struct symtab *st)
 	eh->e_ident[EI_DATA] = ELFDATA2LSB;
 	eh->e_ident[EI_VERSION] = EV_CURRENT;
 	eh->e_type = ET_EXEC;
-	eh->e_machine = EM_X86_64;	/* the event registers are x86-64 */
+	eh->e_machine = ML_ELF_MACHINE;	/* the machine of the event registers */
 	eh->e_version = EV_CURRENT;
 	eh->e_ehsize = sizeof(*eh);
 	st->arch_img = eh;
@@ -707,16 +651,13 @@ static int start_image(struct symtab *st)
 	ssize_t n;
 	int ret;
 
-	ret = read_status(st);
+	/* NSpid, uids and the held root (st_open_in_root) of this image */
+	ret = target_refresh(&st->tg);
 	if (ret < 0)
 		return ret;
 	st->own_userns = own_userns(st);
-	n = readlinkat(st->procfd, "root", root, sizeof(root));
+	n = readlinkat(st->tg.procfd, "root", root, sizeof(root));
 	st->root_is_host = n == 1 && root[0] == '/';
-	/* Held for the files the target writes (st_open_in_root). */
-	if (st->rootfd >= 0)
-		close(st->rootfd);
-	st->rootfd = openat(st->procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	st->dwfl = dwfl_begin(&st_callbacks);
 	if (!st->dwfl)
 		return -ENOMEM;
@@ -727,7 +668,6 @@ static int start_image(struct symtab *st)
 int symtab_open(struct symtab **out, pid_t pid)
 {
 	struct symtab *st;
-	char path[32];
 	int ret;
 
 	*out = NULL;
@@ -739,11 +679,8 @@ int symtab_open(struct symtab **out, pid_t pid)
 		return -ENOMEM;
 	st->pid = pid;
 	st->pmfd = -1;
-	st->rootfd = -1;
-	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-	st->procfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (st->procfd < 0) {
-		ret = errno == ENOENT ? -ESRCH : -errno;
+	ret = target_open(&st->tg, pid);
+	if (ret < 0) {
 		free(st);
 		return ret;
 	}
@@ -775,10 +712,7 @@ void symtab_close(struct symtab *st)
 	if (st->arch_elf)
 		elf_end(st->arch_elf);
 	free(st->arch_img);
-	if (st->procfd >= 0)
-		close(st->procfd);
-	if (st->rootfd >= 0)
-		close(st->rootfd);
+	target_release(&st->tg);
 	free(st);
 }
 
@@ -810,7 +744,7 @@ int symtab_reset(struct symtab *st)
 
 static bool target_gone(const struct symtab *st)
 {
-	int fd = openat(st->procfd, "stat", O_RDONLY | O_CLOEXEC);
+	int fd = openat(st->tg.procfd, "stat", O_RDONLY | O_CLOEXEC);
 
 	if (fd >= 0) {
 		close(fd);
@@ -824,12 +758,12 @@ static bool target_gone(const struct symtab *st)
  * caller closes *owned when it is >= 0. */
 static int st_root(const struct symtab *st, int *owned)
 {
-	int live = rootfs_open_root(st->procfd, st->pid);
+	int live = rootfs_open_root(st->tg.procfd, st->pid);
 
 	*owned = live;
 	if (live >= 0)
 		return live;
-	return st->rootfd >= 0 ? st->rootfd : live;
+	return st->tg.rootfd >= 0 ? st->tg.rootfd : live;
 }
 
 int st_open_in_root(const struct symtab *st, const char *rel, int flags)
@@ -852,7 +786,7 @@ static int open_perfmap(struct symtab *st)
 	char path[64];
 	int fd;
 
-	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)st->nspid);
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)target_nspid(&st->tg));
 	fd = st_open_target_file(st, path);
 	if (fd < 0)
 		return fd;
@@ -866,7 +800,8 @@ int st_open_target_file(const struct symtab *st, const char *path)
 
 	if (rootfd < 0)
 		return -ESRCH;
-	fd = rootfs_open_reg(rootfd, path, st->uids, ARRAY_SIZE(st->uids), NULL);
+	fd = rootfs_open_reg(rootfd, path, target_uids(&st->tg),
+			     ARRAY_SIZE(st->tg.status.uids), NULL);
 	if (owned >= 0)
 		close(owned);
 	return fd;
@@ -1052,8 +987,8 @@ bool symtab_has_jit_map(const struct symtab *st)
  * the target runs as root, as for reading (rootfs_open_reg). */
 static bool owner_ok(const struct symtab *st, uid_t uid)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(st->uids); i++)
-		if (st->uids[i] == uid)
+	for (size_t i = 0; i < ARRAY_SIZE(st->tg.status.uids); i++)
+		if (st->tg.status.uids[i] == uid)
 			return true;
 	return false;
 }
@@ -1088,9 +1023,9 @@ int symtab_remove_perfmap(struct symtab *st)
 
 	/* Read to the end first: what it names is kept. */
 	symtab_update_jit(st);
-	snprintf(name, sizeof(name), "perf-%d.map", (int)st->nspid);
+	snprintf(name, sizeof(name), "perf-%d.map", (int)target_nspid(&st->tg));
 	ret = remove_target_file(st, name, st->pmfd);
-	snprintf(name, sizeof(name), "perfinfo-%d.map", (int)st->nspid);
+	snprintf(name, sizeof(name), "perfinfo-%d.map", (int)target_nspid(&st->tg));
 	iret = remove_target_file(st, name, -1);
 	if (ret == -ENOENT)
 		ret = 0;

@@ -202,20 +202,17 @@ void procmaps_free(struct maps_entry *e, size_t n)
 	free(e);
 }
 
-int procmaps_read(pid_t pid, struct maps_entry **out, size_t *n)
+/* maps of an open /proc/PID (AT_FDCWD: of the path given). */
+static int read_maps(int dirfd, const char *name, struct maps_entry **out,
+		     size_t *n)
 {
-	char path[64];
 	char *buf = NULL;
 	size_t len = 0;
 	int fd, ret;
 
 	*out = NULL;
 	*n = 0;
-	if (pid > 0)
-		snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	else
-		snprintf(path, sizeof(path), "/proc/self/maps");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	ret = ml_read_fd(fd, PM_MAX_FILE, false, &buf, &len);
@@ -225,4 +222,20 @@ int procmaps_read(pid_t pid, struct maps_entry **out, size_t *n)
 	ret = procmaps_parse(buf, len, out, n, NULL);
 	free(buf);
 	return ret;
+}
+
+int procmaps_read(pid_t pid, struct maps_entry **out, size_t *n)
+{
+	char path[64];
+
+	if (pid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/maps");
+	return read_maps(AT_FDCWD, path, out, n);
+}
+
+int procmaps_read_at(int procfd, struct maps_entry **out, size_t *n)
+{
+	return read_maps(procfd, "maps", out, n);
 }
