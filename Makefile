@@ -148,7 +148,7 @@ $(LIB_OBJ) $(FUZZ_LIB_OBJ): | $(GEN_H)
 check: deps
 	$(Q)$(MAKE) --no-print-directory all fixtures $(UNIT_BIN) fuzz-bins
 	$(Q)./tests/run-all.sh $(UNIT_BIN) $(FUZZ_TESTS) $(E2E_TESTS) \
-		tests/lint.sh tests/install.sh
+		tests/lint.sh tests/deps.sh tests/install.sh
 
 # Static analysis: clang-tidy's path-sensitive analyzer over every C file
 # of the tool; any finding fails (tests/lint.sh wraps it for make check).

@@ -19,7 +19,7 @@
 #include "report/report.h"
 #include "util.h"
 #include "symbols/dotnet.h"
-#include "symbols/recsyms.h"
+#include "record/recsyms.h"
 #include "symbols/symtab.h"
 
 const char resolve_usage[] =

@@ -27,7 +27,7 @@
 #include "record/recorder.h"
 #include "symbols/dotnet.h"
 #include "symbols/runtimes.h"
-#include "symbols/symdump.h"
+#include "record/symdump.h"
 #include "symbols/symtab.h"
 #include "target/proc.h"
 #include "track/aspace.h"

@@ -17,7 +17,7 @@
 #include <sys/mman.h>
 
 #include "symbols/perfmap.h"
-#include "symbols/recsyms.h"
+#include "record/recsyms.h"
 #include "symbols/symtab.h"
 #include "util/ivindex.h"
 

@@ -19,7 +19,7 @@
 #undef ARRAY_SIZE
 
 #include "symbols/r2r.h"
-#include "symbols/symdump.h"
+#include "record/symdump.h"
 #include "symbols/symtab-int.h"
 
 struct dump {
