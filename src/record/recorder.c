@@ -35,6 +35,7 @@
 #include "track/reorder.h"
 #include "track/resident.h"
 #include "track/stacks.h"
+#include "util/vec.h"
 
 #define REORDER_WINDOW_NS	(50ull * 1000 * 1000)
 #define POLL_MS			50
@@ -354,15 +355,8 @@ static int resident_cb(void *ctx, const struct ml_region *reg)
 	struct ml_rec_resident_entry *e;
 	u64 res = 0, swp = 0;
 
-	if (rc->n == rc->cap) {
-		size_t cap = rc->cap ? rc->cap * 2 : 1024;
-		void *p = realloc(rc->e, cap * sizeof(*rc->e));
-
-		if (!p)
-			return -ENOMEM;
-		rc->e = p;
-		rc->cap = cap;
-	}
+	if (ML_VEC_GROW(rc->e, rc->cap, rc->n + 1))
+		return -ENOMEM;
 	if (resident_measure(rc->fd, reg->start, reg->end, &res, &swp))
 		return 0;
 	e = &rc->e[rc->n++];

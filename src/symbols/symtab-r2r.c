@@ -26,6 +26,7 @@
 #include "symbols/pe.h"
 #include "symbols/r2r.h"
 #include "symbols/symtab-int.h"
+#include "util/vec.h"
 
 #define ST_DELETED " (deleted)"
 #define ST_DLL_MAX (2ull << 30)	/* larger files are not mapped to be read */
@@ -130,15 +131,8 @@ int st_r2r_note(struct symtab *st, const struct maps_entry *m)
 	}
 	if (pe_hash_grow(st) < 0)
 		return -ENOMEM;
-	if (st->npes == st->cappes) {
-		size_t ncap = st->cappes ? st->cappes * 2 : 16;
-
-		p = reallocarray(st->pes, ncap, sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		st->pes = p;
-		st->cappes = ncap;
-	}
+	if (ML_VEC_GROW(st->pes, st->cappes, st->npes + 1))
+		return -ENOMEM;
 	p = &st->pes[st->npes];
 	memset(p, 0, sizeof(*p));
 	p->inode = m->inode;

@@ -40,12 +40,12 @@ ssize_t ml_range_find(const void *base, size_t n, size_t size,
 	 0 * sizeof(struct { _Static_assert(sizeof((p)->f) == sizeof(u64), \
 					    #f " must be a u64"); int x_; }))
 
-#define ML_RANGE_LOWER(p, n, end, x) \
-	ml_range_lower((p), (n), sizeof(*(p)), ML_RANGE_OFF_(p, end), (x))
-#define ML_RANGE_LAST_LE(p, n, start, x) \
-	ml_range_last_le((p), (n), sizeof(*(p)), ML_RANGE_OFF_(p, start), (x))
-#define ML_RANGE_FIND(p, n, start, end, x)				\
-	ml_range_find((p), (n), sizeof(*(p)), ML_RANGE_OFF_(p, start),	\
-		      ML_RANGE_OFF_(p, end), (x))
+#define ML_RANGE_LOWER(p, n, ef, x) \
+	ml_range_lower((p), (n), sizeof(*(p)), ML_RANGE_OFF_(p, ef), (x))
+#define ML_RANGE_LAST_LE(p, n, sf, x) \
+	ml_range_last_le((p), (n), sizeof(*(p)), ML_RANGE_OFF_(p, sf), (x))
+#define ML_RANGE_FIND(p, n, sf, ef, x)				\
+	ml_range_find((p), (n), sizeof(*(p)), ML_RANGE_OFF_(p, sf),	\
+		      ML_RANGE_OFF_(p, ef), (x))
 
 #endif
