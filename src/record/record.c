@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "record/record.h"
+#include "util.h"
 #include "util/vec.h"
 
 #define HDR_SIZE	24u		/* version 1 header */
@@ -1263,7 +1264,7 @@ static ssize_t src_get(struct src *s, size_t n, const u8 **out)
 		got += r;
 		if (r < want) {
 			if (ferror(s->f))
-				return errno ? -errno : -EIO;
+				return ml_neg_errno();
 			break;
 		}
 	}

@@ -376,7 +376,7 @@ static bool final_snapshot(struct recorder *r, struct aspace_check *chk)
 	struct ml_rec_check c = { 0 };
 	struct ml_rec_maps m;
 	size_t n = 0;
-	u64 t = ml_now_ns(CLOCK_MONOTONIC);
+	u64 t;
 
 	if (r->exited || !proc_alive(r->pid))
 		return false;
@@ -623,7 +623,9 @@ static void write_frames(struct recorder *r)
 		u32 n = 0, fl = 0;
 		const u64 *pcs = stackdb_get(r->stacks, id, &n, &fl);
 
-		for (u32 i = 0; pcs && i < n; i++) {
+		if (!pcs)
+			continue;	/* an id never handed out */
+		for (u32 i = 0; i < n; i++) {
 			u64 key[2] = { pcs[i], i > 0 };
 			struct ml_rec_frame f = { 0 };
 			bool is_new = false;

@@ -225,8 +225,9 @@ static int build_index(struct recsyms *rs)
 	rs->mapref = total ? calloc(total, sizeof(*rs->mapref)) : NULL;
 	if (total && !rs->mapref)
 		return -ENOMEM;
+	/* k < total: the counts were summed without an overflow check */
 	for (size_t i = 0; i < rs->nsnaps; i++)
-		for (size_t j = 0; j < rs->snaps[i].n; j++) {
+		for (size_t j = 0; j < rs->snaps[i].n && k < total; j++) {
 			const struct maps_entry *e = &rs->snaps[i].e[j];
 
 			rs->mapref[k++] = e;

@@ -122,7 +122,7 @@ static int read_procfile(int dirfd, const char *name, size_t max,
 	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC), err;
 
 	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
+		return errno == ENOENT ? -ESRCH : ml_neg_errno();
 	err = ml_read_fd(fd, max, false, out, outlen);
 	close(fd);
 	return err;
@@ -1023,9 +1023,12 @@ bool symtab_maps_have(const struct symtab *st, const char *suffix)
 
 	for (size_t i = 0; i < st->nmaps; i++) {
 		const char *p = st->maps[i].path;
-		size_t n = p ? strlen(p) : 0;
+		size_t n;
 
-		if (has_suffix(p ? p : "", ST_DELETED))
+		if (!p)
+			continue;	/* anonymous: no name to match */
+		n = strlen(p);
+		if (has_suffix(p, ST_DELETED))
 			n -= strlen(ST_DELETED);
 		if (n >= ns && !memcmp(p + n - ns, suffix, ns))
 			return true;
