@@ -40,7 +40,9 @@ static inline int ml_hexval(char c)
  * failure never reads as 0 (success) or as a positive count. */
 static inline int ml_neg_errno(void)
 {
-	return errno > 0 ? -errno : -EIO;
+	int e = -errno;	/* the sign tested on the result: analyzers follow it */
+
+	return e < 0 ? e : -EIO;
 }
 
 /* clk (CLOCK_MONOTONIC, CLOCK_REALTIME...) in nanoseconds. */

@@ -109,10 +109,11 @@ static int pe_hash_grow(struct symtab *st)
 	for (size_t i = 0; i < st->npes; i++) {
 		const struct st_pe *p = &st->pes[i];
 		size_t mask = n - 1;
-		/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): i < npes,
-		 * and npes grows only after ML_VEC_GROW() gave pes room; the
-		 * analyzer forgets that across st_jitdump_lookup() (another
-		 * file), which may change any field of st for all it knows. */
+		/* False positive: i < npes, and npes grows only after
+		 * ML_VEC_GROW() gave pes room; the analyzer forgets that across
+		 * st_jitdump_lookup() (another file), which may change any field
+		 * of st for all it knows, and takes pes as NULL. */
+		// NOLINTNEXTLINE(clang-analyzer-core.NullDereference)
 		size_t j = file_hash(p->inode, p->dev_major, p->dev_minor, p->path) & mask;
 
 		while (st->peslots[j])
