@@ -115,12 +115,15 @@ static bool has_suffix(const char *s, const char *suf)
 	return n >= m && strcmp(s + n - m, suf) == 0;
 }
 
-/* Reads a whole procfs file at dirfd/name (its st_size says nothing). */
+/* Reads a whole procfs file at dirfd/name (its st_size says nothing).
+ * On failure *out is NULL. */
 static int read_procfile(int dirfd, const char *name, size_t max,
 			 char **out, size_t *outlen)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC), err;
 
+	*out = NULL;
+	*outlen = 0;
 	if (fd < 0)
 		return errno == ENOENT ? -ESRCH : ml_neg_errno();
 	err = ml_read_fd(fd, max, false, out, outlen);
