@@ -13,15 +13,17 @@ static u64 field(const void *base, size_t i, size_t size, size_t off)
 	return v;
 }
 
-size_t ml_range_lower(const void *base, size_t n, size_t size, size_t end_off,
-		      u64 x)
+/* The first element whose u64 at off is above x (the array sorted by
+ * it), n when none: the one search both ends of a range need. */
+static size_t first_above(const void *base, size_t n, size_t size, size_t off,
+			  u64 x)
 {
 	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (field(base, mid, size, end_off) <= x)
+		if (field(base, mid, size, off) <= x)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -29,20 +31,16 @@ size_t ml_range_lower(const void *base, size_t n, size_t size, size_t end_off,
 	return lo;
 }
 
+size_t ml_range_lower(const void *base, size_t n, size_t size, size_t end_off,
+		      u64 x)
+{
+	return first_above(base, n, size, end_off, x);
+}
+
 ssize_t ml_range_last_le(const void *base, size_t n, size_t size,
 			 size_t start_off, u64 x)
 {
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (field(base, mid, size, start_off) <= x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return (ssize_t)lo - 1;
+	return (ssize_t)first_above(base, n, size, start_off, x) - 1;
 }
 
 ssize_t ml_range_find(const void *base, size_t n, size_t size,
