@@ -161,14 +161,19 @@ $(LIB_OBJ) $(FUZZ_LIB_OBJ): | $(GEN_H)
 check: deps
 	$(Q)$(MAKE) --no-print-directory all fixtures $(UNIT_BIN) fuzz-bins
 	$(Q)./tests/run-all.sh $(UNIT_BIN) $(FUZZ_TESTS) $(E2E_TESTS) \
-		tests/lint.sh tests/install.sh tests/bpf-arm64.sh
+		tests/lint.sh tests/deps.sh tests/install.sh tests/bpf-arm64.sh
 
 # Static analysis: clang-tidy's path-sensitive analyzer over every C file
 # of the tool; any finding fails (tests/lint.sh wraps it for make check).
 TIDY_CHECKS := -*,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling
-lint: $(SKEL)
-	$(Q)$(CLANG_TIDY) --quiet --warnings-as-errors='*' -checks='$(TIDY_CHECKS)' \
-		$(ALL_SRC) -- -std=gnu11 -D_GNU_SOURCE -Isrc -I$(O)
+# One clang-tidy process per file: clang-tidy 14 carries analyzer state
+# from one file to the next (valist.Uninitialized then reports a list that
+# va_start set up, in recorder.c after recsyms.c).
+lint: $(SKEL) $(GEN_H)
+	$(Q)fail=0; for f in $(ALL_SRC); do \
+		$(CLANG_TIDY) --quiet --warnings-as-errors='*' -checks='$(TIDY_CHECKS)' \
+			$$f -- -std=gnu11 -D_GNU_SOURCE -Isrc -I$(O) || fail=1; \
+	done; exit $$fail
 
 install: $(O)/mapleak
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

@@ -3,6 +3,7 @@
 #ifndef MAPLEAK_UTIL_H
 #define MAPLEAK_UTIL_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +34,15 @@ static inline int ml_hexval(char c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+/* -errno of a call that failed; -EIO when errno does not say, so that a
+ * failure never reads as 0 (success) or as a positive count. */
+static inline int ml_neg_errno(void)
+{
+	int e = -errno;	/* the sign tested on the result: analyzers follow it */
+
+	return e < 0 ? e : -EIO;
 }
 
 /* clk (CLOCK_MONOTONIC, CLOCK_REALTIME...) in nanoseconds. */

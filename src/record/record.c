@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "record/record.h"
+#include "util.h"
+#include "util/vec.h"
 
 #define HDR_SIZE	24u		/* version 1 header */
 #define HDR_MAX		65536u		/* a longer header is damage, not growth */
@@ -1453,23 +1455,13 @@ static ssize_t src_get(struct src *s, size_t n, const u8 **out)
 		size_t want = n - got < RCHUNK ? n - got : RCHUNK;
 		size_t r;
 
-		if (got + want > s->cap) {
-			size_t cap = s->cap ? s->cap : 4096;
-			u8 *nb;
-
-			while (cap < got + want)
-				cap *= 2;
-			nb = realloc(s->buf, cap);
-			if (!nb)
-				return -ENOMEM;
-			s->buf = nb;
-			s->cap = cap;
-		}
+		if (ML_VEC_GROW(s->buf, s->cap, got + want))
+			return -ENOMEM;
 		r = fread(s->buf + got, 1, want, s->f);
 		got += r;
 		if (r < want) {
 			if (ferror(s->f))
-				return errno ? -errno : -EIO;
+				return ml_neg_errno();
 			break;
 		}
 	}

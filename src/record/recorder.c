@@ -28,7 +28,7 @@
 #include "record/fold.h"
 #include "symbols/dotnet.h"
 #include "symbols/runtimes.h"
-#include "symbols/symdump.h"
+#include "record/symdump.h"
 #include "symbols/symtab.h"
 #include "target/proc.h"
 #include "track/aspace.h"
@@ -36,6 +36,7 @@
 #include "track/reorder.h"
 #include "track/resident.h"
 #include "track/stacks.h"
+#include "util/vec.h"
 
 #define REORDER_WINDOW_NS	(50ull * 1000 * 1000)
 #define POLL_MS			50
@@ -439,15 +440,8 @@ static int resident_cb(void *ctx, const struct ml_region *reg)
 	struct ml_rec_resident_entry *e;
 	u64 res = 0, swp = 0;
 
-	if (rc->n == rc->cap) {
-		size_t cap = rc->cap ? rc->cap * 2 : 1024;
-		void *p = realloc(rc->e, cap * sizeof(*rc->e));
-
-		if (!p)
-			return -ENOMEM;
-		rc->e = p;
-		rc->cap = cap;
-	}
+	if (ML_VEC_GROW(rc->e, rc->cap, rc->n + 1))
+		return -ENOMEM;
 	if (resident_measure(rc->fd, reg->start, reg->end, &res, &swp))
 		return 0;
 	e = &rc->e[rc->n++];
@@ -467,7 +461,7 @@ static bool final_snapshot(struct recorder *r, struct aspace_check *chk)
 	struct ml_rec_check c = { 0 };
 	struct ml_rec_maps m;
 	size_t n = 0;
-	u64 t = ml_now_ns(CLOCK_MONOTONIC);
+	u64 t;
 
 	if (r->exited || !proc_alive(r->pid))
 		return false;
@@ -715,7 +709,9 @@ static void write_frames(struct recorder *r)
 		u32 n = 0, fl = 0;
 		const u64 *pcs = stackdb_get(r->stacks, id, &n, &fl);
 
-		for (u32 i = 0; pcs && i < n; i++) {
+		if (!pcs)
+			continue;	/* an id never handed out */
+		for (u32 i = 0; i < n; i++) {
 			u64 key[2] = { pcs[i], i > 0 };
 			struct ml_rec_frame f = { 0 };
 			bool is_new = false;

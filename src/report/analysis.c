@@ -15,6 +15,8 @@
 #include "report/labels.h"
 #include "track/aspace.h"
 #include "track/stacks.h"
+#include "util/vec.h"
+#include "util/range.h"
 
 /* One named pc; a pc can be named twice (as the interrupted pc and as a
  * return address, which is looked up at pc - 1). */
@@ -72,24 +74,6 @@ struct load_ctx {
 
 /* --- small helpers ----------------------------------------------------- */
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap : 16;
-	while (ncap < need)
-		ncap *= 2;
-	np = reallocarray(*p, ncap, elem);
-	if (!np)
-		return -ENOMEM;
-	*p = np;
-	*cap = ncap;
-	return 0;
-}
-
 static int strdup_null(char **dst, const char *src)
 {
 	*dst = NULL;
@@ -135,7 +119,7 @@ static int note_addf(struct load_ctx *c, const char *fmt, ...)
 	char *s;
 	int n;
 
-	if (grow((void **)&r->notes, &c->notes_cap, r->nnotes + 1,
+	if (ml_vec_grow((void **)&r->notes, &c->notes_cap, r->nnotes + 1,
 		 sizeof(*r->notes)))
 		return -ENOMEM;
 	va_start(ap, fmt);
@@ -275,7 +259,7 @@ static int note_markers(struct load_ctx *c, const struct ml_rec_maps *m)
 		if (!(e->prot & PROT_EXEC) || e->prot & PROT_WRITE ||
 		    e->end - e->start > ML_PAGE_SIZE || !label_is_jitdump_path(e->path))
 			continue;
-		if (grow((void **)&c->markers, &cap, c->nmarkers + 1,
+		if (ml_vec_grow((void **)&c->markers, &cap, c->nmarkers + 1,
 			 sizeof(*c->markers)))
 			return -ENOMEM;
 		c->markers[c->nmarkers].start = e->start;
@@ -344,7 +328,7 @@ static int v_op(void *ctx, const struct ml_op *op)
 	if (op->time > c->last_op_time)
 		c->last_op_time = op->time;
 	if (c->by_thread && op->stack_id) {
-		if (grow((void **)&c->tids, &c->tids_cap, c->ntids + 1, sizeof(*c->tids)))
+		if (ml_vec_grow((void **)&c->tids, &c->tids_cap, c->ntids + 1, sizeof(*c->tids)))
 			return -ENOMEM;
 		c->tids[c->ntids++] = (struct op_tid){ op->time, op->stack_id, op->tid };
 	}
@@ -389,7 +373,7 @@ static int v_resident(void *ctx, u64 time, const struct ml_rec_resident *rr)
 	struct load_ctx *c = ctx;
 
 	/* Several records may be written when one would be too large. */
-	if (grow((void **)&c->res, &c->res_cap, c->nres + rr->n, sizeof(*c->res)))
+	if (ml_vec_grow((void **)&c->res, &c->res_cap, c->nres + rr->n, sizeof(*c->res)))
 		return -ENOMEM;
 	if (rr->n)
 		memcpy(c->res + c->nres, rr->e, rr->n * sizeof(*c->res));
@@ -461,7 +445,7 @@ static int v_patch(void *ctx, u64 time, const struct ml_rec_patch *p)
 	for (size_t i = 0; i < p->n; i++) {
 		v[i] = p->e[i].r;
 		if (c->by_thread && p->e[i].tid) {
-			if (grow((void **)&c->tids, &c->tids_cap, c->ntids + 1,
+			if (ml_vec_grow((void **)&c->tids, &c->tids_cap, c->ntids + 1,
 				 sizeof(*c->tids))) {
 				free(v);
 				return -ENOMEM;
@@ -532,7 +516,7 @@ static int collect_region(void *ctx, const struct ml_region *reg)
 	if (l == &cc->live && !region_wanted(cc->c, reg))
 		return 0;
 
-	if (grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)))
+	if (ml_vec_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)))
 		return -ENOMEM;
 	l->v[l->n++] = *reg;
 	return 0;
@@ -608,19 +592,11 @@ static u64 count_mappings(const struct ml_region *v, size_t n)
  * spans more than this region is prorated by overlap. */
 static bool resident_of(const struct load_ctx *c, u64 start, u64 end, u64 *bytes)
 {
-	size_t lo = 0, hi = c->nres, i;
 	bool found = false;
+	size_t i;
 
-	/* first entry that ends after start; entries do not overlap each other */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (c->res[mid].end <= start)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (i = lo; i < c->nres && c->res[i].start < end; i++) {
+	/* from the first entry that ends after start; entries do not overlap */
+	for (i = ML_RANGE_LOWER(c->res, c->nres, end, start); i < c->nres && c->res[i].start < end; i++) {
 		const struct ml_rec_resident_entry *e = &c->res[i];
 		u64 s = e->start > start ? e->start : start;
 		u64 t = e->end < end ? e->end : end;

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "report/formats.h"
+#include "report/frame-fmt.h"
 #include "track/stacks.h"
 
 /* Each adder returns 0 or -1 and frees the value either way, so a whole
@@ -83,26 +84,6 @@ static json_t *regions_json(const struct ml_region *v,
 		return NULL;
 	}
 	return a;
-}
-
-static json_t *frame_json(const struct ml_frame *f)
-{
-	json_t *o = json_object();
-	int bad = 0;
-
-	bad |= set(o, "address", j_hex(f->pc));
-	bad |= set(o, "symbol", j_str(f->symbol));
-	bad |= set(o, "module", j_str(f->module));
-	bad |= set(o, "file", j_str(f->file));
-	bad |= set(o, "line", f->line ? json_integer(f->line) : json_null());
-	bad |= set(o, "kind", json_string(report_frame_kind_name(f->kind)));
-	bad |= set(o, "tier", j_str(f->tier));
-	bad |= set(o, "offset", f->symbol ? j_u64(f->offset) : json_null());
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
 }
 
 /* [[seconds_since_start, live_bytes], ...]; null by thread */
@@ -178,7 +159,7 @@ static json_t *site_json(const struct ml_site *s, bool regions)
 	bad |= set(o, "runtime", json_boolean(s->runtime));
 	bad |= set(o, "variants", variants_json(s));
 	for (k = 0; k < s->nframes; k++)
-		bad |= append(frames, frame_json(&s->frames[k]));
+		bad |= append(frames, frame_fmt_json(&s->frames[k]));
 	bad |= set(o, "frames", frames);
 	if (regions)
 		bad |= set(o, "regions", regions_json(s->regions, s->rinfo, s->nregions));

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "report/formats.h"
+#include "report/frame-fmt.h"
 #include "track/stacks.h"
 #include "util.h"
 
@@ -27,78 +28,6 @@ static void put2(FILE *out, const char *pre, const char *s)
 {
 	fputs(pre, out);
 	ml_fputs_esc(s, out);
-}
-
-/* "[System.Private.CoreLib.dll]+0x1a2b": the name already says the module. */
-static bool names_module(const char *sym, const char *mod)
-{
-	size_t n = strlen(mod);
-
-	return sym[0] == '[' && !strncmp(sym + 1, mod, n) && sym[n + 1] == ']';
-}
-
-static void print_frame(FILE *out, u32 i, const struct ml_frame *f)
-{
-	const char *mod = report_basename(f->module);
-
-	fprintf(out, "  #%u ", i);
-	if (!f->symbol && f->kind == ML_FK_NATIVE && mod && f->offset) {
-		/* a stripped module: its file address finds it in debug files */
-		put(out, mod);
-		fprintf(out, "+0x%" PRIx64 " (no symbol)\n", f->offset);
-		return;
-	}
-	if (!f->symbol) {
-		/* the full path: "/memfd:doublemapper" says it is JIT code */
-		fprintf(out, "0x%" PRIx64 " [%s]", f->pc,
-			report_frame_kind_name(f->kind));
-		if (f->module) {
-			put2(out, " (in ", f->module);
-			fputc(')', out);
-		}
-		fputc('\n', out);
-		return;
-	}
-	switch (f->kind) {
-	case ML_FK_JIT:
-	case ML_FK_R2R:
-	case ML_FK_STUB:
-		/* managed code: kind, tier and assembly matter, not a file:
-		 * "Ns.Type::M() [jit QuickJitted, App]", "[X.dll]+0x1a2b [r2r]" */
-		put(out, f->symbol);
-		fprintf(out, " [%s", report_frame_kind_name(f->kind));
-		if (f->tier)
-			put2(out, " ", f->tier);
-		if (mod && strcmp(mod, "[jit]") && !names_module(f->symbol, mod))
-			put2(out, ", ", mod);
-		fputc(']', out);
-		if (f->file) {
-			put2(out, " ", report_basename(f->file));
-			if (f->line)
-				fprintf(out, ":%u", f->line);
-		}
-		break;
-	case ML_FK_KERNEL:
-		put(out, f->symbol);
-		fputs(" [kernel]", out);
-		break;
-	case ML_FK_GAP:
-		fputs(f->symbol, out);	/* says it all; its pc is no address */
-		break;
-	default:
-		put(out, f->symbol);
-		if (mod) {
-			put2(out, " (", mod);
-			fputc(')', out);
-		}
-		if (f->file) {
-			put2(out, " ", report_basename(f->file));
-			if (f->line)
-				fprintf(out, ":%u", f->line);
-		}
-		break;
-	}
-	fputc('\n', out);
 }
 
 static void print_region(FILE *out, const struct ml_result *r,
@@ -224,38 +153,6 @@ static void print_header(FILE *out, const struct ml_result *r)
 	}
 }
 
-/* One frame, short: "sym (module, file:line)", "sym" for managed code. */
-static void print_short_frame(FILE *out, const struct ml_frame *f)
-{
-	const char *mod = report_basename(f->module);
-
-	if (!f->symbol) {
-		if (mod && f->offset) {
-			put(out, mod);
-			fprintf(out, "+0x%" PRIx64, f->offset);
-		} else
-			fprintf(out, "0x%" PRIx64, f->pc);
-		return;
-	}
-	put(out, f->symbol);
-	if (f->kind != ML_FK_NATIVE) {
-		/* JIT code that knows its source (V8: "leak x.js:12") */
-		if (f->file && f->line) {
-			put2(out, " (", report_basename(f->file));
-			fprintf(out, ":%u)", f->line);
-		}
-		return;
-	}
-	if (mod && f->file && f->line) {
-		put2(out, " (", mod);
-		put2(out, ", ", report_basename(f->file));
-		fprintf(out, ":%u)", f->line);
-	} else if (mod) {
-		put2(out, " (", mod);
-		fputc(')', out);
-	}
-}
-
 #define SUMMARY_SITES	5
 #define SUMMARY_FRAMES	6
 
@@ -315,7 +212,7 @@ static void print_summary(FILE *out, const struct ml_result *r, size_t shown)
 		for (size_t k = 0; k < n; k++) {
 			if (k)
 				fputs(" <- ", out);
-			print_short_frame(out, &s->frames[idx[k]]);
+			frame_fmt_text(out, &s->frames[idx[k]], FRAME_FMT_SHORT);
 		}
 		if (more)
 			fputs(" <- ...", out);
@@ -384,7 +281,7 @@ static void print_runtime(FILE *out, const struct ml_result *r, size_t ranked)
 		for (size_t k = 0; k < n; k++) {
 			if (k)
 				fputs(" <- ", out);
-			print_short_frame(out, &s->frames[idx[k]]);
+			frame_fmt_text(out, &s->frames[idx[k]], FRAME_FMT_SHORT);
 		}
 		if (more)
 			fputs(" <- ...", out);
@@ -429,7 +326,7 @@ void report_site_headline(FILE *out, const struct ml_frame *frames, u32 nframes)
 	for (size_t k = 0; k < n; k++) {
 		if (k)
 			fputs(" <- ", out);
-		print_short_frame(out, &frames[idx[k]]);
+		frame_fmt_text(out, &frames[idx[k]], FRAME_FMT_SHORT);
 	}
 	if (more)
 		fputs(" <- ...", out);
@@ -486,8 +383,11 @@ int report_text_emit(FILE *out, const struct ml_result *r,
 		print_variants(out, s);
 		if (!s->nframes)
 			fprintf(out, "  (no stack recorded, stack id %u)\n", s->stack_id);
-		for (k = 0; k < s->nframes; k++)
-			print_frame(out, k, &s->frames[k]);
+		for (k = 0; k < s->nframes; k++) {
+			fprintf(out, "  #%u ", k);
+			frame_fmt_text(out, &s->frames[k], FRAME_FMT_STACK);
+			fputc('\n', out);
+		}
 		if (s->stack_flags & (ML_SF_TRUNCATED | ML_SF_UNWIND_ERR))
 			fprintf(out, "  ... (stack %s)\n", s->stack_flags & ML_SF_TRUNCATED ?
 				"truncated" : "unwinding stopped on an error");

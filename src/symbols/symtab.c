@@ -34,6 +34,8 @@
 #include "symbols/stable.h"
 #include "symbols/symtab-int.h"
 #include "target/proc.h"
+#include "util/vec.h"
+#include "util/range.h"
 
 #define ST_PERFMAP_CHUNK (64 * 1024)
 /* Bytes of a perf map read: the target writes it, and 1M lines (the
@@ -128,19 +130,9 @@ static int read_maps(struct symtab *st, struct maps_entry **out, size_t *n)
 /* The snapshot entry holding addr, or NULL. */
 static const struct maps_entry *find_map(const struct symtab *st, u64 addr)
 {
-	size_t lo = 0, hi = st->nmaps;
+	ssize_t i = ML_RANGE_FIND(st->maps, st->nmaps, start, end, addr);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (st->maps[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < st->nmaps && st->maps[lo].start <= addr)
-		return &st->maps[lo];
-	return NULL;
+	return i >= 0 ? &st->maps[i] : NULL;
 }
 
 bool st_is_code(const struct symtab *st, u64 addr)
@@ -364,19 +356,12 @@ static void free_candidates(struct candidate *c, size_t n)
 /* Remembers src so that drop_modules() frees what libdwfl never took. */
 static int track_src(struct symtab *st, struct st_elfsrc *src)
 {
-	if (st->nsrcs == st->capsrcs) {
-		size_t ncap = st->capsrcs ? st->capsrcs * 2 : 32;
-		struct st_elfsrc **n = reallocarray(st->srcs, ncap, sizeof(*n));
-
-		if (!n) {
-			if (src->fd >= 0)
-				close(src->fd);
-			free(src->file);
-			free(src);
-			return -ENOMEM;
-		}
-		st->srcs = n;
-		st->capsrcs = ncap;
+	if (ML_VEC_GROW(st->srcs, st->capsrcs, st->nsrcs + 1)) {
+		if (src->fd >= 0)
+			close(src->fd);
+		free(src->file);
+		free(src);
+		return -ENOMEM;
 	}
 	st->srcs[st->nsrcs++] = src;
 	return 0;
@@ -387,15 +372,8 @@ static int add_module(struct symtab *st, const char *name, u64 lo, u64 hi,
 {
 	struct st_module *nm;
 
-	if (st->nmods == st->capmods) {
-		size_t ncap = st->capmods ? st->capmods * 2 : 32;
-
-		nm = reallocarray(st->mods, ncap, sizeof(*nm));
-		if (!nm)
-			return -ENOMEM;
-		st->mods = nm;
-		st->capmods = ncap;
-	}
+	if (ML_VEC_GROW(st->mods, st->capmods, st->nmods + 1))
+		return -ENOMEM;
 	nm = &st->mods[st->nmods];
 	nm->name = strdup(name);
 	if (!nm->name)
@@ -1040,9 +1018,12 @@ bool symtab_maps_have(const struct symtab *st, const char *suffix)
 
 	for (size_t i = 0; i < st->nmaps; i++) {
 		const char *p = st->maps[i].path;
-		size_t n = p ? strlen(p) : 0;
+		size_t n;
 
-		if (has_suffix(p ? p : "", ST_DELETED))
+		if (!p)
+			continue;	/* anonymous: no name to match */
+		n = strlen(p);
+		if (has_suffix(p, ST_DELETED))
 			n -= strlen(ST_DELETED);
 		if (n >= ns && !memcmp(p + n - ns, suffix, ns))
 			return true;

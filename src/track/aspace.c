@@ -19,6 +19,7 @@
 #include <bsd/sys/tree.h>
 
 #include "track/aspace.h"
+#include "util/vec.h"
 
 #define PROT_MASK (PROT_READ | PROT_WRITE | PROT_EXEC)
 #define SPARE_OP 4		/* nodes one op may need */
@@ -785,15 +786,8 @@ struct fixes {
 
 static int fix_add(struct fixes *f, const struct seg *g, enum fix_kind kind)
 {
-	if (f->n == f->cap) {
-		size_t ncap = f->cap ? f->cap * 2 : 64;
-		struct fix *nv = reallocarray(f->v, ncap, sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		f->v = nv;
-		f->cap = ncap;
-	}
+	if (ML_VEC_GROW(f->v, f->cap, f->n + 1))
+		return -ENOMEM;
 	f->v[f->n++] = (struct fix){
 		.start = g->start, .end = g->end, .kind = kind,
 		.prot = g->k ? g->k->prot : 0, .flags = g->k ? g->k->flags : 0,

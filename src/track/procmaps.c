@@ -17,6 +17,7 @@
 
 #include "util.h"
 #include "track/procmaps.h"
+#include "util/vec.h"
 
 /* PATH_MAX plus " (deleted)" and escapes; a longer path is not the kernel's. */
 #define PM_MAX_PATH 8192
@@ -142,7 +143,7 @@ static int parse_line(const char *s, size_t len, struct maps_entry *e)
 int procmaps_parse(const char *buf, size_t len, struct maps_entry **out,
 		   size_t *n, size_t *bad)
 {
-	struct maps_entry *v = NULL, *nv;
+	struct maps_entry *v = NULL;
 	size_t cnt = 0, cap = 0, nbad = 0;
 	const char *p = buf, *end = buf ? buf + len : buf;
 	int ret = 0;
@@ -167,17 +168,10 @@ int procmaps_parse(const char *buf, size_t len, struct maps_entry **out,
 			nbad++;
 			goto next;
 		}
-		if (cnt == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-
-			nv = reallocarray(v, ncap, sizeof(*v));
-			if (!nv) {
-				free(e.path);
-				ret = -ENOMEM;
-				goto fail;
-			}
-			v = nv;
-			cap = ncap;
+		if (ML_VEC_GROW(v, cap, cnt + 1)) {
+			free(e.path);
+			ret = -ENOMEM;
+			goto fail;
 		}
 		v[cnt++] = e;
 next:
