@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.." || exit 1
 # layer of a path relative to src/; empty when it is not one of ours
 layer() {
 	case $1 in
-	util/* | util.h | util.c | mapleak.h | collect/events.h) echo 0 ;;
+	util/* | util.h | util.c | mapleak.h | collect/events.h | arch/*) echo 0 ;;
 	collect/* | *.skel.h) echo 1 ;;	# the skeleton is collect's, generated
 	track/*) echo 2 ;;
 	target/*) echo 3 ;;

@@ -14,7 +14,7 @@
 #include <sys/mman.h>
 
 #include "record/fold.h"
-#include "report/timeline.h"
+#include "track/timeline.h"
 
 /* Record sizes, for choosing the smaller form (docs/recording-format.md). */
 #define OP_REC_BYTES		80u	/* an OP record, typically */

@@ -3,7 +3,7 @@
  * Folding: keeps a recording of a churning process bounded. Ops are
  * applied to the live set at once but written in windows; a window whose
  * mappings are mostly gone is written as one FOLD record (per-stack call
- * counts and per-tick byte changes, report/timeline.h) and PATCH records
+ * counts and per-tick byte changes, track/timeline.h) and PATCH records
  * (the live set of every address range the window touched), instead of
  * one OP record per op. The live set, the timelines and the counts the
  * report computes stay exactly those of the unfolded recording.

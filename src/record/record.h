@@ -136,7 +136,7 @@ struct ml_rec_modsyms {
  * A fold: ops that were not written one by one (the recorder folds a
  * window of ops whose mappings are mostly gone). What the report needs of
  * them: how many calls each stack made, and each stack's change of
- * committed bytes per timeline tick (report/timeline.h; ticks count from
+ * committed bytes per timeline tick (track/timeline.h; ticks count from
  * the target's start_time). PATCH records that follow give the live set
  * of every range the folded ops touched; brk is the brk after them.
  */

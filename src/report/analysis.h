@@ -9,7 +9,7 @@
 
 #include "mapleak.h"
 #include "record/record.h"
-#include "report/timeline.h"
+#include "track/timeline.h"
 
 /* What a region is and the file behind it, from /proc/PID/maps (see
  * report/labels.h); either may be NULL. */

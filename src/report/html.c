@@ -166,7 +166,7 @@ static json_t *site_json(const struct ml_result *r, const struct ml_site *s,
 	if (o && r->by_thread)
 		json_object_set_new(o, "tid", json_integer(s->tid));
 	/* the site's live bytes over the whole recording, what was unmapped
-	 * meanwhile included (report/timeline.h), and its growth rate */
+	 * meanwhile included (track/timeline.h), and its growth rate */
 	if (o && s->ntimeline) {
 		json_t *tl = json_array();
 

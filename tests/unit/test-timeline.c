@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "harness.h"
-#include "report/timeline.h"
+#include "track/timeline.h"
 
 #define SEC 1000000000ull
 #define NEAR(a, b, tol) (fabs((double)(a) - (double)(b)) <= \

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/timeline.h"
+#include "track/timeline.h"
 
 struct change {
 	u64 tick;
