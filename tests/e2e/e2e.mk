@@ -145,6 +145,12 @@ NET8_DIR    := tests/fixtures/dotnet/MyConsoleApp8
 NET8_OUT    := $(FIX)/dotnet/MyConsoleApp8
 NET8_APP    := $(NET8_OUT)/MyConsoleApp
 NET8_SRC    := $(wildcard $(NET8_DIR)/*.csproj $(DOTNET_DIR)/*.cs)
+# MmfLeak published ReadyToRun (t0372-dotnet-r2r-app.sh): the crossgen2
+# pack comes from NuGet through the SDK's default package source.
+R2RAPP_DIR  := tests/fixtures/dotnet/MmfLeakR2R
+R2RAPP_OUT  := $(FIX)/dotnet/MmfLeakR2R
+R2RAPP_APP  := $(R2RAPP_OUT)/MmfLeakR2R.dll
+R2RAPP_SRC  := $(wildcard $(R2RAPP_DIR)/*.csproj $(MMF_DIR)/*.cs)
 DOTNET_ENV  := DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 \
                DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 \
                DOTNET_CLI_USE_MSBUILD_SERVER=0 MSBUILDDISABLENODEREUSE=1
@@ -154,7 +160,7 @@ fixtures-dotnet:
 	@echo "  SKIP     $(DOTNET_APP): '$(DOTNET)' not found, the .NET test will skip"
 else
 fixtures-dotnet: $(DOTNET_APP) $(TIERING_APP) $(CHURN_APP) $(MMF_APP) $(NET8_APP) \
-                 $(ASP_APP)
+                 $(ASP_APP) $(R2RAPP_APP)
 
 $(DOTNET_APP): $(DOTNET_SRC)
 	@mkdir -p $(FIX)/dotnet
@@ -176,6 +182,17 @@ $(NET8_APP): $(NET8_SRC)
 		-nodeReuse:false -p:UseSharedCompilation=false \
 		>$(FIX)/dotnet/build-net8.log 2>&1 || \
 		{ cat $(FIX)/dotnet/build-net8.log; exit 1; }
+	$(Q)touch $@
+
+$(R2RAPP_APP): $(R2RAPP_SRC)
+	@mkdir -p $(FIX)/dotnet
+	$(call msg,DOTNET,$@)
+	$(Q)$(DOTNET_ENV) $(DOTNET) publish $(R2RAPP_DIR)/MmfLeakR2R.csproj \
+		-c Release -o $(R2RAPP_OUT) \
+		--artifacts-path $(FIX)/dotnet/artifacts \
+		-nodeReuse:false -p:UseSharedCompilation=false \
+		>$(FIX)/dotnet/build-r2rapp.log 2>&1 || \
+		{ cat $(FIX)/dotnet/build-r2rapp.log; exit 1; }
 	$(Q)touch $@
 
 $(TIERING_APP): $(TIERING_SRC)
