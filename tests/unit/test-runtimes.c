@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "runtime/runtime.h"
 #include "symbols/runtimes.h"
 
 static bool eq(const char *a, const char *b)
