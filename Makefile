@@ -6,6 +6,7 @@
 #   make install    install binary, man page and bash completion
 #                   (PREFIX=/usr/local, DESTDIR for staging); make uninstall
 #   make lint       static analysis (clang-tidy's clang-analyzer checks)
+#   make bpf-arm64  compile the BPF object for arm64 (compile only)
 #   V=1             show full commands; SANITIZE=address,undefined
 
 CC      ?= gcc
@@ -69,7 +70,8 @@ CMD_OBJ  := $(patsubst %.c,$(O)/%.o,$(CMD_SRC))
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps check unit fixtures fuzz-bins demo bench clean install uninstall lint
+.PHONY: all deps check unit fixtures fuzz-bins demo bench clean install uninstall lint \
+	bpf-arm64
 all: $(O)/mapleak
 
 # vmlinux.h: from the running kernel's BTF when bpftool can dump it, else
@@ -84,12 +86,23 @@ $(O)/vmlinux.h: src/collect/vmlinux_$(ARCH).h
 
 # Compiled with warnings, then stripped of DWARF (BTF is kept: CO-RE
 # needs it), as libbpf-tools do.
-$(O)/mapleak.bpf.o: $(BPF_SRC) src/collect/events.h $(O)/vmlinux.h
+BPF_HDR  := src/collect/events.h $(wildcard src/arch/*.h)
+BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -Isrc/collect -Isrc
+$(O)/mapleak.bpf.o: $(BPF_SRC) $(BPF_HDR) $(O)/vmlinux.h
 	@mkdir -p $(dir $@)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
-		-Isrc/collect -include $(O)/vmlinux.h -c $< -o $@.full
+	$(Q)$(CLANG) $(BPF_CFLAGS) -D__TARGET_ARCH_$(ARCH) \
+		-include $(O)/vmlinux.h -c $< -o $@.full
 	$(Q)$(LLVM_STRIP) -g $@.full -o $@ && rm -f $@.full
+
+# The BPF object for arm64, compile only (no arm64 BTF here: the minimal
+# checked-in vmlinux_arm64.h; CO-RE relocates it on the machine).
+bpf-arm64: $(O)/arm64/mapleak.bpf.o
+$(O)/arm64/mapleak.bpf.o: $(BPF_SRC) $(BPF_HDR) src/collect/vmlinux_arm64.h
+	@mkdir -p $(dir $@)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -D__TARGET_ARCH_arm64 \
+		-include src/collect/vmlinux_arm64.h -c $< -o $@
 
 $(SKEL): $(O)/mapleak.bpf.o
 	$(call msg,GEN-SKEL,$@)
@@ -148,14 +161,19 @@ $(LIB_OBJ) $(FUZZ_LIB_OBJ): | $(GEN_H)
 check: deps
 	$(Q)$(MAKE) --no-print-directory all fixtures $(UNIT_BIN) fuzz-bins
 	$(Q)./tests/run-all.sh $(UNIT_BIN) $(FUZZ_TESTS) $(E2E_TESTS) \
-		tests/lint.sh tests/install.sh
+		tests/lint.sh tests/deps.sh tests/install.sh tests/bpf-arm64.sh
 
 # Static analysis: clang-tidy's path-sensitive analyzer over every C file
 # of the tool; any finding fails (tests/lint.sh wraps it for make check).
 TIDY_CHECKS := -*,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling
-lint: $(SKEL)
-	$(Q)$(CLANG_TIDY) --quiet --warnings-as-errors='*' -checks='$(TIDY_CHECKS)' \
-		$(ALL_SRC) -- -std=gnu11 -D_GNU_SOURCE -Isrc -I$(O)
+# One clang-tidy process per file: clang-tidy 14 carries analyzer state
+# from one file to the next (valist.Uninitialized then reports a list that
+# va_start set up, in recorder.c after recsyms.c).
+lint: $(SKEL) $(GEN_H)
+	$(Q)fail=0; for f in $(ALL_SRC); do \
+		$(CLANG_TIDY) --quiet --warnings-as-errors='*' -checks='$(TIDY_CHECKS)' \
+			$$f -- -std=gnu11 -D_GNU_SOURCE -Isrc -I$(O) || fail=1; \
+	done; exit $$fail
 
 install: $(O)/mapleak
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

@@ -138,7 +138,32 @@ static int f_modsyms(void *ctx, u64 time, const struct ml_rec_modsyms *m)
 	return 0;
 }
 
+static int f_fold(void *ctx, u64 time, const struct ml_rec_fold *f)
+{
+	u64 *sum = ctx;
+
+	*sum += time + f->first_time + f->ops + f->start_brk + f->brk;
+	for (size_t i = 0; i < f->ncounts; i++)
+		*sum += f->counts[i].stack_id + f->counts[i].calls;
+	for (size_t i = 0; i < f->ndeltas; i++)
+		*sum += f->deltas[i].stack_id + f->deltas[i].tick + (u64)f->deltas[i].delta;
+	return 0;
+}
+
+static int f_patch(void *ctx, u64 time, const struct ml_rec_patch *p)
+{
+	u64 *sum = ctx;
+
+	*sum += time + p->start + p->end;
+	for (size_t i = 0; i < p->n; i++)
+		*sum += p->e[i].r.start + p->e[i].r.end + p->e[i].r.prot + p->e[i].r.flags +
+			p->e[i].r.stack_id + p->e[i].r.reserve_stack_id + p->e[i].r.time +
+			p->e[i].tid;
+	return 0;
+}
+
 static const struct rec_visitor visitor = {
+	.fold = f_fold, .patch = f_patch,
 	.target = f_target, .maps = f_maps, .op = f_op, .stack = f_stack,
 	.frame = f_frame, .lost = f_lost, .resident = f_resident,
 	.check = f_check, .end = f_end, .brk = f_brk, .note = f_note,

@@ -5,7 +5,7 @@ PKGS="make gcc clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev \
 libiberty-dev libbsd-dev libjansson-dev libclang-rt-14-dev pkg-config jq python3 procps \
 clang-tidy groff-base passwd util-linux \
 protobuf-c-compiler libprotobuf-c-dev protobuf-compiler golang-go python3-jsonschema xxd \
-chromium binutils lld mold libncurses-dev tmux openjdk-17-jdk-headless"
+chromium binutils lld mold libncurses-dev tmux openjdk-17-jdk-headless curl"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

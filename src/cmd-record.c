@@ -23,7 +23,7 @@
 const char record_usage[] =
 	"usage: mapleak record [-o FILE] [--duration SECONDS] [--stack-size BYTES]\n"
 	"                      [--buffer-size SIZE] [--no-runtime-symbols]\n"
-	"                      [--keep-child]\n"
+	"                      [--keep-child] [--max-size SIZE] [--no-fold]\n"
 	"                      (-p PID | -- COMMAND [ARG...])\n"
 	"\n"
 	"Traces mmap, munmap, mremap, mprotect, brk, shmat and shmdt of every\n"
@@ -53,6 +53,13 @@ const char record_usage[] =
 	"                         enabled over the diagnostics socket, no JVM\n"
 	"                         attach (-p); no DOTNET_PerfMapEnabled=3,\n"
 	"                         JAVA_TOOL_OPTIONS or NODE_OPTIONS (launch)\n"
+	"      --max-size SIZE    stop the file growing at about SIZE (e.g. 1G):\n"
+	"                         later changes are folded into the live set,\n"
+	"                         counts and timelines written at the end\n"
+	"      --no-fold          write every change; by default changes whose\n"
+	"                         mappings are gone are folded into per-site\n"
+	"                         counts and timelines (same report, a bounded\n"
+	"                         file for a churning process)\n"
 	"  -h, --help             show this help\n"
 	"\n"
 	"Then: mapleak report [-i FILE]\n";
@@ -89,7 +96,7 @@ static int parse_stack_size(const char *s, u32 *out)
 	return 0;
 }
 
-/* The BPF ring buffer's size: a power of two of whole pages. */
+/* The BPF ring buffer's size: the rule of collect.h. */
 static int parse_buffer_size(const char *s, size_t *out)
 {
 	char *end;
@@ -105,7 +112,7 @@ static int parse_buffer_size(const char *s, size_t *out)
 		v <<= 20, end++;
 	else if (*end == 'g' || *end == 'G')
 		v <<= 30, end++;
-	if (*end || v < 65536 || v > (1ull << 30) || (v & (v - 1)))
+	if (*end || !ml_ringbuf_size_ok(v))
 		return -ERANGE;
 	*out = (size_t)v;
 	return 0;
@@ -122,7 +129,8 @@ const char *record_collector_error(int err)
 	case -EOPNOTSUPP:
 	case -ENOENT:
 		return "BPF tracing is unavailable on this kernel (needs BPF, BTF "
-		       "at /sys/kernel/btf/vmlinux and tp_btf, Linux 5.15+)";
+		       "at /sys/kernel/btf/vmlinux and tp_btf, Linux "
+		       ML_MIN_KERNEL "+)";
 	default:
 		return NULL;
 	}
@@ -197,6 +205,8 @@ int cmd_record(int argc, char **argv)
 		{ "buffer-size", required_argument, NULL, 'b' },
 		{ "no-runtime-symbols", no_argument, NULL, 'R' },
 		{ "keep-child", no_argument, NULL, 'K' },
+		{ "max-size", required_argument, NULL, 'M' },
+		{ "no-fold", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -238,8 +248,9 @@ int cmd_record(int argc, char **argv)
 		case 'b':
 			if (parse_buffer_size(optarg, &o.ringbuf_size))
 				return usage_error(record_usage,
-						   "--buffer-size takes a power of two from 64K "
-						   "to 1G, not '%s'", optarg);
+						   "--buffer-size takes a power of two from %luK "
+						   "to %luG, not '%s'", ML_RINGBUF_MIN >> 10,
+						   ML_RINGBUF_MAX >> 30, optarg);
 			break;
 		case 's':
 			if (parse_stack_size(optarg, &o.stack_size))
@@ -252,6 +263,15 @@ int cmd_record(int argc, char **argv)
 			break;
 		case 'K':
 			o.keep_child = true;
+			break;
+		case 'M':
+			if (ml_parse_size(optarg, &o.max_size) || o.max_size < (1u << 20))
+				return usage_error(record_usage,
+						   "--max-size takes a size of 1M or more, such "
+						   "as 512M or 2G, not '%s'", optarg);
+			break;
+		case 'F':
+			o.no_fold = true;
 			break;
 		case 'h':
 			fputs(record_usage, stdout);
@@ -271,12 +291,24 @@ int cmd_record(int argc, char **argv)
 				   "to launch goes after '--')", argv[optind]);
 	if (have_pid && command)
 		return usage_error(record_usage, "give either -p PID or -- COMMAND, not both");
+	if (o.no_fold && o.max_size)
+		return usage_error(record_usage, "--max-size folds what comes after it: "
+				   "it cannot go with --no-fold");
 	if (!have_pid && !command)
 		return usage_error(record_usage, "nothing to record: give -p PID or -- COMMAND");
 
 	if (have_pid && (status = check_target(pid)))
 		return status;
 	status = 1;
+	/* Before loading BPF (seconds): a Ctrl-C then still ends cleanly. */
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* a file size limit (ulimit -f) is a write error like a full disk */
+	signal(SIGXFSZ, SIG_IGN);
 	err = recorder_new(&r, &o);
 	if (err) {
 		msg = record_collector_error(err);
@@ -286,15 +318,6 @@ int cmd_record(int argc, char **argv)
 			error("cannot start BPF tracing: %s", strerror(-err));
 		return 1;
 	}
-
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	/* a file size limit (ulimit -f) is a write error like a full disk */
-	signal(SIGXFSZ, SIG_IGN);
 
 	/* Before launching: a refused output file starts nothing. */
 	err = recorder_open_output(r);

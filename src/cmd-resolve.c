@@ -16,11 +16,11 @@
 #include <jansson.h>
 
 #include "cmd.h"
-#include "report/report.h"
+#include "report/frame-fmt.h"
 #include "util.h"
+#include "record/recsyms.h"
 #include "runtime/runtime.h"
 #include "target/proc.h"
-#include "symbols/recsyms.h"
 #include "symbols/symtab.h"
 
 const char resolve_usage[] =
@@ -85,93 +85,6 @@ static int parse_address(const char *s, u64 *out)
 	return 0;
 }
 
-/* Managed code: JIT-compiled or precompiled methods (not runtime stubs). */
-static bool is_managed(u32 kind)
-{
-	return kind == ML_FK_JIT || kind == ML_FK_R2R;
-}
-
-static const char *base_name(const char *path)
-{
-	const char *s = path ? strrchr(path, '/') : NULL;
-
-	return s && s[1] ? s + 1 : path;
-}
-
-/* ---- output ---- */
-
-static void print_text(FILE *out, const struct ml_frame *f)
-{
-	const char *mod = base_name(f->module);
-
-	/* names and paths are the target's: escaped (ml_fputs_esc) */
-	fprintf(out, "0x%" PRIx64 "  ", f->pc);
-	if (f->symbol) {
-		ml_fputs_esc(f->symbol, out);
-		if (f->offset)
-			fprintf(out, "+0x%" PRIx64, f->offset);
-	} else if (f->kind == ML_FK_NATIVE && mod && f->offset) {
-		/* a stripped module: its file address finds it in debug files */
-		ml_fputs_esc(mod, out);
-		fprintf(out, "+0x%" PRIx64 " (no symbol)", f->offset);
-	} else {
-		fputs("??", out);
-	}
-	fputs("  [", out);
-	if (is_managed(f->kind))
-		fputs("managed ", out);
-	fputs(report_frame_kind_name(f->kind), out);
-	if (f->tier) {
-		fputc(' ', out);
-		ml_fputs_esc(f->tier, out);
-	}
-	if (f->module) {
-		/* unknown: the full path ("/memfd:doublemapper" says JIT memory) */
-		fputs(", ", out);
-		ml_fputs_esc(f->kind == ML_FK_UNKNOWN ? f->module : mod, out);
-	}
-	fputc(']', out);
-	if (f->file) {
-		fputs("  ", out);
-		ml_fputs_esc(f->file, out);
-		if (f->line)
-			fprintf(out, ":%u", f->line);
-	}
-	fputc('\n', out);
-}
-
-static json_t *j_str(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
-static json_t *frame_json(const struct ml_frame *f)
-{
-	json_t *o = json_object();
-	char addr[24];
-	int bad = 0;
-
-	if (!o)
-		return NULL;
-	snprintf(addr, sizeof(addr), "0x%" PRIx64, f->pc);
-	bad |= json_object_set_new(o, "address", json_string(addr));
-	bad |= json_object_set_new(o, "module", j_str(f->module));
-	bad |= json_object_set_new(o, "symbol", j_str(f->symbol));
-	bad |= json_object_set_new(o, "offset", f->symbol || f->offset ?
-				   json_integer((json_int_t)f->offset) : json_null());
-	bad |= json_object_set_new(o, "kind", json_string(report_frame_kind_name(f->kind)));
-	bad |= json_object_set_new(o, "tier", j_str(f->tier));
-	bad |= json_object_set_new(o, "file", j_str(f->file));
-	bad |= json_object_set_new(o, "line", f->line ?
-				   json_integer(f->line) : json_null());
-	bad |= json_object_set_new(o, "managed", json_boolean(is_managed(f->kind)));
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
 /* ---- the two sources of names ---- */
 
 typedef int (*name_fn)(void *src, u64 pc, bool return_address,
@@ -210,12 +123,13 @@ static int emit(const struct resolve_opts *o, const u64 *addrs, size_t n,
 			break;
 		f.pc = addrs[i];
 		if (o->json) {
-			json_t *j = frame_json(&f);
+			json_t *j = frame_fmt_json(&f);
 
 			if (!j || json_array_append_new(arr, j))
 				err = -ENOMEM;
 		} else {
-			print_text(stdout, &f);
+			frame_fmt_text(stdout, &f, FRAME_FMT_ADDRESS);
+			fputc('\n', stdout);
 		}
 		ml_frame_release(&f);
 	}

@@ -596,6 +596,14 @@ int cmd_top(int argc, char **argv)
 	status = 1;
 	if (growth_table_new(&t.gt, GROWTH_WINDOW))
 		return error("out of memory"), 1;
+	/* Before loading BPF (seconds): a Ctrl-C then still ends cleanly. */
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);	/* ulimit -f: a write error, as in record */
 	err = recorder_new(&t.r, &o);
 	if (err) {
 		msg = record_collector_error(err);
@@ -605,13 +613,6 @@ int cmd_top(int argc, char **argv)
 			error("cannot start BPF tracing: %s", strerror(-err));
 		goto out;
 	}
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGXFSZ, SIG_IGN);	/* ulimit -f: a write error, as in record */
 
 	err = recorder_open_output(t.r);
 	if (err) {

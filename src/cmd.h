@@ -17,11 +17,13 @@
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 
 extern const char record_usage[];
 extern const char report_usage[];
 extern const char resolve_usage[];
+extern const char diff_usage[];
 extern const char top_usage[];
 
 /* Shared by record and top (cmd-record.c): why BPF tracing cannot start

@@ -9,6 +9,7 @@
 #include "cmd.h"
 #include "mapleak.h"
 #include "util.h"
+#include "target/proc.h"
 
 static const char main_usage[] =
 	"usage: mapleak [--version] [--help] <command> [<args>]\n"
@@ -20,6 +21,7 @@ static const char main_usage[] =
 	"  record   trace a running process (-p PID) or a command (-- CMD)\n"
 	"  report   show who holds the mappings in a recording\n"
 	"  resolve  name code addresses of a process or a recording\n"
+	"  diff     compare two recordings site by site\n"
 	"  top      live view of a process: which sites grow, while recording\n"
 	"  help     show help for a command\n"
 	"\n"
@@ -39,6 +41,7 @@ static const struct cmd_struct commands[] = {
 	{ "record", cmd_record, record_usage },
 	{ "report", cmd_report, report_usage },
 	{ "resolve", cmd_resolve, resolve_usage },
+	{ "diff", cmd_diff, diff_usage },
 	{ "top", cmd_top, top_usage },
 };
 

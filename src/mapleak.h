@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "collect/events.h"
 
@@ -19,7 +20,26 @@ typedef int64_t s64;
 
 #define MAPLEAK_VERSION "0.1.0"
 
-#define ML_PAGE_SIZE 4096ULL
+/*
+ * The page size of the machine mapleak runs on (4 KiB on x86-64; 4, 16
+ * or 64 KiB on arm64), asked once. A recording is replayed with the
+ * reporting machine's page size: both are the same until recordings
+ * carry theirs.
+ */
+static inline u64 ml_page_size(void)
+{
+	static u64 cached;
+	u64 v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+
+	if (!v) {
+		long ps = sysconf(_SC_PAGESIZE);
+
+		v = ps > 0 && !(ps & (ps - 1)) ? (u64)ps : 4096;
+		__atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+	}
+	return v;
+}
+#define ML_PAGE_SIZE ml_page_size()
 #define ML_PAGE_DOWN(x) ((u64)(x) & ~(ML_PAGE_SIZE - 1))
 #define ML_PAGE_UP(x) (((u64)(x) + ML_PAGE_SIZE - 1) & ~(ML_PAGE_SIZE - 1))
 

@@ -3,6 +3,7 @@
 #ifndef MAPLEAK_UTIL_H
 #define MAPLEAK_UTIL_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,6 +36,15 @@ static inline int ml_hexval(char c)
 	return -1;
 }
 
+/* -errno of a call that failed; -EIO when errno does not say, so that a
+ * failure never reads as 0 (success) or as a positive count. */
+static inline int ml_neg_errno(void)
+{
+	int e = -errno;	/* the sign tested on the result: analyzers follow it */
+
+	return e < 0 ? e : -EIO;
+}
+
 /* clk (CLOCK_MONOTONIC, CLOCK_REALTIME...) in nanoseconds. */
 u64 ml_now_ns(clockid_t clk);
 
@@ -59,16 +69,5 @@ int ml_parse_size(const char *s, uint64_t *out);
 int ml_fputs_esc(const char *s, FILE *f);
 /* s escaped, in a new string (free it); NULL when out of memory. */
 char *ml_esc(const char *s);
-
-/* What kind of task a pid names, for commands that take -p. */
-enum ml_task_kind {
-	ML_TASK_PROCESS,	/* a thread group leader of a user program */
-	ML_TASK_THREAD,		/* another thread of a process: *tgid */
-	ML_TASK_KERNEL,		/* a kernel thread: no user memory */
-	ML_TASK_ZOMBIE,		/* exited, not yet reaped */
-};
-/* Reads /proc/PID/status and stat. 0, or -ENOENT when there is no such
- * task, -errno on other errors. *tgid gets the thread group id. */
-int ml_task_kind(pid_t pid, enum ml_task_kind *kind, pid_t *tgid);
 
 #endif

@@ -9,7 +9,10 @@ for t in "$@"; do
 	name=$(basename "$t")
 	echo "=== $name"
 	out=$(mktemp)
-	"$t" >"$out" 2>&1
+	case $t in
+	*.sh) bash "$t" >"$out" 2>&1 ;;	# whatever its mode bits
+	*) "$t" >"$out" 2>&1 ;;
+	esac
 	rc=$?
 	cat "$out"
 	p=$(grep -c '^ok - ' "$out")

@@ -10,9 +10,38 @@
 
 struct collector;
 
+/*
+ * The oldest kernel the BPF program loads on, from what it uses: tp_btf
+ * (5.5), the BPF ring buffer (5.8), task storage and
+ * bpf_get_current_task_btf (5.11), bpf_find_vma (5.17), and
+ * sched_process_exit's group_dead argument (6.18), which ml_exit reads
+ * (the verifier refuses an argument the tracepoint lacks). The mmap_lock
+ * tracepoints (5.10) are optional. One place for the message, README and
+ * docs/design.md.
+ */
+#define ML_MIN_KERNEL "6.18"
+
+/*
+ * The ring buffer's size: a power of two (the kernel's rule, which also
+ * makes it a whole number of pages from 64 KiB up on every page size).
+ * 64 KiB holds a few records with the default stack copy; 2 GiB is the
+ * largest power of two the kernel's 32-bit max_entries can name (Linux
+ * 6.18 maps it). The one rule: collector_open() refuses anything else,
+ * and `record --buffer-size` says so.
+ */
+#define ML_RINGBUF_MIN		(64UL << 10)
+#define ML_RINGBUF_MAX		(2UL << 30)
+#define ML_RINGBUF_DEFAULT	(64UL << 20)
+
+static inline bool ml_ringbuf_size_ok(u64 size)
+{
+	return size >= ML_RINGBUF_MIN && size <= ML_RINGBUF_MAX &&
+	       !(size & (size - 1));
+}
+
 struct collect_opts {
 	u32 stack_size;		/* bytes of user stack to copy (<= ML_STACK_MAX) */
-	size_t ringbuf_size;	/* bytes, power of two; 0 = default */
+	size_t ringbuf_size;	/* bytes, ml_ringbuf_size_ok(); 0 = default */
 };
 
 /*

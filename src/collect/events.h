@@ -11,6 +11,8 @@
 #include <linux/types.h>
 #endif
 
+#include "arch/arch.h"
+
 /* Kinds of address-space change; pkey_mprotect arrives as ML_OP_MPROTECT. */
 enum ml_op_kind {
 	ML_OP_MMAP = 1,		/* args: addr len prot flags fd off; ret = address */
@@ -48,11 +50,8 @@ static inline int ml_op_maps_memory(__u32 kind, __s64 ret, __u64 aux)
 #define ML_EVF_STACK_FAULT	0x2	/* a chunk of the stack could not be read */
 #define ML_EVF_ORDER_LOCK	0x4	/* t_order is the mmap_lock write acquisition */
 
-/* x86-64 user registers in DWARF numbering: rax rdx rcx rbx rsi rdi rbp rsp r8..r15 rip */
-#define ML_NREGS 17
-#define ML_REG_SP 7
-#define ML_REG_BP 6
-#define ML_REG_IP 16
+/* The user registers (ML_NREGS, ML_REG_SP/BP/IP) are the architecture's,
+ * in DWARF numbering: src/arch/. */
 
 #define ML_STACK_DEFAULT	16384
 #define ML_STACK_MAX		65536

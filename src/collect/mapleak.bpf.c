@@ -2,8 +2,8 @@
 /*
  * mapleak's kernel side: the mapping syscalls of chosen thread groups,
  * filtered here, as ml_event_hdr records (+ a user stack copy for calls
- * that map memory) in one ring buffer. vmlinux_x86.h is force-included
- * by the build.
+ * that map memory) in one ring buffer. The build force-includes vmlinux.h
+ * (the running kernel's, else src/collect/vmlinux_<arch>.h).
  */
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -13,17 +13,8 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* x86-64 syscall numbers */
-#define NR_mmap		9
-#define NR_mprotect	10
-#define NR_munmap	11
-#define NR_brk		12
-#define NR_mremap	25
-#define NR_shmat	30
-#define NR_shmdt	67
-#define NR_pkey_mprotect 329
-
-#define PAGE		4096
+/* Syscall numbers, pt_regs access and the page size: src/arch/. */
+#define PAGE		ML_ARCH_PAGE_MIN
 /* Kept above mm->start_stack (argc, the first argv pointers): the frames
  * all lie below it; env strings and auxv above are useless to unwind. */
 #define ABOVE_START	256
@@ -114,8 +105,8 @@ static __always_inline void count_lost(void)
 static __always_inline int traced_nr(long nr)
 {
 	switch (nr) {
-	case NR_mmap: case NR_mprotect: case NR_munmap: case NR_brk:
-	case NR_mremap: case NR_shmat: case NR_shmdt: case NR_pkey_mprotect:
+	case ML_NR_mmap: case ML_NR_mprotect: case ML_NR_munmap: case ML_NR_brk:
+	case ML_NR_mremap: case ML_NR_shmat: case ML_NR_shmdt: case ML_NR_pkey_mprotect:
 		return 1;
 	}
 	return 0;
@@ -124,13 +115,13 @@ static __always_inline int traced_nr(long nr)
 static __always_inline __u32 nr_kind(long nr)
 {
 	switch (nr) {
-	case NR_mmap: return ML_OP_MMAP;
-	case NR_munmap: return ML_OP_MUNMAP;
-	case NR_mremap: return ML_OP_MREMAP;
-	case NR_mprotect: case NR_pkey_mprotect: return ML_OP_MPROTECT;
-	case NR_brk: return ML_OP_BRK;
-	case NR_shmat: return ML_OP_SHMAT;
-	case NR_shmdt: return ML_OP_SHMDT;
+	case ML_NR_mmap: return ML_OP_MMAP;
+	case ML_NR_munmap: return ML_OP_MUNMAP;
+	case ML_NR_mremap: return ML_OP_MREMAP;
+	case ML_NR_mprotect: case ML_NR_pkey_mprotect: return ML_OP_MPROTECT;
+	case ML_NR_brk: return ML_OP_BRK;
+	case ML_NR_shmat: return ML_OP_SHMAT;
+	case ML_NR_shmdt: return ML_OP_SHMDT;
 	}
 	return 0;
 }
@@ -198,21 +189,16 @@ int BPF_PROG(ml_sys_enter, struct pt_regs *regs, long id)
 			return 0;
 		}
 	}
-	p->args[0] = regs->di;
-	p->args[1] = regs->si;
-	p->args[2] = regs->dx;
-	p->args[3] = regs->r10;
-	p->args[4] = regs->r8;
-	p->args[5] = regs->r9;
+	ml_arch_syscall_args(regs, p->args);
 	p->t_order = 0;
 	p->flags = 0;
 	p->aux = 0;
-	if (id == NR_brk) {
+	if (id == ML_NR_brk) {
 		p->aux = task->mm->brk;
-	} else if (id == NR_shmdt) {
-		struct vma_range r = find_vma(regs->di);
+	} else if (id == ML_NR_shmdt) {
+		struct vma_range r = find_vma(p->args[0]);
 
-		if (r.start == regs->di)
+		if (r.start == p->args[0])
 			p->aux = r.end - r.start;
 	}
 	p->nr = id;
@@ -302,28 +288,6 @@ static __always_inline __u32 copy_stack(__u8 *buf, __u64 sp, __u32 len,
 	return off;
 }
 
-static __always_inline void fill_regs(struct ml_event_hdr *h,
-				      struct pt_regs *regs)
-{
-	h->regs[0] = regs->ax;
-	h->regs[1] = regs->dx;
-	h->regs[2] = regs->cx;
-	h->regs[3] = regs->bx;
-	h->regs[4] = regs->si;
-	h->regs[5] = regs->di;
-	h->regs[6] = regs->bp;
-	h->regs[7] = regs->sp;
-	h->regs[8] = regs->r8;
-	h->regs[9] = regs->r9;
-	h->regs[10] = regs->r10;
-	h->regs[11] = regs->r11;
-	h->regs[12] = regs->r12;
-	h->regs[13] = regs->r13;
-	h->regs[14] = regs->r14;
-	h->regs[15] = regs->r15;
-	h->regs[16] = regs->ip;
-}
-
 /* Every field but stack_len (the ring is not zeroed). */
 static __always_inline void fill_hdr(struct ml_event_hdr *h, __u32 kind,
 				     __u32 flags, struct task_struct *task,
@@ -355,14 +319,14 @@ static __always_inline void fill_hdr(struct ml_event_hdr *h, __u32 kind,
 
 		h->aux = r.start == (__u64)ret ? r.end - r.start : 0;
 	}
-	fill_regs(h, regs);
+	ml_arch_fill_regs(h->regs, regs);
 	h->nr = id;
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(ml_sys_exit, struct pt_regs *regs, long ret)
 {
-	long id = regs->orig_ax;
+	long id = ml_arch_syscall_nr(regs);
 	__u64 now, sp = 0, want = 0, avail = 0;
 	__u32 kind, len = 0, flags, got, cpu;
 	struct task_struct *task;

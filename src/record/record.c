@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "record/record.h"
+#include "util.h"
+#include "util/vec.h"
 
 #define HDR_SIZE	24u		/* version 1 header */
 #define HDR_MAX		65536u		/* a longer header is damage, not growth */
@@ -32,6 +34,9 @@
 #define MAPS_ESIZE	48u
 #define RESIDENT_ESIZE	32u
 #define SYM_ESIZE	16u		/* JITSYMS, MODSYMS: start, size (+ name) */
+#define FCOUNT_ESIZE	16u		/* FOLD: stack_id, pad, calls */
+#define FDELTA_ESIZE	24u		/* FOLD: stack_id, pad, tick, delta */
+#define PATCH_ESIZE	48u		/* PATCH: a region and its tid */
 
 /* ML_REC_OP value mask: args[0..5], ret, aux; only non-zero ones stored. */
 #define OP_NVALS	8
@@ -609,6 +614,81 @@ int rec_put_frame(struct rec_writer *w, u64 time, const struct ml_rec_frame *f)
 	return rec_end(w, len);
 }
 
+u64 rec_writer_size(const struct rec_writer *w)
+{
+	return w->pos;
+}
+
+int rec_put_fold(struct rec_writer *w, u64 time, const struct ml_rec_fold *f)
+{
+	u64 len;
+	int rc;
+
+	if ((f->ncounts && !f->counts) || (f->ndeltas && !f->deltas))
+		return -EINVAL;
+	if (f->ncounts > (ML_REC_MAX_SIZE / 2) / FCOUNT_ESIZE ||
+	    f->ndeltas > (ML_REC_MAX_SIZE / 2) / FDELTA_ESIZE)
+		return -E2BIG;
+	len = 32 + 16 + (u64)f->ncounts * FCOUNT_ESIZE +
+	      (u64)f->ndeltas * FDELTA_ESIZE;
+	rc = rec_begin(w, ML_REC_FOLD, time, len);
+	if (rc)
+		return rc;
+	w_u64(w, f->first_time);
+	w_u64(w, f->ops);
+	w_u64(w, f->start_brk);
+	w_u64(w, f->brk);
+	w_u32(w, (u32)f->ncounts);
+	w_u32(w, FCOUNT_ESIZE);
+	w_u32(w, (u32)f->ndeltas);
+	w_u32(w, FDELTA_ESIZE);
+	for (size_t i = 0; i < f->ncounts; i++) {
+		w_u32(w, f->counts[i].stack_id);
+		w_u32(w, 0);
+		w_u64(w, f->counts[i].calls);
+	}
+	for (size_t i = 0; i < f->ndeltas; i++) {
+		w_u32(w, f->deltas[i].stack_id);
+		w_u32(w, 0);
+		w_u64(w, f->deltas[i].tick);
+		w_u64(w, (u64)f->deltas[i].delta);
+	}
+	return rec_end(w, len);
+}
+
+int rec_put_patch(struct rec_writer *w, u64 time, const struct ml_rec_patch *p)
+{
+	u64 len;
+	int rc;
+
+	if (p->n > 0 && !p->e)
+		return -EINVAL;
+	if (p->n > ML_PATCH_MAX)
+		return -E2BIG;
+	len = 24 + (u64)p->n * PATCH_ESIZE;
+	rc = rec_begin(w, ML_REC_PATCH, time, len);
+	if (rc)
+		return rc;
+	w_u64(w, p->start);
+	w_u64(w, p->end);
+	w_u32(w, (u32)p->n);
+	w_u32(w, PATCH_ESIZE);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct ml_region *r = &p->e[i].r;
+
+		w_u64(w, r->start);
+		w_u64(w, r->end);
+		w_u32(w, r->prot);
+		w_u32(w, r->flags);
+		w_u32(w, r->stack_id);
+		w_u32(w, r->reserve_stack_id);
+		w_u64(w, r->time);
+		w_u32(w, p->e[i].tid);
+		w_u32(w, 0);
+	}
+	return rec_end(w, len);
+}
+
 int rec_put_lost(struct rec_writer *w, u64 time, u64 lost_total)
 {
 	int rc = rec_begin(w, ML_REC_LOST, time, 8);
@@ -1106,6 +1186,87 @@ static int dec_end(struct dec *d, struct ml_rec_end *e)
 	return d->bad ? -EBADMSG : 0;
 }
 
+static int dec_fold(struct dec *d, struct ml_rec_fold *f)
+{
+	u32 nc, ce, nd, de;
+
+	f->first_time = d_u64(d);
+	f->ops = d_u64(d);
+	f->start_brk = d_u64(d);
+	f->brk = d_u64(d);
+	nc = d_u32(d);
+	ce = d_u32(d);
+	nd = d_u32(d);
+	de = d_u32(d);
+	if (ce < FCOUNT_ESIZE || de < FDELTA_ESIZE)
+		d->bad = true;
+	if (!d_room(d, nc, ce))
+		return -EBADMSG;
+	if (nc) {
+		f->counts = calloc(nc, sizeof(*f->counts));
+		if (!f->counts)
+			return -ENOMEM;
+	}
+	f->ncounts = nc;
+	for (u32 i = 0; i < nc; i++) {
+		f->counts[i].stack_id = d_u32(d);
+		d_u32(d);
+		f->counts[i].calls = d_u64(d);
+		d_skip(d, ce - FCOUNT_ESIZE);
+	}
+	if (!d_room(d, nd, de))
+		return -EBADMSG;
+	if (nd) {
+		f->deltas = calloc(nd, sizeof(*f->deltas));
+		if (!f->deltas)
+			return -ENOMEM;
+	}
+	f->ndeltas = nd;
+	for (u32 i = 0; i < nd; i++) {
+		f->deltas[i].stack_id = d_u32(d);
+		d_u32(d);
+		f->deltas[i].tick = d_u64(d);
+		f->deltas[i].delta = (s64)d_u64(d);
+		d_skip(d, de - FDELTA_ESIZE);
+	}
+	return d->bad ? -EBADMSG : 0;
+}
+
+static int dec_patch(struct dec *d, struct ml_rec_patch *p)
+{
+	u32 n, esize;
+
+	p->start = d_u64(d);
+	p->end = d_u64(d);
+	n = d_u32(d);
+	esize = d_u32(d);
+	if (esize < PATCH_ESIZE || p->end < p->start)
+		d->bad = true;
+	if (!d_room(d, n, esize))
+		return -EBADMSG;
+	if (n) {
+		p->e = calloc(n, sizeof(*p->e));
+		if (!p->e)
+			return -ENOMEM;
+	}
+	p->n = n;
+	for (u32 i = 0; i < n; i++) {
+		struct ml_region *r = &p->e[i].r;
+
+		r->start = d_u64(d);
+		r->end = d_u64(d);
+		r->prot = d_u32(d);
+		r->flags = d_u32(d);
+		r->stack_id = d_u32(d);
+		r->reserve_stack_id = d_u32(d);
+		r->time = d_u64(d);
+		p->e[i].tid = d_u32(d);
+		d_u32(d);
+		d_skip(d, esize - PATCH_ESIZE);
+	}
+	return d->bad ? -EBADMSG : 0;
+}
+
 /*
  * Decodes one payload and calls the visitor. Returns 0 to go on (the
  * record was accepted, skipped or damaged, as counted in st), or a value
@@ -1231,6 +1392,23 @@ static int dispatch(u32 type, u64 time, const u8 *payload, size_t len,
 		syms_release(m.e, m.n);
 		break;
 	}
+	case ML_REC_FOLD: {
+		struct ml_rec_fold f = { 0 };
+
+		rc = dec_fold(&d, &f);
+		VISIT(fold, time, &f);
+		free(f.counts);
+		free(f.deltas);
+		break;
+	}
+	case ML_REC_PATCH: {
+		struct ml_rec_patch pa = { 0 };
+
+		rc = dec_patch(&d, &pa);
+		VISIT(patch, time, &pa);
+		free(pa.e);
+		break;
+	}
 	default:
 		st->skipped_unknown++;
 		return 0;
@@ -1277,23 +1455,13 @@ static ssize_t src_get(struct src *s, size_t n, const u8 **out)
 		size_t want = n - got < RCHUNK ? n - got : RCHUNK;
 		size_t r;
 
-		if (got + want > s->cap) {
-			size_t cap = s->cap ? s->cap : 4096;
-			u8 *nb;
-
-			while (cap < got + want)
-				cap *= 2;
-			nb = realloc(s->buf, cap);
-			if (!nb)
-				return -ENOMEM;
-			s->buf = nb;
-			s->cap = cap;
-		}
+		if (ML_VEC_GROW(s->buf, s->cap, got + want))
+			return -ENOMEM;
 		r = fread(s->buf + got, 1, want, s->f);
 		got += r;
 		if (r < want) {
 			if (ferror(s->f))
-				return errno ? -errno : -EIO;
+				return ml_neg_errno();
 			break;
 		}
 	}
@@ -1377,7 +1545,7 @@ static int read_all(struct src *s, const struct rec_visitor *v, void *ctx,
 		if (size < PREFIX_SIZE || size % 8 != 0 || size > ML_REC_MAX_SIZE)
 			return -ENODATA;
 
-		if (type < ML_REC_TARGET || type > ML_REC_MODSYMS) {
+		if (type < ML_REC_TARGET || type > ML_REC_PATCH) {
 			r = src_skip(s, size - PREFIX_SIZE);
 			if (r < 0)
 				return (int)r;

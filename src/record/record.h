@@ -28,6 +28,8 @@ enum ml_rec_type {
 	ML_REC_NOTE = 11,	/* a line to show the user (warnings) */
 	ML_REC_JITSYMS = 12,	/* JIT code names seen (perf map entries) */
 	ML_REC_MODSYMS = 13,	/* function symbols of a native module in the stacks */
+	ML_REC_FOLD = 14,	/* ops folded away: per-site counts and byte changes */
+	ML_REC_PATCH = 15,	/* the live set of an address range after folded ops */
 };
 
 struct ml_rec_target {
@@ -130,6 +132,46 @@ struct ml_rec_modsyms {
 	struct ml_rec_sym *e;
 };
 
+/*
+ * A fold: ops that were not written one by one (the recorder folds a
+ * window of ops whose mappings are mostly gone). What the report needs of
+ * them: how many calls each stack made, and each stack's change of
+ * committed bytes per timeline tick (track/timeline.h; ticks count from
+ * the target's start_time). PATCH records that follow give the live set
+ * of every range the folded ops touched; brk is the brk after them.
+ */
+struct ml_rec_fold_count {
+	u32 stack_id;
+	u64 calls;
+};
+struct ml_rec_fold_delta {
+	u32 stack_id;
+	u64 tick;
+	s64 delta;		/* committed bytes gained (lost when negative) */
+};
+struct ml_rec_fold {
+	u64 first_time;		/* the first folded op's time (record time: the last's) */
+	u64 ops;		/* ops folded */
+	u64 start_brk, brk;
+	size_t ncounts;
+	struct ml_rec_fold_count *counts;
+	size_t ndeltas;
+	struct ml_rec_fold_delta *deltas;
+};
+
+/* The live set of [start, end) after the preceding FOLD: replaces what
+ * the range held. tid: the thread that made a region born in the folded
+ * ops, else 0. */
+struct ml_rec_patch_region {
+	struct ml_region r;
+	u32 tid;
+};
+struct ml_rec_patch {
+	u64 start, end;
+	size_t n;
+	struct ml_rec_patch_region *e;
+};
+
 /* ---- writing ---- */
 struct rec_writer;
 
@@ -175,6 +217,12 @@ int rec_put_brk(struct rec_writer *w, u64 time, const struct ml_rec_brk *b);
 int rec_put_note(struct rec_writer *w, u64 time, const char *text);
 int rec_put_jitsyms(struct rec_writer *w, u64 time, const struct ml_rec_jitsyms *j);
 int rec_put_modsyms(struct rec_writer *w, u64 time, const struct ml_rec_modsyms *m);
+int rec_put_fold(struct rec_writer *w, u64 time, const struct ml_rec_fold *f);
+int rec_put_patch(struct rec_writer *w, u64 time, const struct ml_rec_patch *p);
+/* Bytes written so far, header included (buffered ones too). */
+u64 rec_writer_size(const struct rec_writer *w);
+/* Most regions one PATCH record holds. */
+#define ML_PATCH_MAX	(1u << 20)
 
 /* ---- reading: streaming, one callback per record type ---- */
 struct rec_visitor {
@@ -193,6 +241,8 @@ struct rec_visitor {
 	int (*note)(void *ctx, u64 time, const char *text);
 	int (*jitsyms)(void *ctx, u64 time, const struct ml_rec_jitsyms *j);
 	int (*modsyms)(void *ctx, u64 time, const struct ml_rec_modsyms *m);
+	int (*fold)(void *ctx, u64 time, const struct ml_rec_fold *f);
+	int (*patch)(void *ctx, u64 time, const struct ml_rec_patch *p);
 };
 
 /* What went wrong while reading, for a warning in the report. */

@@ -25,8 +25,9 @@
 #include "collect/collect.h"
 #include "record/record.h"
 #include "record/recorder.h"
+#include "record/fold.h"
+#include "record/symdump.h"
 #include "runtime/runtime.h"
-#include "symbols/symdump.h"
 #include "symbols/symtab.h"
 #include "target/proc.h"
 #include "track/aspace.h"
@@ -34,6 +35,7 @@
 #include "track/reorder.h"
 #include "track/resident.h"
 #include "track/stacks.h"
+#include "util/vec.h"
 
 #define REORDER_WINDOW_NS	(50ull * 1000 * 1000)
 #define POLL_MS			50
@@ -67,6 +69,7 @@ struct recorder {
 	struct runtimes *rt;	/* .NET, JVM, Node: src/runtime/ */
 	struct stackdb *stacks;
 	struct aspace *as;
+	struct folder *fold;	/* NULL: every op written as it comes */
 	struct reorder *ro;
 	struct rec_writer *w;
 	char *comm;		/* the target's, at attach */
@@ -128,6 +131,14 @@ static void rec_sayf(struct recorder *r, enum rec_say level, const char *fmt, ..
 
 static int apply_op(struct recorder *r, const struct ml_op *op);
 
+/* Ops kept for folding go out before a record whose place among them
+ * matters (maps, brk, the end). */
+static void fold_flush(struct recorder *r)
+{
+	if (r->fold && r->w)
+		note_err(r, folder_flush(r->fold, r->w));
+}
+
 /* An op the live set refused (-EINVAL: malformed; -ENOMEM) is counted,
  * and the report says so: the live set may then differ from the kernel's,
  * which the final check measures. */
@@ -149,6 +160,7 @@ static int take_baseline(struct recorder *r, u32 purpose, u64 time)
 	size_t n = 0;
 	int err;
 
+	fold_flush(r);
 	err = procmaps_read(r->pid, &e, &n);
 	if (err)
 		return err;
@@ -181,9 +193,16 @@ static void reconcile(struct recorder *r)
 		count_rejected(r, apply_op(r, &op));
 	if (procmaps_read(r->pid, &e, &n))
 		return;
+	/* An exiting process (its exit event lost with the others) shows
+	 * no maps at all: that is not a state to take as the live set. */
+	if (n == 0) {
+		procmaps_free(e, n);
+		return;
+	}
 	m.purpose = ML_MAPS_RECONCILE;
 	m.n = n;
 	m.e = e;
+	fold_flush(r);
 	note_err(r, rec_put_maps(r->w, ml_now_ns(CLOCK_MONOTONIC), &m));
 	aspace_reconcile(r->as, e, n, &changed);
 	procmaps_free(e, n);
@@ -195,10 +214,17 @@ static int apply_op(struct recorder *r, const struct ml_op *op)
 {
 	int err;
 
-	err = aspace_apply(r->as, op);
-	if (err)
-		return err;
-	note_err(r, rec_put_op(r->w, op));
+	if (r->fold) {
+		err = folder_apply(r->fold, r->w, op);
+		if (err == -EINVAL || err == -ENOMEM)
+			return err;	/* refused by the live set */
+		note_err(r, err);	/* else a write error */
+	} else {
+		err = aspace_apply(r->as, op);
+		if (err)
+			return err;
+		note_err(r, rec_put_op(r->w, op));
+	}
 	if (op->kind == ML_OP_EXEC) {
 		/* A new image: its first mappings were made by the kernel. */
 		symtab_reset(r->st);
@@ -411,15 +437,8 @@ static int resident_cb(void *ctx, const struct ml_region *reg)
 	struct ml_rec_resident_entry *e;
 	u64 res = 0, swp = 0;
 
-	if (rc->n == rc->cap) {
-		size_t cap = rc->cap ? rc->cap * 2 : 1024;
-		void *p = realloc(rc->e, cap * sizeof(*rc->e));
-
-		if (!p)
-			return -ENOMEM;
-		rc->e = p;
-		rc->cap = cap;
-	}
+	if (ML_VEC_GROW(rc->e, rc->cap, rc->n + 1))
+		return -ENOMEM;
 	if (resident_measure(rc->fd, reg->start, reg->end, &res, &swp))
 		return 0;
 	e = &rc->e[rc->n++];
@@ -439,7 +458,7 @@ static bool final_snapshot(struct recorder *r, struct aspace_check *chk)
 	struct ml_rec_check c = { 0 };
 	struct ml_rec_maps m;
 	size_t n = 0;
-	u64 t = ml_now_ns(CLOCK_MONOTONIC);
+	u64 t;
 
 	if (r->exited || !proc_alive(r->pid))
 		return false;
@@ -467,6 +486,7 @@ static bool final_snapshot(struct recorder *r, struct aspace_check *chk)
 		n = 0;
 	}
 	t = ml_now_ns(CLOCK_MONOTONIC);
+	fold_flush(r);
 	m.purpose = ML_MAPS_FINAL;
 	m.n = n;
 	m.e = e;
@@ -560,7 +580,9 @@ static void write_frames(struct recorder *r)
 		u32 n = 0, fl = 0;
 		const u64 *pcs = stackdb_get(r->stacks, id, &n, &fl);
 
-		for (u32 i = 0; pcs && i < n; i++) {
+		if (!pcs)
+			continue;	/* an id never handed out */
+		for (u32 i = 0; i < n; i++) {
 			u64 key[2] = { pcs[i], i > 0 };
 			struct ml_rec_frame f = { 0 };
 			bool is_new = false;
@@ -714,6 +736,8 @@ int recorder_step(struct recorder *r, int ms)
 	if (t >= r->next_periodic) {
 		symtab_update_jit(r->st);
 		symtab_notes(r);
+		if (r->fold)	/* a quiet target: its last ops go out too */
+			note_err(r, folder_tick(r->fold, r->w, t));
 		note_err(r, rec_writer_flush(r->w));
 		r->next_periodic = t + PERIODIC_NS;
 	}
@@ -861,6 +885,10 @@ int recorder_attach(struct recorder *r, pid_t pid)
 	if (!err)
 		err = symtab_open(&r->st, r->pid);
 	r->start_time = ml_now_ns(CLOCK_MONOTONIC);
+	if (!err && !r->o.no_fold)
+		err = folder_new(&r->fold, r->as, r->start_time, r->o.fold_window);
+	if (!err && r->fold)
+		folder_set_max_size(r->fold, r->o.max_size);
 	r->next_periodic = r->start_time + PERIODIC_NS;
 	if (!err) {
 		if (r->o.cancel_reads)
@@ -920,6 +948,27 @@ int recorder_finish(struct recorder *r, u32 stopped_by, struct recorder_summary 
 		runtimes_refresh(r->rt, s->alive_at_end);
 	} else {
 		s->alive_at_end = final_snapshot(r, &s->chk);
+		fold_flush(r);
+		if (r->fold) {
+			struct fold_stats fs;
+
+			folder_stats(r->fold, &fs);
+			if (fs.capped)
+				rec_sayf(r, REC_SAY_NOTE, "the recording reached --max-size "
+					 "(%" PRIu64 " bytes) at +%.1fs: the %" PRIu64 " operations "
+					 "after it were not written but folded into the final "
+					 "live set, per-site counts and timelines (exact; only "
+					 "--group-by thread loses their threads)", r->o.max_size,
+					 fs.capped_time > r->start_time ?
+					 (double)(fs.capped_time - r->start_time) / 1e9 : 0.0,
+					 fs.ops_capped);
+			else if (fs.ops_folded)	/* the default, and the report is the same */
+				rec_sayf(r, REC_SAY_INFO, "folded %" PRIu64 " of %" PRIu64 " operations "
+					 "into per-site counts, timelines and the live set they "
+					 "left (%" PRIu64 " window%s)", fs.ops_folded,
+					 fs.ops_folded + fs.ops_written, fs.windows_folded,
+					 fs.windows_folded == 1 ? "" : "s");
+		}
 		s->checked = s->alive_at_end;
 		symtab_update_jit(r->st);
 		runtimes_refresh(r->rt, s->alive_at_end);
@@ -1011,6 +1060,7 @@ void recorder_free(struct recorder *r)
 	free(r->stack_time);
 	runtimes_free(r->rt);
 	stackdb_free(r->stacks);
+	folder_free(r->fold);
 	aspace_free(r->as);
 	reorder_free(r->ro);
 	free(r->comm);

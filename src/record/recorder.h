@@ -43,6 +43,9 @@ struct recorder_opts {
 	size_t ringbuf_size;		/* 0: default */
 	bool no_runtime_symbols;	/* leave runtimes as they are */
 	bool no_collector;		/* no BPF: events come from recorder_feed */
+	bool no_fold;			/* write every op (record/fold.h) */
+	u32 fold_window;		/* ops per fold window; 0: default */
+	u64 max_size;			/* --max-size (needs folding); 0: none */
 	bool keep_child;		/* launch: no SIGTERM at the end, no
 					 * PR_SET_PDEATHSIG */
 	void (*say)(void *ctx, enum rec_say level, const char *text);

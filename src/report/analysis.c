@@ -15,6 +15,8 @@
 #include "report/labels.h"
 #include "track/aspace.h"
 #include "track/stacks.h"
+#include "util/vec.h"
+#include "util/range.h"
 
 /* One named pc; a pc can be named twice (as the interrupted pc and as a
  * return address, which is looked up at pc - 1). */
@@ -54,29 +56,23 @@ struct load_ctx {
 	/* ANALYSIS_BY_THREAD: who made each op that can give a region its
 	 * origin, found again by the region's (time, stack) */
 	bool by_thread;
+	unsigned flags;		/* ANALYSIS_* */
+	/* stacks that reserved a .NET GC range: a commit inside is the GC's */
+	u32 *gc_reserves;
+	size_t ngc_reserves;
 	struct op_tid { u64 time; u32 stack_id, tid; } *tids;
 	size_t ntids, tids_cap;
+
+	const struct analysis_opts *o;
+	struct timeline *tl;	/* live bytes per stack over time */
+	u64 now_rel;		/* time of what is being applied */
+	bool muted;		/* a PATCH: its changes are in the FOLD before it */
+	int tl_err;
+	u64 end_rel;		/* the end of the recording, since its start */
+	u64 tl_end;		/* the end of the timelines */
 };
 
 /* --- small helpers ----------------------------------------------------- */
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap : 16;
-	while (ncap < need)
-		ncap *= 2;
-	np = reallocarray(*p, ncap, elem);
-	if (!np)
-		return -ENOMEM;
-	*p = np;
-	*cap = ncap;
-	return 0;
-}
 
 static int strdup_null(char **dst, const char *src)
 {
@@ -123,7 +119,7 @@ static int note_addf(struct load_ctx *c, const char *fmt, ...)
 	char *s;
 	int n;
 
-	if (grow((void **)&r->notes, &c->notes_cap, r->nnotes + 1,
+	if (ml_vec_grow((void **)&r->notes, &c->notes_cap, r->nnotes + 1,
 		 sizeof(*r->notes)))
 		return -ENOMEM;
 	va_start(ap, fmt);
@@ -221,6 +217,11 @@ static int frame_put(struct load_ctx *c, const struct ml_frame *f, bool ra,
 
 /* --- visitor ----------------------------------------------------------- */
 
+static u64 rel_time(const struct ml_result *r, u64 t)
+{
+	return t > r->target.start_time ? t - r->target.start_time : 0;
+}
+
 static int v_target(void *ctx, u64 time, const struct ml_rec_target *t)
 {
 	struct load_ctx *c = ctx;
@@ -256,9 +257,9 @@ static int note_markers(struct load_ctx *c, const struct ml_rec_maps *m)
 		const struct maps_entry *e = &m->e[i];
 
 		if (!(e->prot & PROT_EXEC) || e->prot & PROT_WRITE ||
-		    e->end - e->start > 4096 || !label_is_jitdump_path(e->path))
+		    e->end - e->start > ML_PAGE_SIZE || !label_is_jitdump_path(e->path))
 			continue;
-		if (grow((void **)&c->markers, &cap, c->nmarkers + 1,
+		if (ml_vec_grow((void **)&c->markers, &cap, c->nmarkers + 1,
 			 sizeof(*c->markers)))
 			return -ENOMEM;
 		c->markers[c->nmarkers].start = e->start;
@@ -282,6 +283,7 @@ static int v_maps(void *ctx, u64 time, const struct ml_rec_maps *m)
 	u64 changed = 0;
 	int ret;
 
+	c->now_rel = rel_time(c->r, time);
 	ret = label_snaps_keep(&c->snaps, time, m->purpose == ML_MAPS_FINAL,
 			       m->e, m->n);
 	if (ret)
@@ -302,16 +304,31 @@ static int v_maps(void *ctx, u64 time, const struct ml_rec_maps *m)
 	}
 }
 
+static void on_bytes(void *ctx, u32 stack_id, s64 delta)
+{
+	struct load_ctx *c = ctx;
+	int err;
+
+	if (c->muted)
+		return;
+	err = timeline_add(c->tl, stack_id, c->now_rel, delta);
+	if (err && !c->tl_err)
+		c->tl_err = err;
+}
+
 static int v_op(void *ctx, const struct ml_op *op)
 {
 	struct load_ctx *c = ctx;
 	int err;
 
 	c->nops++;
+	c->now_rel = rel_time(c->r, op->time);
+	if (op->stack_id && timeline_count(c->tl, op->stack_id, 1))
+		return -ENOMEM;
 	if (op->time > c->last_op_time)
 		c->last_op_time = op->time;
 	if (c->by_thread && op->stack_id) {
-		if (grow((void **)&c->tids, &c->tids_cap, c->ntids + 1, sizeof(*c->tids)))
+		if (ml_vec_grow((void **)&c->tids, &c->tids_cap, c->ntids + 1, sizeof(*c->tids)))
 			return -ENOMEM;
 		c->tids[c->ntids++] = (struct op_tid){ op->time, op->stack_id, op->tid };
 	}
@@ -356,7 +373,7 @@ static int v_resident(void *ctx, u64 time, const struct ml_rec_resident *rr)
 	struct load_ctx *c = ctx;
 
 	/* Several records may be written when one would be too large. */
-	if (grow((void **)&c->res, &c->res_cap, c->nres + rr->n, sizeof(*c->res)))
+	if (ml_vec_grow((void **)&c->res, &c->res_cap, c->nres + rr->n, sizeof(*c->res)))
 		return -ENOMEM;
 	if (rr->n)
 		memcpy(c->res + c->nres, rr->e, rr->n * sizeof(*c->res));
@@ -396,7 +413,57 @@ static int v_note(void *ctx, u64 time, const char *text)
 	return note_addf(ctx, "%s", text ? text : "");
 }
 
+/* Ops the recorder folded: their counts and byte changes, exactly as the
+ * ops would have given them (same ticks). */
+static int v_fold(void *ctx, u64 time, const struct ml_rec_fold *f)
+{
+	struct load_ctx *c = ctx;
+
+	for (size_t i = 0; i < f->ncounts; i++)
+		if (timeline_count(c->tl, f->counts[i].stack_id, f->counts[i].calls))
+			return -ENOMEM;
+	for (size_t i = 0; i < f->ndeltas; i++)
+		if (timeline_add_tick(c->tl, f->deltas[i].stack_id, f->deltas[i].tick,
+				      f->deltas[i].delta))
+			return -ENOMEM;
+	c->nops += f->ops;
+	c->r->folded_ops += f->ops;
+	if (time > c->last_op_time)
+		c->last_op_time = time;
+	aspace_set_brk(c->as, f->start_brk, f->brk);
+	return 0;
+}
+
+static int v_patch(void *ctx, u64 time, const struct ml_rec_patch *p)
+{
+	struct load_ctx *c = ctx;
+	struct ml_region *v = NULL;
+	int err;
+
+	if (p->n && !(v = calloc(p->n, sizeof(*v))))
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n; i++) {
+		v[i] = p->e[i].r;
+		if (c->by_thread && p->e[i].tid) {
+			if (ml_vec_grow((void **)&c->tids, &c->tids_cap, c->ntids + 1,
+				 sizeof(*c->tids))) {
+				free(v);
+				return -ENOMEM;
+			}
+			c->tids[c->ntids++] = (struct op_tid){ v[i].time, v[i].stack_id,
+							      p->e[i].tid };
+		}
+	}
+	c->muted = true;
+	err = aspace_patch(c->as, p->start, p->end, v, p->n);
+	c->muted = false;
+	free(v);
+	return err;
+}
+
 static const struct rec_visitor load_visitor = {
+	.fold = v_fold,
+	.patch = v_patch,
 	.target = v_target,
 	.maps = v_maps,
 	.op = v_op,
@@ -422,6 +489,21 @@ struct collect_ctx {
 	struct load_ctx *c;
 };
 
+/* --older-than, --from, --to */
+static bool region_wanted(const struct load_ctx *c, const struct ml_region *reg)
+{
+	const struct analysis_opts *o = c->o;
+	u64 t = rel_time(c->r, reg->time);
+
+	if (o->older_than_ns && (t > c->end_rel || c->end_rel - t < o->older_than_ns))
+		return false;
+	if (o->have_from && t < o->from_ns)
+		return false;
+	if (o->have_to && t > o->to_ns)
+		return false;
+	return true;
+}
+
 static int collect_region(void *ctx, const struct ml_region *reg)
 {
 	struct collect_ctx *cc = ctx;
@@ -431,8 +513,10 @@ static int collect_region(void *ctx, const struct ml_region *reg)
 		cc->c->marker_bytes += reg->end - reg->start;
 		return 0;
 	}
+	if (l == &cc->live && !region_wanted(cc->c, reg))
+		return 0;
 
-	if (grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)))
+	if (ml_vec_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)))
 		return -ENOMEM;
 	l->v[l->n++] = *reg;
 	return 0;
@@ -488,20 +572,6 @@ static int cmp_res_start(const void *a, const void *b)
 	return x->end < y->end ? -1 : x->end > y->end;
 }
 
-static int cmp_site(const void *a, const void *b)
-{
-	const struct ml_site *x = a, *y = b;
-	u64 cx = x->bytes - x->reserved_bytes, cy = y->bytes - y->reserved_bytes;
-
-	if (cx != cy)
-		return cx > cy ? -1 : 1;
-	if (x->bytes != y->bytes)
-		return x->bytes > y->bytes ? -1 : 1;
-	if (x->stack_id != y->stack_id)
-		return x->stack_id < y->stack_id ? -1 : 1;
-	return x->tid < y->tid ? -1 : x->tid > y->tid;
-}
-
 /* Regions in address order; adjacent pieces of one call (same stack, same
  * time, touching) count as one mapping: mprotect splits must not inflate
  * the count. */
@@ -522,19 +592,11 @@ static u64 count_mappings(const struct ml_region *v, size_t n)
  * spans more than this region is prorated by overlap. */
 static bool resident_of(const struct load_ctx *c, u64 start, u64 end, u64 *bytes)
 {
-	size_t lo = 0, hi = c->nres, i;
 	bool found = false;
+	size_t i;
 
-	/* first entry that ends after start; entries do not overlap each other */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (c->res[mid].end <= start)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (i = lo; i < c->nres && c->res[i].start < end; i++) {
+	/* from the first entry that ends after start; entries do not overlap */
+	for (i = ML_RANGE_LOWER(c->res, c->nres, end, start); i < c->nres && c->res[i].start < end; i++) {
 		const struct ml_rec_resident_entry *e = &c->res[i];
 		u64 s = e->start > start ? e->start : start;
 		u64 t = e->end < end ? e->end : end;
@@ -549,11 +611,6 @@ static bool resident_of(const struct load_ctx *c, u64 start, u64 end, u64 *bytes
 					(e->end - e->start));
 	}
 	return found;
-}
-
-static u64 rel_time(const struct ml_result *r, u64 t)
-{
-	return t > r->target.start_time ? t - r->target.start_time : 0;
 }
 
 /*
@@ -632,6 +689,94 @@ static int site_label(struct ml_site *s)
 	return 0;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	u32 x = *(const u32 *)a, y = *(const u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_reserve(const void *a, const void *b)
+{
+	const struct ml_region *x = a, *y = b;
+
+	return x->reserve_stack_id < y->reserve_stack_id ? -1 :
+	       x->reserve_stack_id > y->reserve_stack_id;
+}
+
+/*
+ * The stacks whose reservation is the .NET GC's and has commits inside
+ * (mprotect from PROT_NONE gives them the committing stack, often the
+ * program's own allocating code): labelled by the reservation's stack and
+ * whole size, the same rule as a site (label_site()). Fills c->gc_reserves.
+ */
+static int find_gc_reserves(struct load_ctx *c, const struct ml_region *live,
+			    size_t n)
+{
+	struct ml_region *v;
+	size_t i, j;
+	int err = 0;
+
+	if (!n)
+		return 0;
+	v = malloc(n * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memcpy(v, live, n * sizeof(*v));
+	qsort(v, n, sizeof(*v), cmp_reserve);
+	for (i = 0; i < n && !err; i = j) {
+		u32 id = v[i].reserve_stack_id;
+		bool commits = false;
+		u64 total = 0;
+		struct ml_site tmp = { .stack_id = id };
+		const char *l;
+
+		for (j = i; j < n && v[j].reserve_stack_id == id; j++) {
+			total += v[j].end - v[j].start;
+			commits |= v[j].stack_id != id;
+		}
+		if (!id || !commits)
+			continue;
+		err = site_frames(c, &tmp);
+		l = err ? NULL : label_site(tmp.frames, tmp.nframes, NULL, 0, total);
+		if (l && (!strcmp(l, LABEL_GC_RESERVE) || !strcmp(l, LABEL_GC_HEAP))) {
+			u32 *ng = reallocarray(c->gc_reserves, c->ngc_reserves + 1,
+					       sizeof(*ng));
+
+			if (!ng)
+				err = -ENOMEM;
+			else {
+				c->gc_reserves = ng;
+				c->gc_reserves[c->ngc_reserves++] = id;
+			}
+		}
+		for (u32 k = 0; k < tmp.nframes; k++)
+			frame_clear(&tmp.frames[k]);
+		free(tmp.frames);
+	}
+	free(v);
+	/* ids come in order: bsearch-able */
+	return err;
+}
+
+/* Commits inside a GC reservation that nothing else names. */
+static int label_gc_commits(const struct load_ctx *c, const struct ml_region *v,
+			    size_t n, struct ml_region_info *ri)
+{
+	for (size_t i = 0; ri && c->ngc_reserves && i < n; i++) {
+		u32 id = v[i].reserve_stack_id;
+
+		if (id == v[i].stack_id || ri[i].label ||
+		    !bsearch(&id, c->gc_reserves, c->ngc_reserves,
+			     sizeof(id), cmp_u32))
+			continue;
+		ri[i].label = strdup(LABEL_GC_COMMIT);
+		if (!ri[i].label)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int build_site(struct load_ctx *c, const struct ml_region *v, size_t n,
 		      struct ml_site *s)
 {
@@ -664,8 +809,19 @@ static int build_site(struct load_ctx *c, const struct ml_region *v, size_t n,
 	if (!any_res)
 		s->resident_bytes = 0;
 	s->mappings = count_mappings(v, n);
-	if (site_frames(c, s) || label_regions(&c->snaps, v, n, &s->rinfo))
+	if (site_frames(c, s) || label_regions(&c->snaps, v, n, &s->rinfo) ||
+	    label_gc_commits(c, v, n, s->rinfo))
 		return -ENOMEM;
+	s->calls = timeline_calls(c->tl, s->stack_id);
+	/* by thread, a stack's history is not the (thread, stack) site's */
+	if (!c->by_thread) {
+		s->timeline = calloc(TIMELINE_POINTS, sizeof(*s->timeline));
+		if (!s->timeline)
+			return -ENOMEM;
+		s->ntimeline = timeline_points(c->tl, s->stack_id, c->tl_end,
+					       s->timeline, TIMELINE_POINTS);
+		s->growth_bytes_per_s = timeline_slope(c->tl, s->stack_id, c->tl_end);
+	}
 	return site_label(s);
 }
 
@@ -708,6 +864,9 @@ static int build_result(struct load_ctx *c)
 			cmp_thread_stack_addr, c);
 	else if (cc.live.n)
 		qsort(cc.live.v, cc.live.n, sizeof(*cc.live.v), cmp_stack_then_addr);
+	err = find_gc_reserves(c, cc.live.v, cc.live.n);
+	if (err)
+		goto out;
 	/* at most one site per region; trimmed below */
 	if (cc.live.n) {
 		r->sites = calloc(cc.live.n, sizeof(*r->sites));
@@ -732,8 +891,10 @@ static int build_result(struct load_ctx *c)
 		r->live_reserved_bytes += r->sites[r->nsites - 1].reserved_bytes;
 		r->live_mappings += r->sites[r->nsites - 1].mappings;
 	}
-	if (r->nsites)
-		qsort(r->sites, r->nsites, sizeof(*r->sites), cmp_site);
+	/* one leak, one site; filtered and sorted there (report/group.c) */
+	err = analysis_group(r, c->o);
+	if (err)
+		goto out;
 	/* the modules' ranges, for formats that carry mappings (pprof) */
 	{
 		struct label_snap *sn = c->snaps.final.have ? &c->snaps.final :
@@ -789,7 +950,16 @@ int analysis_load(const char *path, struct ml_result **out)
 
 int analysis_load_by(const char *path, unsigned flags, struct ml_result **out)
 {
-	struct load_ctx c = { .by_thread = flags & ANALYSIS_BY_THREAD };
+	struct analysis_opts o = { .flags = flags };
+
+	return analysis_load_opts(path, &o, out);
+}
+
+int analysis_load_opts(const char *path, const struct analysis_opts *o,
+		       struct ml_result **out)
+{
+	struct load_ctx c = { .by_thread = o->flags & ANALYSIS_BY_THREAD, .o = o,
+			      .flags = o->flags };
 	struct ml_result *r;
 	size_t i;
 	int rc, err;
@@ -803,8 +973,11 @@ int analysis_load_by(const char *path, unsigned flags, struct ml_result **out)
 	err = aspace_new(&c.as);
 	if (!err)
 		err = stackdb_new(&c.db);
+	if (!err)
+		err = timeline_new(&c.tl);
 	if (err)
 		goto out;
+	aspace_set_hook(c.as, on_bytes, &c);
 
 	rc = rec_read(path, &load_visitor, &c, &r->read_status);
 	/* -ENODATA: a sound prefix was delivered; use it */
@@ -818,12 +991,22 @@ int analysis_load_by(const char *path, unsigned flags, struct ml_result **out)
 		r->events = r->end.events;
 		if (r->end.lost > r->lost)
 			r->lost = r->end.lost;
-		r->duration_s = (double)rel_time(r, r->end.end_time) / 1e9;
+		c.end_rel = rel_time(r, r->end.end_time);
 	} else {
 		/* without END, the ops read are all we know of */
 		r->events = c.nops;
-		r->duration_s = (double)rel_time(r, c.last_op_time) / 1e9;
+		c.end_rel = rel_time(r, c.last_op_time);
 	}
+	r->duration_s = (double)c.end_rel / 1e9;
+	if (o->span_ns)
+		c.tl_end = o->span_ns;
+	else
+		c.tl_end = c.end_rel;
+	if (c.tl_err) {
+		err = c.tl_err;
+		goto out;
+	}
+	timeline_finish(c.tl);
 
 	err = add_read_notes(&c, rc);
 	if (!err)
@@ -836,7 +1019,9 @@ out:
 	free(c.res);
 	free(c.markers);
 	free(c.tids);
+	free(c.gc_reserves);
 	label_snaps_clear(&c.snaps);
+	timeline_free(c.tl);
 	if (c.db)
 		stackdb_free(c.db);
 	aspace_free(c.as);
@@ -851,20 +1036,13 @@ out:
 void analysis_free(struct ml_result *r)
 {
 	size_t i;
-	u32 k;
 
 	if (!r)
 		return;
 	free(r->target.command);
 	free(r->target.comm);
-	for (i = 0; i < r->nsites; i++) {
-		for (k = 0; k < r->sites[i].nframes; k++)
-			frame_clear(&r->sites[i].frames[k]);
-		free(r->sites[i].frames);
-		free(r->sites[i].regions);
-		label_info_free(r->sites[i].rinfo, r->sites[i].nregions);
-		free(r->sites[i].label);
-	}
+	for (i = 0; i < r->nsites; i++)
+		analysis_site_release(&r->sites[i]);
 	free(r->sites);
 	free(r->baseline);
 	label_info_free(r->baseline_rinfo, r->nbaseline);

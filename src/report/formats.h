@@ -50,7 +50,8 @@ const char *report_prot_str(u32 prot, char buf[4]);
 const char *report_stopped_by_name(u32 stopped_by);
 /* The last path component ("/a/b.so" -> "b.so"); path itself if none. */
 const char *report_basename(const char *path);
-/* Sites shown under opts: min(top, nsites), all when top is 0. */
+/* Sites shown under opts: min(top, ranked sites), all ranked when top is
+ * 0; the ranked sites are all but the runtime's when r->runtime_apart. */
 size_t report_nshown(const struct ml_result *r, const struct report_opts *o);
 /*
  * The headline of site s: indexes into s->frames of the program's frames
@@ -65,6 +66,15 @@ size_t report_nshown(const struct ml_result *r, const struct report_opts *o);
  */
 size_t report_headline(const struct ml_site *s, u32 *idx, size_t max,
 		       bool *more);
+/* The innermost frame of the program's own code (what report_headline()
+ * does not skip, less the runtime's stubs), or -1: --group-by function
+ * folds by it. */
+int report_own_frame(const struct ml_site *s);
+/* The runtime's own work: the stack (less an unnamed outer tail after a
+ * walk that stopped early) is only
+ * a managed runtime's native code, libc and allocators, with at least
+ * one frame of the runtime. An unknown frame makes it the program's. */
+bool report_runtime_stack(const struct ml_site *s);
 /* After output: flushes and turns a stream error into -errno. */
 int report_finish(FILE *out);
 

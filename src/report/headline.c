@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "report/formats.h"
+#include "track/stacks.h"
 
 /* libc and the dynamic loader: syscall wrappers and allocator innards. */
 static bool is_libc(const struct ml_frame *f)
@@ -99,6 +100,15 @@ static bool is_runtime(const struct ml_frame *f)
 	return false;
 }
 
+/* .NET's host libraries: what calls them is the host program. */
+static bool is_host(const struct ml_frame *f)
+{
+	const char *m = report_basename(f->module);
+
+	return f->kind == ML_FK_NATIVE && m &&
+	       (!strncmp(m, "libhostfxr.so", 13) || !strncmp(m, "libhostpolicy.so", 16));
+}
+
 /* A frame the headline never names. */
 static bool is_noise(const struct ml_frame *f)
 {
@@ -185,4 +195,40 @@ size_t report_headline(const struct ml_site *s, u32 *idx, size_t max,
 		idx[n++] = k;
 	}
 	return n;
+}
+
+int report_own_frame(const struct ml_site *s)
+{
+	/* a runtime's stub (IL_STUB_PInvoke) is shown, but is no function
+	 * of the program's: every P/Invoke would be one */
+	for (u32 k = 0; k < s->nframes && !is_entry(&s->frames[k]); k++)
+		if (!is_noise(&s->frames[k]) && s->frames[k].kind != ML_FK_STUB)
+			return (int)k;
+	return -1;
+}
+
+bool report_runtime_stack(const struct ml_site *s)
+{
+	bool runtime = false;
+	u32 n = s->nframes;
+
+	/* junk at the outer end of a walk that stopped early (it read data)
+	 * says nothing; in a whole walk an unknown frame may be the
+	 * program's JIT code that nothing named */
+	while (n > 0 && (s->stack_flags & (ML_SF_TRUNCATED | ML_SF_UNWIND_ERR)) &&
+	       !s->frames[n - 1].module && !s->frames[n - 1].symbol)
+		n--;
+	for (u32 k = 0; k < n && !is_entry(&s->frames[k]); k++) {
+		const struct ml_frame *f = &s->frames[k];
+
+		if (is_runtime(f))
+			runtime = true;
+		else if (!is_libc(f) && !is_wrapper(f) && !is_allocator(f))
+			return false;	/* the program's, or not known */
+		/* outward of the host library is the host program (an
+		 * apphost "App" has no symbols): it only starts the runtime */
+		if (is_host(f))
+			break;
+	}
+	return runtime;
 }

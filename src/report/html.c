@@ -165,6 +165,23 @@ static json_t *site_json(const struct ml_result *r, const struct ml_site *s,
 		      "t0", (double)s->first_time / 1e9, "g", growth(r, s));
 	if (o && r->by_thread)
 		json_object_set_new(o, "tid", json_integer(s->tid));
+	/* the site's live bytes over the whole recording, what was unmapped
+	 * meanwhile included (track/timeline.h), and its growth rate */
+	if (o && s->ntimeline) {
+		json_t *tl = json_array();
+
+		for (size_t i = 0; tl && i < s->ntimeline; i++)
+			if (json_array_append_new(tl, json_pack("[f, I]", s->timeline[i].seconds,
+								(json_int_t)s->timeline[i].bytes))) {
+				json_decref(tl);
+				tl = NULL;
+			}
+		if (!tl || json_object_set_new(o, "tl", tl) ||
+		    json_object_set_new(o, "gr", json_real(s->growth_bytes_per_s))) {
+			json_decref(o);
+			return NULL;
+		}
+	}
 	return o;
 }
 

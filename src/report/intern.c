@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "report/intern.h"
+#include "util/vec.h"
 
 static size_t hash(const char *s)
 {
@@ -52,15 +53,8 @@ int intern_put(struct intern *t, const char *key, u32 *idx, bool *added)
 		}
 	if (t->n >= UINT32_MAX - 1)
 		return -ENOMEM;
-	if (t->n == t->keys_cap) {
-		size_t ncap = t->keys_cap ? t->keys_cap * 2 : 64;
-		char **nk = reallocarray(t->keys, ncap, sizeof(*nk));
-
-		if (!nk)
-			return -ENOMEM;
-		t->keys = nk;
-		t->keys_cap = ncap;
-	}
+	if (ML_VEC_GROW(t->keys, t->keys_cap, t->n + 1))
+		return -ENOMEM;
 	copy = strdup(key);
 	if (!copy)
 		return -ENOMEM;

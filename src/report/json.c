@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "report/formats.h"
+#include "report/frame-fmt.h"
 #include "track/stacks.h"
 
 /* Each adder returns 0 or -1 and frees the value either way, so a whole
@@ -85,24 +86,53 @@ static json_t *regions_json(const struct ml_region *v,
 	return a;
 }
 
-static json_t *frame_json(const struct ml_frame *f)
+/* [[seconds_since_start, live_bytes], ...]; null by thread */
+static json_t *timeline_json(const struct ml_site *s)
 {
-	json_t *o = json_object();
+	json_t *a;
 	int bad = 0;
 
-	bad |= set(o, "address", j_hex(f->pc));
-	bad |= set(o, "symbol", j_str(f->symbol));
-	bad |= set(o, "module", j_str(f->module));
-	bad |= set(o, "file", j_str(f->file));
-	bad |= set(o, "line", f->line ? json_integer(f->line) : json_null());
-	bad |= set(o, "kind", json_string(report_frame_kind_name(f->kind)));
-	bad |= set(o, "tier", j_str(f->tier));
-	bad |= set(o, "offset", f->symbol ? j_u64(f->offset) : json_null());
+	if (!s->ntimeline)
+		return json_null();
+	a = json_array();
+	for (size_t i = 0; i < s->ntimeline; i++) {
+		json_t *p = json_array();
+
+		bad |= append(p, json_real(s->timeline[i].seconds));
+		bad |= append(p, json_integer(s->timeline[i].bytes));
+		bad |= append(a, p);
+	}
 	if (bad) {
-		json_decref(o);
+		json_decref(a);
 		return NULL;
 	}
-	return o;
+	return a;
+}
+
+/* The stacks merged into a site, largest first (one when none merged). */
+static json_t *variants_json(const struct ml_site *s)
+{
+	json_t *a = json_array();
+	int bad = 0;
+
+	for (size_t i = 0; i < s->nvariants; i++) {
+		const struct ml_site_variant *v = &s->variants[i];
+		json_t *o = json_object();
+
+		bad |= set(o, "stack_id", json_integer(v->stack_id));
+		bad |= set(o, "bytes", j_u64(v->bytes));
+		bad |= set(o, "reserved_bytes", j_u64(v->reserved_bytes));
+		bad |= set(o, "mappings", j_u64(v->mappings));
+		bad |= set(o, "tiers", j_str(v->tiers && *v->tiers ? v->tiers : NULL));
+		bad |= set(o, "differs", j_str(v->differs && *v->differs ? v->differs : NULL));
+		bad |= set(o, "truncated", json_boolean(v->stack_flags & ML_SF_TRUNCATED));
+		bad |= append(a, o);
+	}
+	if (bad) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
 }
 
 static json_t *site_json(const struct ml_site *s, bool regions)
@@ -120,10 +150,16 @@ static json_t *site_json(const struct ml_site *s, bool regions)
 	bad |= set(o, "label", j_str(s->label));
 	bad |= set(o, "first_seen_s", j_seconds(s->first_time));
 	bad |= set(o, "last_seen_s", j_seconds(s->last_time));
+	bad |= set(o, "calls", j_u64(s->calls));
+	bad |= set(o, "growth_bytes_per_s", s->ntimeline ?
+		   json_real(s->growth_bytes_per_s) : json_null());
+	bad |= set(o, "timeline", timeline_json(s));
 	bad |= set(o, "truncated", json_boolean(s->stack_flags & ML_SF_TRUNCATED));
 	bad |= set(o, "unwind_error", json_boolean(s->stack_flags & ML_SF_UNWIND_ERR));
+	bad |= set(o, "runtime", json_boolean(s->runtime));
+	bad |= set(o, "variants", variants_json(s));
 	for (k = 0; k < s->nframes; k++)
-		bad |= append(frames, frame_json(&s->frames[k]));
+		bad |= append(frames, frame_fmt_json(&s->frames[k]));
 	bad |= set(o, "frames", frames);
 	if (regions)
 		bad |= set(o, "regions", regions_json(s->regions, s->rinfo, s->nregions));
@@ -225,6 +261,19 @@ static json_t *document(const struct ml_result *r, const struct report_opts *opt
 	bad |= set(o, "reserved_bytes", j_u64(r->live_reserved_bytes));
 	bad |= set(root, "live", o);
 
+	/* the runtime's own memory: apart from "sites" unless "ranked" */
+	o = json_object();
+	bad |= set(o, "bytes", j_u64(r->runtime_bytes));
+	bad |= set(o, "reserved_bytes", j_u64(r->runtime_reserved_bytes));
+	bad |= set(o, "mappings", j_u64(r->runtime_mappings));
+	bad |= set(o, "sites_total", j_u64(r->nruntime));
+	bad |= set(o, "ranked", json_boolean(!r->runtime_apart));
+	a = json_array();
+	for (i = r->nsites - r->nruntime; r->runtime_apart && i < r->nsites; i++)
+		bad |= append(a, site_json(&r->sites[i], regions));
+	bad |= set(o, "sites", a);
+	bad |= set(root, "runtime", o);
+
 	bad |= set(root, "check", check_json(r));
 
 	a = json_array();
@@ -235,6 +284,8 @@ static json_t *document(const struct ml_result *r, const struct report_opts *opt
 	if (r->by_thread)
 		bad |= set(root, "threads", threads_json(r));
 	bad |= set(root, "sites_total", j_u64(r->nsites));
+	bad |= set(root, "sites_filtered", j_u64(r->filtered_sites));
+	bad |= set(root, "folded_ops", j_u64(r->folded_ops));
 	a = json_array();
 	for (i = 0; i < shown; i++) {
 		json_t *so = site_json(&r->sites[i], regions);

@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 
 #include "report/labels.h"
+#include "util/range.h"
 
 static bool has_prefix(const char *s, const char *p)
 {
@@ -184,19 +185,9 @@ void label_snaps_clear(struct label_snaps *s)
 
 static const struct maps_entry *snap_find(const struct label_snap *sn, u64 addr)
 {
-	size_t lo = 0, hi = sn->n;
+	ssize_t i = ML_RANGE_FIND(sn->e, sn->n, start, end, addr);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (sn->e[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < sn->n && sn->e[lo].start <= addr && addr < sn->e[lo].end)
-		return &sn->e[lo];
-	return NULL;
+	return i >= 0 ? &sn->e[i] : NULL;
 }
 
 const struct maps_entry *label_snaps_find(const struct label_snaps *s,

@@ -22,6 +22,8 @@
 #define LABEL_LARGE_MALLOC	"large malloc (mmap)"
 #define LABEL_GC_RESERVE	".NET GC reservation"
 #define LABEL_GC_HEAP		".NET GC heap"
+/* Made accessible (mprotect) inside a GC reservation: the GC's commit. */
+#define LABEL_GC_COMMIT		".NET GC heap (committed)"
 
 /* A PROT_NONE reservation this large from the .NET runtime is the GC's
  * (it reserves its whole address range up front; other reservations of

@@ -81,7 +81,9 @@ static void build_id(const struct maps_entry *e, char *out, size_t len)
 	    major(st.st_dev) != e->dev_major || minor(st.st_dev) != e->dev_minor)
 		goto out;
 	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	/* Read, not mapped: its owner may truncate it meanwhile, and a
+	 * mapping would SIGBUS on the pages past the cut (symbols/stable.h). */
+	elf = elf_begin(fd, ELF_C_READ, NULL);
 	while (elf && (scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
 		GElf_Nhdr nh;

@@ -190,8 +190,11 @@ const char *report_basename(const char *path)
 
 size_t report_nshown(const struct ml_result *r, const struct report_opts *o)
 {
-	if (!o || !o->top || o->top >= r->nsites)
-		return r->nsites;
+	/* the runtime's own sites, when apart, are last and not ranked */
+	size_t ranked = r->nsites - (r->runtime_apart ? r->nruntime : 0);
+
+	if (!o || !o->top || o->top >= ranked)
+		return ranked;
 	return o->top;
 }
 

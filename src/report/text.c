@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "report/formats.h"
+#include "report/frame-fmt.h"
 #include "track/stacks.h"
 #include "util.h"
 
@@ -27,78 +28,6 @@ static void put2(FILE *out, const char *pre, const char *s)
 {
 	fputs(pre, out);
 	ml_fputs_esc(s, out);
-}
-
-/* "[System.Private.CoreLib.dll]+0x1a2b": the name already says the module. */
-static bool names_module(const char *sym, const char *mod)
-{
-	size_t n = strlen(mod);
-
-	return sym[0] == '[' && !strncmp(sym + 1, mod, n) && sym[n + 1] == ']';
-}
-
-static void print_frame(FILE *out, u32 i, const struct ml_frame *f)
-{
-	const char *mod = report_basename(f->module);
-
-	fprintf(out, "  #%u ", i);
-	if (!f->symbol && f->kind == ML_FK_NATIVE && mod && f->offset) {
-		/* a stripped module: its file address finds it in debug files */
-		put(out, mod);
-		fprintf(out, "+0x%" PRIx64 " (no symbol)\n", f->offset);
-		return;
-	}
-	if (!f->symbol) {
-		/* the full path: "/memfd:doublemapper" says it is JIT code */
-		fprintf(out, "0x%" PRIx64 " [%s]", f->pc,
-			report_frame_kind_name(f->kind));
-		if (f->module) {
-			put2(out, " (in ", f->module);
-			fputc(')', out);
-		}
-		fputc('\n', out);
-		return;
-	}
-	switch (f->kind) {
-	case ML_FK_JIT:
-	case ML_FK_R2R:
-	case ML_FK_STUB:
-		/* managed code: kind, tier and assembly matter, not a file:
-		 * "Ns.Type::M() [jit QuickJitted, App]", "[X.dll]+0x1a2b [r2r]" */
-		put(out, f->symbol);
-		fprintf(out, " [%s", report_frame_kind_name(f->kind));
-		if (f->tier)
-			put2(out, " ", f->tier);
-		if (mod && strcmp(mod, "[jit]") && !names_module(f->symbol, mod))
-			put2(out, ", ", mod);
-		fputc(']', out);
-		if (f->file) {
-			put2(out, " ", report_basename(f->file));
-			if (f->line)
-				fprintf(out, ":%u", f->line);
-		}
-		break;
-	case ML_FK_KERNEL:
-		put(out, f->symbol);
-		fputs(" [kernel]", out);
-		break;
-	case ML_FK_GAP:
-		fputs(f->symbol, out);	/* says it all; its pc is no address */
-		break;
-	default:
-		put(out, f->symbol);
-		if (mod) {
-			put2(out, " (", mod);
-			fputc(')', out);
-		}
-		if (f->file) {
-			put2(out, " ", report_basename(f->file));
-			if (f->line)
-				fprintf(out, ":%u", f->line);
-		}
-		break;
-	}
-	fputc('\n', out);
 }
 
 static void print_region(FILE *out, const struct ml_result *r,
@@ -170,6 +99,22 @@ static void print_header(FILE *out, const struct ml_result *r)
 		fputs(", mapped before tracing began\n", out);
 	}
 
+	if (r->nruntime) {
+		/* the runtime's own memory (GC heap, its threads...), apart
+		 * like the baseline: the program's leak ranks first */
+		fprintf(out, "runtime:  %s in %llu mappings",
+			report_human_size(r->runtime_bytes - r->runtime_reserved_bytes,
+					  a, sizeof(a)),
+			(unsigned long long)r->runtime_mappings);
+		if (r->runtime_reserved_bytes)
+			fprintf(out, " + %s reserved",
+				report_human_size(r->runtime_reserved_bytes, b, sizeof(b)));
+		fprintf(out, ", %zu site%s of the runtime's own (GC heap...)%s\n",
+			r->nruntime, r->nruntime == 1 ? "" : "s",
+			r->runtime_apart ? ", not ranked (--include-runtime)" :
+			", ranked with the rest");
+	}
+
 	if (!r->have_check)
 		fprintf(out, "check:    not done%s\n",
 			r->have_end && !r->end.target_alive ?
@@ -208,40 +153,37 @@ static void print_header(FILE *out, const struct ml_result *r)
 	}
 }
 
-/* One frame, short: "sym (module, file:line)", "sym" for managed code. */
-static void print_short_frame(FILE *out, const struct ml_frame *f)
-{
-	const char *mod = report_basename(f->module);
-
-	if (!f->symbol) {
-		if (mod && f->offset) {
-			put(out, mod);
-			fprintf(out, "+0x%" PRIx64, f->offset);
-		} else
-			fprintf(out, "0x%" PRIx64, f->pc);
-		return;
-	}
-	put(out, f->symbol);
-	if (f->kind != ML_FK_NATIVE) {
-		/* JIT code that knows its source (V8: "leak x.js:12") */
-		if (f->file && f->line) {
-			put2(out, " (", report_basename(f->file));
-			fprintf(out, ":%u)", f->line);
-		}
-		return;
-	}
-	if (mod && f->file && f->line) {
-		put2(out, " (", mod);
-		put2(out, ", ", report_basename(f->file));
-		fprintf(out, ":%u)", f->line);
-	} else if (mod) {
-		put2(out, " (", mod);
-		fputc(')', out);
-	}
-}
-
 #define SUMMARY_SITES	5
 #define SUMMARY_FRAMES	6
+
+/* "  growth: ▁▂▃▅▇ +1.0 MiB/s (42 calls)": the live bytes over the recording
+ * in 20 cells, and the least-squares rate. */
+static void print_growth(FILE *out, const struct ml_site *s)
+{
+	static const char *const bars[] = { "\u2581", "\u2582", "\u2583", "\u2584",
+					    "\u2585", "\u2586", "\u2587", "\u2588" };
+	enum { CELLS = 20 };
+	double rate = s->growth_bytes_per_s;
+	s64 max = 0;
+	char buf[HS];
+
+	if (!s->ntimeline)
+		return;
+	for (size_t i = 0; i < s->ntimeline; i++)
+		if (s->timeline[i].bytes > max)
+			max = s->timeline[i].bytes;
+	fputs("  growth: ", out);
+	for (size_t c = 0; c < CELLS; c++) {
+		/* the point at the end of the cell's span */
+		size_t i = (c + 1) * (s->ntimeline - 1) / CELLS;
+		s64 v = s->timeline[i].bytes;
+
+		fputs(v <= 0 || max <= 0 ? " " : bars[(size_t)((v * 7 + max - 1) / max)], out);
+	}
+	fprintf(out, " %s%s/s, %llu call%s\n", rate < 0 ? "-" : "+",
+		report_human_size((u64)(rate < 0 ? -rate : rate), buf, sizeof(buf)),
+		(unsigned long long)s->calls, s->calls == 1 ? "" : "s");
+}
 
 /*
  * The answer first: one line per top site, "SIZE in N mappings, held by
@@ -270,7 +212,7 @@ static void print_summary(FILE *out, const struct ml_result *r, size_t shown)
 		for (size_t k = 0; k < n; k++) {
 			if (k)
 				fputs(" <- ", out);
-			print_short_frame(out, &s->frames[idx[k]]);
+			frame_fmt_text(out, &s->frames[idx[k]], FRAME_FMT_SHORT);
 		}
 		if (more)
 			fputs(" <- ...", out);
@@ -280,6 +222,73 @@ static void print_summary(FILE *out, const struct ml_result *r, size_t shown)
 		}
 		fputc('\n', out);
 	}
+}
+
+#define VARIANTS_SHOWN	6
+
+/* "3 variants: QuickJitted: 20.0 MiB (stack 4), OptimizedTier1 at #2:
+ * ...": the stacks merged into s (report/group.c), largest first. */
+static void print_variants(FILE *out, const struct ml_site *s)
+{
+	char a[HS];
+	size_t i;
+
+	if (s->nvariants < 2)
+		return;
+	fprintf(out, "  %zu variants:", s->nvariants);
+	for (i = 0; i < s->nvariants && i < VARIANTS_SHOWN; i++) {
+		const struct ml_site_variant *v = &s->variants[i];
+
+		fputs(i ? ", " : " ", out);
+		if (v->differs && *v->differs)
+			put2(out, "", v->differs), fputs(": ", out);
+		fprintf(out, "%s (stack %u%s)",
+			report_human_size(v->bytes - v->reserved_bytes, a, sizeof(a)),
+			v->stack_id, v->stack_flags & (ML_SF_TRUNCATED | ML_SF_UNWIND_ERR) ?
+			", cut short" : "");
+	}
+	if (i < s->nvariants)
+		fprintf(out, ", and %zu more", s->nvariants - i);
+	fputc('\n', out);
+}
+
+#define RUNTIME_SHOWN	5
+
+/* The runtime's own sites, apart: one line each, as in the summary. */
+static void print_runtime(FILE *out, const struct ml_result *r, size_t ranked)
+{
+	char a[HS], b[HS];
+	size_t i;
+
+	fputs("\nthe runtime's own memory, not ranked (--include-runtime ranks it):\n", out);
+	for (i = ranked; i < r->nsites && i < ranked + RUNTIME_SHOWN; i++) {
+		const struct ml_site *s = &r->sites[i];
+		u32 idx[SUMMARY_FRAMES];
+		bool more;
+		size_t n = report_headline(s, idx, SUMMARY_FRAMES, &more);
+
+		fprintf(out, "  %s in %llu mapping%s",
+			report_human_size(s->bytes - s->reserved_bytes, a, sizeof(a)),
+			(unsigned long long)s->mappings, s->mappings == 1 ? "" : "s");
+		if (s->reserved_bytes)
+			fprintf(out, " + %s reserved",
+				report_human_size(s->reserved_bytes, b, sizeof(b)));
+		if (s->label)
+			put2(out, " \u2014 ", s->label);
+		fputs(", held by ", out);
+		if (!n)
+			fputs("(no stack)", out);
+		for (size_t k = 0; k < n; k++) {
+			if (k)
+				fputs(" <- ", out);
+			frame_fmt_text(out, &s->frames[idx[k]], FRAME_FMT_SHORT);
+		}
+		if (more)
+			fputs(" <- ...", out);
+		fputc('\n', out);
+	}
+	if (i < r->nsites)
+		fprintf(out, "  ... and %zu more\n", r->nsites - i);
 }
 
 /* --group-by thread: what each thread holds, before the sites. */
@@ -317,7 +326,7 @@ void report_site_headline(FILE *out, const struct ml_frame *frames, u32 nframes)
 	for (size_t k = 0; k < n; k++) {
 		if (k)
 			fputs(" <- ", out);
-		print_short_frame(out, &frames[idx[k]]);
+		frame_fmt_text(out, &frames[idx[k]], FRAME_FMT_SHORT);
 	}
 	if (more)
 		fputs(" <- ...", out);
@@ -327,6 +336,7 @@ int report_text_emit(FILE *out, const struct ml_result *r,
 		     const struct report_opts *o)
 {
 	size_t i, shown = report_nshown(r, o);
+	size_t ranked = r->nsites - (r->runtime_apart ? r->nruntime : 0);
 	bool regions = o && o->regions;
 	bool exited = r->have_end && !r->end.target_alive;
 	char a[HS], b[HS];
@@ -341,6 +351,8 @@ int report_text_emit(FILE *out, const struct ml_result *r,
 
 	if (!r->nsites)
 		fputs("\nno live mappings: everything mapped since tracing began was unmapped\n", out);
+	else if (!ranked)
+		fputs("\nno live mappings of the program's own: only the runtime's, below\n", out);
 	for (i = 0; i < shown; i++) {
 		const struct ml_site *s = &r->sites[i];
 
@@ -364,11 +376,18 @@ int report_text_emit(FILE *out, const struct ml_result *r,
 			put2(out, " \u2014 ", s->label);
 		if (r->by_thread)
 			fprintf(out, ", thread %u", s->tid);
+		if (s->runtime)
+			fputs(", runtime", out);
 		fputc('\n', out);
+		print_growth(out, s);
+		print_variants(out, s);
 		if (!s->nframes)
 			fprintf(out, "  (no stack recorded, stack id %u)\n", s->stack_id);
-		for (k = 0; k < s->nframes; k++)
-			print_frame(out, k, &s->frames[k]);
+		for (k = 0; k < s->nframes; k++) {
+			fprintf(out, "  #%u ", k);
+			frame_fmt_text(out, &s->frames[k], FRAME_FMT_STACK);
+			fputc('\n', out);
+		}
 		if (s->stack_flags & (ML_SF_TRUNCATED | ML_SF_UNWIND_ERR))
 			fprintf(out, "  ... (stack %s)\n", s->stack_flags & ML_SF_TRUNCATED ?
 				"truncated" : "unwinding stopped on an error");
@@ -380,21 +399,24 @@ int report_text_emit(FILE *out, const struct ml_result *r,
 		}
 	}
 
-	if (shown < r->nsites) {
+	if (shown < ranked) {
 		u64 rest = 0, rest_res = 0;
 
-		for (i = shown; i < r->nsites; i++) {
+		for (i = shown; i < ranked; i++) {
 			rest += r->sites[i].bytes - r->sites[i].reserved_bytes;
 			rest_res += r->sites[i].reserved_bytes;
 		}
-		fprintf(out, "\n... and %zu more site%s holding %s", r->nsites - shown,
-			r->nsites - shown == 1 ? "" : "s",
+		fprintf(out, "\n... and %zu more site%s holding %s", ranked - shown,
+			ranked - shown == 1 ? "" : "s",
 			report_human_size(rest, a, sizeof(a)));
 		if (rest_res)
 			fprintf(out, " + %s reserved",
 				report_human_size(rest_res, b, sizeof(b)));
 		fputs("; use --top 0\n", out);
 	}
+
+	if (r->runtime_apart && r->nruntime)
+		print_runtime(out, r, ranked);
 
 	if (regions && r->nbaseline) {
 		fputs("\nbaseline regions:\n", out);

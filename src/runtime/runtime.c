@@ -15,6 +15,7 @@
 
 #include "runtime/runtime-int.h"
 #include "symbols/rootfs.h"
+#include "target/proc.h"
 #include "util.h"
 
 #define RT_MAPS_MAX (256u << 20)
@@ -91,37 +92,17 @@ bool rt_maps_any(const struct rt_target *t,
 	return false;
 }
 
-/* Uid/Gid (effective) and the innermost NSpid of /proc/PID/status. */
+/* Uid/Gid (effective) and the innermost NSpid (target/proc.c parses). */
 static void read_ids(struct rt_session *rt)
 {
-	char path[64], *s, *line, *save = NULL;
+	struct proc_status ps;
 
-	rt->nspid = rt->pid;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)rt->pid);
-	s = ml_read_file(path, RT_SMALL_MAX, NULL);
-	if (!s)
-		return;
-	for (line = strtok_r(s, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		unsigned long v[2];
-
-		if (!strncmp(line, "Uid:", 4) &&
-		    sscanf(line + 4, "%lu %lu", &v[0], &v[1]) == 2)
-			rt->euid = (uid_t)v[1];
-		else if (!strncmp(line, "Gid:", 4) &&
-			 sscanf(line + 4, "%lu %lu", &v[0], &v[1]) == 2)
-			rt->egid = (gid_t)v[1];
-		else if (!strncmp(line, "NSpid:", 6)) {
-			char *last = strrchr(line, '\t'), *end;
-			long p;
-
-			last = last ? last + 1 : line + 6;
-			p = strtol(last, &end, 10);
-			if (end != last && p > 0 && p <= INT_MAX)
-				rt->nspid = (pid_t)p;
-		}
-	}
-	free(s);
+	proc_status(rt->pid, &ps);
+	rt->nspid = ps.nspid;
+	if (ps.have & PROC_HAVE_UIDS)
+		rt->euid = ps.uids[1];
+	if (ps.have & PROC_HAVE_GIDS)
+		rt->egid = ps.gids[1];
 }
 
 /* Does NUL-separated text (cmdline, environ) hold this word? */
@@ -239,10 +220,7 @@ static unsigned detect(pid_t pid)
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
 	maps = ml_read_file(path, RT_MAPS_MAX, &len);
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	comm = ml_read_file(path, 64, NULL);
-	if (comm)
-		comm[strcspn(comm, "\n")] = '\0';
+	comm = proc_comm(pid);
 	k = runtimes_detect_maps(maps ? maps : "", maps ? len : 0, comm);
 	free(maps);
 	free(comm);

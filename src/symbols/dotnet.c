@@ -28,10 +28,10 @@
 #include "symbols/dotnet.h"
 #include "symbols/rootfs.h"
 #include "track/procmaps.h"
+#include "target/proc.h"
 
 #define DN_ENVIRON_MAX	(256u * 1024)
 #define DN_STAT_MAX	4096u
-#define DN_STATUS_MAX	(64u * 1024)
 #define DN_REPLY_MAX	256u	/* perf map replies are 24 bytes */
 #define DN_NAME_MAX	96u	/* socket and map file names */
 #define DN_CANDIDATES	8	/* sockets tried when the key does not match */
@@ -454,33 +454,6 @@ static char *read_proc(pid_t pid, const char *what, size_t max, size_t *len)
 	return ml_read_file(path, max, len);
 }
 
-static u32 read_nspid(pid_t pid)
-{
-	size_t len = 0;
-	char *s = read_proc(pid, "status", DN_STATUS_MAX, &len);
-	char *line, *p;
-	u32 nspid = (u32)pid;
-
-	if (!s)
-		return nspid;
-	line = strstr(s, "\nNSpid:");
-	if (line) {
-		p = line + 7;
-		while (*p && *p != '\n') {
-			char *q;
-			unsigned long v = strtoul(p, &q, 10);
-
-			if (q == p)
-				break;
-			if (v > 0 && v <= INT_MAX)
-				nspid = (u32)v;
-			p = q;
-		}
-	}
-	free(s);
-	return nspid;
-}
-
 static bool base_is(const char *path, const char *name)
 {
 	const char *b = path ? strrchr(path, '/') : NULL;
@@ -565,7 +538,7 @@ int dotnet_probe(pid_t pid, struct dotnet_probe *p)
 	err = scan_maps(pid, &p->coreclr, &p->jit_loaded);
 	if (err)
 		return err;
-	p->nspid = read_nspid(pid);
+	p->nspid = proc_nspid(pid);
 	s = read_proc(pid, "stat", DN_STAT_MAX, &len);
 	if (!s)
 		return -ESRCH;
@@ -613,21 +586,15 @@ struct dotnet_perfmap {
 /* Uid: real, effective, saved, fs of /proc/PID/status. */
 static int read_uids(pid_t pid, uid_t uids[4])
 {
-	char *s = read_proc(pid, "status", DN_STATUS_MAX, NULL), *line;
-	unsigned long v[4];
-	int err = -EIO;
+	struct proc_status ps;
+	int err = proc_status(pid, &ps);
 
-	if (!s)
-		return -ESRCH;
-	line = strstr(s, "\nUid:");
-	if (line && sscanf(line + 5, "%lu %lu %lu %lu", &v[0], &v[1], &v[2],
-			   &v[3]) == 4) {
-		for (int i = 0; i < 4; i++)
-			uids[i] = (uid_t)v[i];
-		err = 0;
-	}
-	free(s);
-	return err;
+	if (err < 0)
+		return err;
+	if (!(ps.have & PROC_HAVE_UIDS))
+		return -EIO;
+	memcpy(uids, ps.uids, sizeof(ps.uids));
+	return 0;
 }
 
 static bool uid_in(uid_t uid, const uid_t uids[4])

@@ -24,6 +24,7 @@
 
 #include "symbols/jitdump.h"
 #include "util/ivindex.h"
+#include "util/vec.h"
 
 #define JD_PREFIX	16u
 #define JD_LOAD_FIXED	40u	/* pid, tid, vma, code_addr, code_size, code_index */
@@ -334,18 +335,13 @@ static int add_entry(struct jitdump *jd, u64 start, u64 size, u64 time,
 		return 0;
 	}
 	if (jd->n == jd->cap) {
-		size_t ncap = jd->cap ? jd->cap * 2 : 256;
-		u32 *p;
+		/* two arrays of one capacity: both grow alike from it */
+		size_t ce = jd->cap, cp = jd->cap;
 
-		e = reallocarray(jd->ent, ncap, sizeof(*e));
-		if (!e)
+		if (ML_VEC_GROW(jd->ent, ce, jd->n + 1) ||
+		    ML_VEC_GROW(jd->prev, cp, jd->n + 1))
 			return -ENOMEM;
-		jd->ent = e;
-		p = reallocarray(jd->prev, ncap, sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		jd->prev = p;
-		jd->cap = ncap;
+		jd->cap = ce;
 	}
 	if (key_grow(jd) < 0)
 		return -ENOMEM;

@@ -14,8 +14,8 @@
 #include "symbols/jvmattach.h"
 #include "symbols/rootfs.h"
 #include "util.h"
+#include "target/proc.h"
 
-#define JA_STATUS_MAX	(64u * 1024)
 #define JA_NAME_MAX	48u
 #define JA_POLL_STEP_MS	100u	/* first wait for the socket; grows by this */
 
@@ -86,18 +86,11 @@ static int send_quit(int pidfd, pid_t pid)
  * HotSpot installed its handlers). */
 static bool catches_sigquit(pid_t pid)
 {
-	char path[64], *s, *p;
-	bool ret = false;
+	struct proc_status ps;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	s = ml_read_file(path, JA_STATUS_MAX, NULL);
-	if (!s)
+	if (proc_status(pid, &ps) < 0 || !(ps.have & PROC_HAVE_SIGCGT))
 		return false;
-	p = strstr(s, "\nSigCgt:");
-	if (p)
-		ret = (strtoull(p + 8, NULL, 16) >> (SIGQUIT - 1)) & 1;
-	free(s);
-	return ret;
+	return (ps.sigcgt >> (SIGQUIT - 1)) & 1;
 }
 
 /*

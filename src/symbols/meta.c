@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "symbols/meta.h"
+#include "util/vec.h"
 
 #define NTABLES		64u
 #define NKNOWN		0x2Du	/* tables 0x00..0x2C have a schema here */
@@ -341,19 +342,9 @@ void meta_str_put(struct meta_str *b, const char *s, size_t n)
 		return;
 	if (b->len + n > META_NAME_MAX)
 		n = META_NAME_MAX - b->len;	/* cut: bounded, still a name */
-	if (b->len + n + 1 > b->cap) {
-		size_t nc = b->cap ? b->cap * 2 : 128;
-		char *ns;
-
-		while (nc < b->len + n + 1)
-			nc *= 2;
-		ns = realloc(b->s, nc);
-		if (!ns) {
-			b->oom = true;
-			return;
-		}
-		b->s = ns;
-		b->cap = nc;
+	if (ML_VEC_GROW(b->s, b->cap, b->len + n + 1)) {
+		b->oom = true;
+		return;
 	}
 	memcpy(b->s + b->len, s, n);
 	b->len += n;

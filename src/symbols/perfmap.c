@@ -19,6 +19,7 @@
 #include "util.h"
 #include "symbols/perfmap.h"
 #include "util/ivindex.h"
+#include "util/vec.h"
 
 /* Names longer than this are truncated: no runtime writes such names. */
 #define PM_NAME_MAX 4096
@@ -185,15 +186,8 @@ static int add_entry(struct perfmap *pm, u64 start, u64 size,
 		pm->capped |= PERFMAP_CAP_ENTRIES;
 		return 0;
 	}
-	if (pm->n == pm->cap) {
-		size_t ncap = pm->cap ? pm->cap * 2 : 256;
-
-		e = reallocarray(pm->ent, ncap, sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		pm->ent = e;
-		pm->cap = ncap;
-	}
+	if (ML_VEC_GROW(pm->ent, pm->cap, pm->n + 1))
+		return -ENOMEM;
 	kept = keep_name(pm, name, nlen);
 	if (!kept)
 		return pm->capped ? 0 : -ENOMEM;

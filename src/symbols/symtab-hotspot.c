@@ -146,7 +146,7 @@ static struct st_hotspot *ready(struct symtab *st)
 			return NULL;	/* maybe not mapped yet */
 	}
 	if (h->memfd < 0) {
-		h->memfd = openat(st->procfd, "mem", O_RDONLY | O_CLOEXEC);
+		h->memfd = openat(target_procfd(&st->tg), "mem", O_RDONLY | O_CLOEXEC);
 		if (h->memfd < 0) {
 			h->dead = true;
 			return NULL;

@@ -10,6 +10,7 @@
 #include <elfutils/libdwfl.h>
 #include <signal.h>
 
+#include "target/proc.h"
 #include "symbols/jitdump.h"
 #include "symbols/perfmap.h"
 #include "symbols/symtab.h"
@@ -54,11 +55,12 @@ struct st_pe;			/* symtab-r2r.c */
 
 struct symtab {
 	pid_t pid;
-	int procfd;		/* /proc/PID: immune to pid reuse */
-	int rootfd;		/* O_PATH of its root, held: see st_open_in_root() */
-	pid_t nspid;		/* the pid the target sees (perf map name) */
-	uid_t uids[4];		/* real, effective, saved, fs */
+	/* The process (target/proc.h): tg.procfd names it whatever reuses
+	 * the pid; tg.rootfd is held for st_open_in_root(); its NSpid names
+	 * the perf map; its uids own the runtime's files. */
+	struct target tg;
 	bool root_is_host;	/* /proc/PID/root is "/" */
+	bool own_userns;	/* in a user namespace not ours: see st_stable() */
 
 	Dwfl *dwfl;
 	void *arch_img;		/* an ELF header naming the machine ... */
@@ -99,6 +101,10 @@ struct symtab {
 	u32 *peslots;		/* hash of pes by file: index + 1, 0 empty */
 	size_t npeslots;	/* a power of two */
 	bool pes_capped;	/* ST_PES_MAX files: the rest get no names */
+
+	/* Copies of files the target may modify: symbols/stable.h */
+	u64 stable_bytes;	/* copied, at most ST_STABLE_TOTAL_MAX */
+	bool stable_capped;	/* a file was not read: over a cap */
 
 	struct st_sample cur;
 	/* rbp of each frame of the last walk (0: unknown), for
@@ -150,6 +156,10 @@ int st_r2r_methods(struct symtab *st, const struct maps_entry *m,
  * included: anonymous and /memfd: mappings). True without a snapshot. */
 bool st_is_code(const struct symtab *st, u64 addr);
 int st_open_mapping(const struct symtab *st, const struct maps_entry *m);
+/* Takes fd (from st_open_mapping) and returns one safe to map: a sealed
+ * copy when the target may modify the file (symbols/stable.h), counted
+ * against ST_STABLE_TOTAL_MAX. fd or -errno (-EFBIG: over a cap, noted). */
+int st_stable(struct symtab *st, int fd);
 /* A file the target's runtime wrote (PATH as the target sees it): inside
  * its root, regular, owned by its user (rootfs.h). fd or -errno. */
 int st_open_target_file(const struct symtab *st, const char *path);

@@ -60,7 +60,7 @@ static int open_jitdump(struct symtab *st)
 	char path[64];
 	int fd;
 
-	snprintf(path, sizeof(path), "/tmp/jit-%d.dump", (int)st->nspid);
+	snprintf(path, sizeof(path), "/tmp/jit-%d.dump", (int)st->tg.status.nspid);
 	fd = st_open_target_file(st, path);
 	if (fd < 0)
 		return fd;

@@ -26,6 +26,7 @@
 #include "symbols/pe.h"
 #include "symbols/r2r.h"
 #include "symbols/symtab-int.h"
+#include "util/vec.h"
 
 #define ST_DELETED " (deleted)"
 #define ST_DLL_MAX (2ull << 30)	/* larger files are not mapped to be read */
@@ -108,6 +109,11 @@ static int pe_hash_grow(struct symtab *st)
 	for (size_t i = 0; i < st->npes; i++) {
 		const struct st_pe *p = &st->pes[i];
 		size_t mask = n - 1;
+		/* False positive: i < npes, and npes grows only after
+		 * ML_VEC_GROW() gave pes room; the analyzer forgets that across
+		 * st_jitdump_lookup() (another file), which may change any field
+		 * of st for all it knows, and takes pes as NULL. */
+		// NOLINTNEXTLINE(clang-analyzer-core.NullDereference)
 		size_t j = file_hash(p->inode, p->dev_major, p->dev_minor, p->path) & mask;
 
 		while (st->peslots[j])
@@ -130,15 +136,8 @@ int st_r2r_note(struct symtab *st, const struct maps_entry *m)
 	}
 	if (pe_hash_grow(st) < 0)
 		return -ENOMEM;
-	if (st->npes == st->cappes) {
-		size_t ncap = st->cappes ? st->cappes * 2 : 16;
-
-		p = reallocarray(st->pes, ncap, sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		st->pes = p;
-		st->cappes = ncap;
-	}
+	if (ML_VEC_GROW(st->pes, st->cappes, st->npes + 1))
+		return -ENOMEM;
 	p = &st->pes[st->npes];
 	memset(p, 0, sizeof(*p));
 	p->inode = m->inode;
@@ -151,6 +150,10 @@ int st_r2r_note(struct symtab *st, const struct maps_entry *m)
 	*pe_slot(st, m) = (u32)st->npes;
 	/* A failure is remembered (pe stays NULL): not retried per frame. */
 	fd = st_open_mapping(st, m);
+	if (fd >= 0)
+		fd = st_stable(st, fd);	/* it is mapped below */
+	if (fd == -ENOMEM)
+		return fd;
 	if (fd < 0)
 		return 0;
 	ret = pe_read_fd(fd, &p->pe);

@@ -31,15 +31,21 @@
 #include "symbols/elfload.h"
 #include "symbols/rootfs.h"
 #include "symbols/runtimes.h"
+#include "symbols/stable.h"
 #include "symbols/symtab-int.h"
+#include "target/proc.h"
+#include "util/vec.h"
+#include "util/range.h"
 
-#define ST_STATUS_MAX (64 * 1024)
-#define ST_MAPS_MAX (512u << 20)
 #define ST_PERFMAP_CHUNK (64 * 1024)
 /* Bytes of a perf map read: the target writes it, and 1M lines (the
  * perfmap entry cap) of plausible names fit well below. */
 #define ST_PERFMAP_READ_MAX (256ull << 20)
 #define ST_DELETED " (deleted)"
+/* Bytes of the target's files copied for one image (stable.h), whether
+ * kept or not: a target mapping many large files of its own can make
+ * mapleak neither hold nor copy them all. */
+#define ST_STABLE_TOTAL_MAX (2ull << 30)
 
 static char *debuginfo_path;	/* NULL: libdwfl's default search path */
 
@@ -113,85 +119,20 @@ static bool has_suffix(const char *s, const char *suf)
 	return n >= m && strcmp(s + n - m, suf) == 0;
 }
 
-/* Reads a whole procfs file at dirfd/name (its st_size says nothing). */
-static int read_procfile(int dirfd, const char *name, size_t max,
-			 char **out, size_t *outlen)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC), err;
-
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
-	err = ml_read_fd(fd, max, false, out, outlen);
-	close(fd);
-	return err;
-}
-
-/* Uid and NSpid lines of /proc/PID/status. */
-static int read_status(struct symtab *st)
-{
-	char *buf, *line, *save = NULL;
-	size_t len;
-	int ret;
-
-	ret = read_procfile(st->procfd, "status", ST_STATUS_MAX, &buf, &len);
-	if (ret < 0)
-		return ret;
-	st->nspid = st->pid;
-	for (line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		if (has_prefix(line, "Uid:")) {
-			unsigned long v[4];
-
-			if (sscanf(line + 4, "%lu %lu %lu %lu", &v[0], &v[1],
-				   &v[2], &v[3]) == 4)
-				for (int i = 0; i < 4; i++)
-					st->uids[i] = (uid_t)v[i];
-		} else if (has_prefix(line, "NSpid:")) {
-			/* The innermost namespace's pid is the last field. */
-			char *last = strrchr(line, '\t');
-			char *end;
-			long v;
-
-			last = last ? last + 1 : line + 6;
-			v = strtol(last, &end, 10);
-			if (end != last && v > 0 && v <= INT32_MAX)
-				st->nspid = (pid_t)v;
-		}
-	}
-	free(buf);
-	return 0;
-}
-
+/* The one /proc/PID/maps reader (track/procmaps.c), through procfd. */
 static int read_maps(struct symtab *st, struct maps_entry **out, size_t *n)
 {
-	char *buf;
-	size_t len;
-	int ret;
+	int ret = procmaps_read_at(st->tg.procfd, out, n);
 
-	ret = read_procfile(st->procfd, "maps", ST_MAPS_MAX, &buf, &len);
-	if (ret < 0)
-		return ret;
-	ret = procmaps_parse(buf, len, out, n, NULL);
-	free(buf);
-	return ret;
+	return ret == -ENOENT ? -ESRCH : ret;
 }
 
 /* The snapshot entry holding addr, or NULL. */
 static const struct maps_entry *find_map(const struct symtab *st, u64 addr)
 {
-	size_t lo = 0, hi = st->nmaps;
+	ssize_t i = ML_RANGE_FIND(st->maps, st->nmaps, start, end, addr);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (st->maps[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < st->nmaps && st->maps[lo].start <= addr)
-		return &st->maps[lo];
-	return NULL;
+	return i >= 0 ? &st->maps[i] : NULL;
 }
 
 bool st_is_code(const struct symtab *st, u64 addr)
@@ -271,12 +212,12 @@ static int open_mapping(const struct symtab *st, const struct maps_entry *m)
 
 	snprintf(rel, sizeof(rel), "map_files/%llx-%llx",
 		 (unsigned long long)m->start, (unsigned long long)m->end);
-	pfd = openat(st->procfd, rel, O_PATH | O_CLOEXEC);
+	pfd = openat(st->tg.procfd, rel, O_PATH | O_CLOEXEC);
 	if (pfd >= 0) {
 		fd = rootfs_reopen_reg(pfd, NULL, 0, &sb);
 		close(pfd);
 	} else if (m->path && m->path[0] == '/' && !has_suffix(m->path, ST_DELETED)) {
-		rootfd = rootfs_open_root(st->procfd, st->pid);
+		rootfd = rootfs_open_root(st->tg.procfd, st->pid);
 		if (rootfd < 0)
 			return rootfd;
 		fd = rootfs_open_reg(rootfd, m->path, NULL, 0, &sb);
@@ -297,6 +238,39 @@ static int open_mapping(const struct symtab *st, const struct maps_entry *m)
 int st_open_mapping(const struct symtab *st, const struct maps_entry *m)
 {
 	return open_mapping(st, m);
+}
+
+/*
+ * The target lives in a user namespace of its own (a rootless container):
+ * its root there may write the files of every uid the namespace maps, not
+ * only of its own uids, so it is taken as root for stable_reopen().
+ */
+static bool own_userns(const struct symtab *st)
+{
+	struct stat a, b;
+
+	if (fstatat(st->tg.procfd, "ns/user", &a, 0) < 0 ||
+	    stat("/proc/self/ns/user", &b) < 0)
+		return false;	/* no namespaces: the same one */
+	return a.st_ino != b.st_ino || a.st_dev != b.st_dev;
+}
+
+int st_stable(struct symtab *st, int fd)
+{
+	static const uid_t as_root[] = { 0 };
+	u64 left = ST_STABLE_TOTAL_MAX - st->stable_bytes;
+	unsigned long long copied;
+	bool ns = st->own_userns;
+
+	fd = stable_reopen(fd, ns ? as_root : st->tg.status.uids,
+			   ns ? ARRAY_SIZE(as_root) : ARRAY_SIZE(st->tg.status.uids),
+			   left < STABLE_COPY_MAX ? left : STABLE_COPY_MAX,
+			   &copied);
+	if (fd == -EFBIG)
+		st->stable_capped = true;	/* symtab_new_notes() tells */
+	if (fd >= 0)
+		st->stable_bytes += copied;
+	return fd;
 }
 
 /* Load bias and range of the ELF in fd mapped by m (symbols/elfload.c).
@@ -336,8 +310,16 @@ static int examine(struct symtab *st, const struct maps_entry *m,
 	fd = open_mapping(st, m);
 	if (fd < 0)
 		return fd;
-	if (pread(fd, magic, 4, 0) != 4 || memcmp(magic, ELFMAG, SELFMAG) != 0 ||
-	    elf_layout(fd, m, c) < 0) {
+	if (pread(fd, magic, 4, 0) != 4 || memcmp(magic, ELFMAG, SELFMAG) != 0) {
+		close(fd);
+		return -ENOEXEC;
+	}
+	/* From here on the file is mapped (libelf, libdwfl): a copy if the
+	 * target could truncate it under us (SIGBUS) or change it. */
+	fd = st_stable(st, fd);
+	if (fd < 0)
+		return fd == -ENOMEM ? fd : -ENOEXEC;
+	if (elf_layout(fd, m, c) < 0) {
 		close(fd);
 		return -ENOEXEC;
 	}
@@ -374,19 +356,12 @@ static void free_candidates(struct candidate *c, size_t n)
 /* Remembers src so that drop_modules() frees what libdwfl never took. */
 static int track_src(struct symtab *st, struct st_elfsrc *src)
 {
-	if (st->nsrcs == st->capsrcs) {
-		size_t ncap = st->capsrcs ? st->capsrcs * 2 : 32;
-		struct st_elfsrc **n = reallocarray(st->srcs, ncap, sizeof(*n));
-
-		if (!n) {
-			if (src->fd >= 0)
-				close(src->fd);
-			free(src->file);
-			free(src);
-			return -ENOMEM;
-		}
-		st->srcs = n;
-		st->capsrcs = ncap;
+	if (ML_VEC_GROW(st->srcs, st->capsrcs, st->nsrcs + 1)) {
+		if (src->fd >= 0)
+			close(src->fd);
+		free(src->file);
+		free(src);
+		return -ENOMEM;
 	}
 	st->srcs[st->nsrcs++] = src;
 	return 0;
@@ -397,15 +372,8 @@ static int add_module(struct symtab *st, const char *name, u64 lo, u64 hi,
 {
 	struct st_module *nm;
 
-	if (st->nmods == st->capmods) {
-		size_t ncap = st->capmods ? st->capmods * 2 : 32;
-
-		nm = reallocarray(st->mods, ncap, sizeof(*nm));
-		if (!nm)
-			return -ENOMEM;
-		st->mods = nm;
-		st->capmods = ncap;
-	}
+	if (ML_VEC_GROW(st->mods, st->capmods, st->nmods + 1))
+		return -ENOMEM;
 	nm = &st->mods[st->nmods];
 	nm->name = strdup(name);
 	if (!nm->name)
@@ -603,7 +571,7 @@ static int make_arch_elf(struct symtab *st)
 	eh->e_ident[EI_DATA] = ELFDATA2LSB;
 	eh->e_ident[EI_VERSION] = EV_CURRENT;
 	eh->e_type = ET_EXEC;
-	eh->e_machine = EM_X86_64;	/* the event registers are x86-64 */
+	eh->e_machine = ML_ELF_MACHINE;	/* the machine of the event registers */
 	eh->e_version = EV_CURRENT;
 	eh->e_ehsize = sizeof(*eh);
 	st->arch_img = eh;
@@ -627,6 +595,7 @@ static void drop_modules(struct symtab *st)
 	free(st->srcs);
 	st->srcs = NULL;
 	st->nsrcs = st->capsrcs = 0;
+	st->stable_bytes = 0;	/* the copies went with libdwfl and the pes */
 	for (size_t i = 0; i < st->nmods; i++)
 		free(st->mods[i].name);
 	free(st->mods);
@@ -660,15 +629,13 @@ static int start_image(struct symtab *st)
 	ssize_t n;
 	int ret;
 
-	ret = read_status(st);
+	/* NSpid, uids and the held root (st_open_in_root) of this image */
+	ret = target_refresh(&st->tg);
 	if (ret < 0)
 		return ret;
-	n = readlinkat(st->procfd, "root", root, sizeof(root));
+	st->own_userns = own_userns(st);
+	n = readlinkat(st->tg.procfd, "root", root, sizeof(root));
 	st->root_is_host = n == 1 && root[0] == '/';
-	/* Held for the files the target writes (st_open_in_root). */
-	if (st->rootfd >= 0)
-		close(st->rootfd);
-	st->rootfd = openat(st->procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	st->dwfl = dwfl_begin(&st_callbacks);
 	if (!st->dwfl)
 		return -ENOMEM;
@@ -679,7 +646,6 @@ static int start_image(struct symtab *st)
 int symtab_open(struct symtab **out, pid_t pid)
 {
 	struct symtab *st;
-	char path[32];
 	int ret;
 
 	*out = NULL;
@@ -691,11 +657,8 @@ int symtab_open(struct symtab **out, pid_t pid)
 		return -ENOMEM;
 	st->pid = pid;
 	st->pmfd = -1;
-	st->rootfd = -1;
-	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-	st->procfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (st->procfd < 0) {
-		ret = errno == ENOENT ? -ESRCH : -errno;
+	ret = target_open(&st->tg, pid);
+	if (ret < 0) {
 		free(st);
 		return ret;
 	}
@@ -727,10 +690,7 @@ void symtab_close(struct symtab *st)
 	if (st->arch_elf)
 		elf_end(st->arch_elf);
 	free(st->arch_img);
-	if (st->procfd >= 0)
-		close(st->procfd);
-	if (st->rootfd >= 0)
-		close(st->rootfd);
+	target_release(&st->tg);
 	free(st);
 }
 
@@ -762,7 +722,7 @@ int symtab_reset(struct symtab *st)
 
 static bool target_gone(const struct symtab *st)
 {
-	int fd = openat(st->procfd, "stat", O_RDONLY | O_CLOEXEC);
+	int fd = openat(st->tg.procfd, "stat", O_RDONLY | O_CLOEXEC);
 
 	if (fd >= 0) {
 		close(fd);
@@ -776,12 +736,12 @@ static bool target_gone(const struct symtab *st)
  * caller closes *owned when it is >= 0. */
 static int st_root(const struct symtab *st, int *owned)
 {
-	int live = rootfs_open_root(st->procfd, st->pid);
+	int live = rootfs_open_root(st->tg.procfd, st->pid);
 
 	*owned = live;
 	if (live >= 0)
 		return live;
-	return st->rootfd >= 0 ? st->rootfd : live;
+	return st->tg.rootfd >= 0 ? st->tg.rootfd : live;
 }
 
 int st_open_in_root(const struct symtab *st, const char *rel, int flags)
@@ -804,7 +764,7 @@ static int open_perfmap(struct symtab *st)
 	char path[64];
 	int fd;
 
-	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)st->nspid);
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)target_nspid(&st->tg));
 	fd = st_open_target_file(st, path);
 	if (fd < 0)
 		return fd;
@@ -818,7 +778,8 @@ int st_open_target_file(const struct symtab *st, const char *path)
 
 	if (rootfd < 0)
 		return -ESRCH;
-	fd = rootfs_open_reg(rootfd, path, st->uids, ARRAY_SIZE(st->uids), NULL);
+	fd = rootfs_open_reg(rootfd, path, target_uids(&st->tg),
+			     ARRAY_SIZE(st->tg.status.uids), NULL);
 	if (owned >= 0)
 		close(owned);
 	return fd;
@@ -930,6 +891,7 @@ enum {
 	ST_NOTE_JD_READ = 64,
 	ST_NOTE_JD_DEEP = 128,
 	ST_NOTE_PES = 256,
+	ST_NOTE_STABLE = 512,
 };
 
 static void st_note(struct symtab *st, unsigned bit, bool hit, const char *what,
@@ -978,6 +940,15 @@ const char *const *symtab_new_notes(struct symtab *st, size_t *n)
 			 "pid %d maps over %u .dll files: ReadyToRun code of "
 			 "the others stays unnamed", (int)st->pid, ST_PES_MAX);
 	}
+	if (st->stable_capped && !(st->noted & ST_NOTE_STABLE) &&
+	    st->nnotes < ST_NOTES_MAX) {
+		st->noted |= ST_NOTE_STABLE;
+		snprintf(st->notes[st->nnotes++], sizeof(st->notes[0]),
+			 "pid %d maps a file it may modify over %llu MiB (or "
+			 "over %llu MiB of such files): code in it stays unnamed",
+			 (int)st->pid, STABLE_COPY_MAX >> 20,
+			 ST_STABLE_TOTAL_MAX >> 20);
+	}
 	for (size_t i = from; i < st->nnotes; i++)
 		st->note_list[i - from] = st->notes[i];
 	st->notes_reported = st->nnotes;
@@ -994,8 +965,8 @@ bool symtab_has_jit_map(const struct symtab *st)
  * the target runs as root, as for reading (rootfs_open_reg). */
 static bool owner_ok(const struct symtab *st, uid_t uid)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(st->uids); i++)
-		if (st->uids[i] == uid)
+	for (size_t i = 0; i < ARRAY_SIZE(st->tg.status.uids); i++)
+		if (st->tg.status.uids[i] == uid)
 			return true;
 	return false;
 }
@@ -1030,9 +1001,9 @@ int symtab_remove_perfmap(struct symtab *st)
 
 	/* Read to the end first: what it names is kept. */
 	symtab_update_jit(st);
-	snprintf(name, sizeof(name), "perf-%d.map", (int)st->nspid);
+	snprintf(name, sizeof(name), "perf-%d.map", (int)target_nspid(&st->tg));
 	ret = remove_target_file(st, name, st->pmfd);
-	snprintf(name, sizeof(name), "perfinfo-%d.map", (int)st->nspid);
+	snprintf(name, sizeof(name), "perfinfo-%d.map", (int)target_nspid(&st->tg));
 	iret = remove_target_file(st, name, -1);
 	if (ret == -ENOENT)
 		ret = 0;
@@ -1047,9 +1018,12 @@ bool symtab_maps_have(const struct symtab *st, const char *suffix)
 
 	for (size_t i = 0; i < st->nmaps; i++) {
 		const char *p = st->maps[i].path;
-		size_t n = p ? strlen(p) : 0;
+		size_t n;
 
-		if (has_suffix(p ? p : "", ST_DELETED))
+		if (!p)
+			continue;	/* anonymous: no name to match */
+		n = strlen(p);
+		if (has_suffix(p, ST_DELETED))
 			n -= strlen(ST_DELETED);
 		if (n >= ns && !memcmp(p + n - ns, suffix, ns))
 			return true;

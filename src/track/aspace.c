@@ -19,6 +19,7 @@
 #include <bsd/sys/tree.h>
 
 #include "track/aspace.h"
+#include "util/vec.h"
 
 #define PROT_MASK (PROT_READ | PROT_WRITE | PROT_EXEC)
 #define SPARE_OP 4		/* nodes one op may need */
@@ -62,7 +63,18 @@ struct aspace {
 	struct node *spare;	/* free nodes, linked through rb.rbe_left */
 	size_t nspare;
 	struct slab *slabs;
+	/* optional: committed bytes gained or lost by a stack */
+	void (*on_bytes)(void *ctx, u32 stack_id, s64 delta);
+	void *on_bytes_ctx;
 };
+
+/* Bytes that count for a site: the PROT_NONE part is only reserved. */
+static void account(struct aspace *as, const struct ml_region *r, u64 start,
+		    u64 end, int sign)
+{
+	if (as->on_bytes && r->prot != PROT_NONE && end > start)
+		as->on_bytes(as->on_bytes_ctx, r->stack_id, sign * (s64)(end - start));
+}
 
 int aspace_new(struct aspace **out)
 {
@@ -87,16 +99,16 @@ static int reserve(struct aspace *as, size_t k)
 {
 	struct slab *sl;
 
-	if (as->nspare >= k)
-		return 0;
-	sl = malloc(sizeof(*sl));
-	if (!sl)
-		return -ENOMEM;
-	sl->next = as->slabs;
-	as->slabs = sl;
-	/* Pushed in reverse so nodes are taken in address order. */
-	for (size_t i = SLAB_NODES; i > 0; i--)
-		release(as, &sl->nodes[i - 1]);
+	while (as->nspare < k) {
+		sl = malloc(sizeof(*sl));
+		if (!sl)
+			return -ENOMEM;
+		sl->next = as->slabs;
+		as->slabs = sl;
+		/* Pushed in reverse so nodes are taken in address order. */
+		for (size_t i = SLAB_NODES; i > 0; i--)
+			release(as, &sl->nodes[i - 1]);
+	}
 	return 0;
 }
 
@@ -116,6 +128,7 @@ static void clear(struct aspace *as)
 
 	for (n = RB_MIN(rtree, &as->root); n; n = next) {
 		next = RB_NEXT(rtree, &as->root, n);
+		account(as, &n->r, n->r.start, n->r.end, -1);
 		RB_REMOVE(rtree, &as->root, n);
 		release(as, n);
 	}
@@ -182,6 +195,8 @@ static void cut(struct aspace *as, u64 start, u64 end, const u64 *before)
 		next = RB_NEXT(rtree, &as->root, n);
 		if (before && n->r.time >= *before)
 			continue;
+		account(as, &n->r, n->r.start > start ? n->r.start : start,
+			n->r.end < end ? n->r.end : end, -1);
 		if (n->r.start < start) {
 			if (n->r.end > end) {
 				split(as, n, end);
@@ -210,6 +225,7 @@ static void place(struct aspace *as, const struct ml_region *r)
 	n->r = *r;
 	RB_INSERT(rtree, &as->root, n);
 	as->count++;
+	account(as, r, r->start, r->end, 1);
 }
 
 /*
@@ -233,11 +249,13 @@ static void protect(struct aspace *as, u64 start, u64 end, u32 prot,
 			n = split(as, n, start);
 		if (n->r.end > end)
 			split(as, n, end);
+		account(as, &n->r, n->r.start, n->r.end, -1);
 		n->r.prot = prot;
 		if (is_commit) {
 			n->r.stack_id = commit->stack_id;
 			n->r.time = commit->time;
 		}
+		account(as, &n->r, n->r.start, n->r.end, 1);
 	}
 }
 
@@ -437,6 +455,49 @@ void aspace_set_brk(struct aspace *as, u64 start_brk, u64 brk)
 {
 	as->start_brk = start_brk;
 	as->brk = brk;
+}
+
+void aspace_get_brk(const struct aspace *as, u64 *start_brk, u64 *brk)
+{
+	*start_brk = as->start_brk;
+	*brk = as->brk;
+}
+
+void aspace_set_hook(struct aspace *as,
+		     void (*on_bytes)(void *ctx, u32 stack_id, s64 delta), void *ctx)
+{
+	as->on_bytes = on_bytes;
+	as->on_bytes_ctx = ctx;
+}
+
+int aspace_patch(struct aspace *as, u64 start, u64 end,
+		 const struct ml_region *r, size_t n)
+{
+	/* all the nodes first, so that a failure changes nothing */
+	if (reserve(as, 2 + n))
+		return -ENOMEM;
+	cut(as, start, end, NULL);
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].start >= r[i].end || r[i].start < start || r[i].end > end)
+			continue;	/* a damaged record: outside its range */
+		place(as, &r[i]);
+	}
+	return 0;
+}
+
+int aspace_foreach_in(const struct aspace *as, u64 start, u64 end,
+		      int (*cb)(void *ctx, const struct ml_region *r), void *ctx)
+{
+	const struct node *n;
+	int ret;
+
+	for (n = first_overlap(as, start); n && n->r.start < end;
+	     n = RB_NEXT(rtree, (struct rtree *)&as->root, (struct node *)n)) {
+		ret = cb(ctx, &n->r);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 size_t aspace_count(const struct aspace *as)
@@ -725,15 +786,8 @@ struct fixes {
 
 static int fix_add(struct fixes *f, const struct seg *g, enum fix_kind kind)
 {
-	if (f->n == f->cap) {
-		size_t ncap = f->cap ? f->cap * 2 : 64;
-		struct fix *nv = reallocarray(f->v, ncap, sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		f->v = nv;
-		f->cap = ncap;
-	}
+	if (ML_VEC_GROW(f->v, f->cap, f->n + 1))
+		return -ENOMEM;
 	f->v[f->n++] = (struct fix){
 		.start = g->start, .end = g->end, .kind = kind,
 		.prot = g->k ? g->k->prot : 0, .flags = g->k ? g->k->flags : 0,

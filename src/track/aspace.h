@@ -50,6 +50,30 @@ void aspace_set_brk(struct aspace *as, u64 start_brk, u64 brk);
 int aspace_reconcile(struct aspace *as, const struct maps_entry *e, size_t n,
 		     u64 *changed_pages);
 
+/* The brk values the space holds (see aspace_set_brk). */
+void aspace_get_brk(const struct aspace *as, u64 *start_brk, u64 *brk);
+
+/*
+ * Calls on_bytes (NULL: none) for every change of a stack's committed
+ * (not PROT_NONE) bytes, as ops, baselines and reconciliations apply:
+ * the per-site timelines of the report and the recorder's folding.
+ */
+void aspace_set_hook(struct aspace *as,
+		     void (*on_bytes)(void *ctx, u32 stack_id, s64 delta), void *ctx);
+
+/*
+ * Replaces whatever [start, end) holds by the n regions r (each within
+ * the range, none overlapping): the state a folded recording wrote for
+ * the range (see docs/recording-format.md, PATCH). Regions outside the
+ * range are skipped. -ENOMEM changes nothing.
+ */
+int aspace_patch(struct aspace *as, u64 start, u64 end,
+		 const struct ml_region *r, size_t n);
+
+/* Visits the regions that overlap [start, end), in address order. */
+int aspace_foreach_in(const struct aspace *as, u64 start, u64 end,
+		      int (*cb)(void *ctx, const struct ml_region *r), void *ctx);
+
 /* Visits regions in address order; a non-zero return from cb stops and is
  * returned. */
 int aspace_foreach(const struct aspace *as,

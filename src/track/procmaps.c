@@ -17,6 +17,7 @@
 
 #include "util.h"
 #include "track/procmaps.h"
+#include "util/vec.h"
 
 /* PATH_MAX plus " (deleted)" and escapes; a longer path is not the kernel's. */
 #define PM_MAX_PATH 8192
@@ -142,7 +143,7 @@ static int parse_line(const char *s, size_t len, struct maps_entry *e)
 int procmaps_parse(const char *buf, size_t len, struct maps_entry **out,
 		   size_t *n, size_t *bad)
 {
-	struct maps_entry *v = NULL, *nv;
+	struct maps_entry *v = NULL;
 	size_t cnt = 0, cap = 0, nbad = 0;
 	const char *p = buf, *end = buf ? buf + len : buf;
 	int ret = 0;
@@ -167,17 +168,10 @@ int procmaps_parse(const char *buf, size_t len, struct maps_entry **out,
 			nbad++;
 			goto next;
 		}
-		if (cnt == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-
-			nv = reallocarray(v, ncap, sizeof(*v));
-			if (!nv) {
-				free(e.path);
-				ret = -ENOMEM;
-				goto fail;
-			}
-			v = nv;
-			cap = ncap;
+		if (ML_VEC_GROW(v, cap, cnt + 1)) {
+			free(e.path);
+			ret = -ENOMEM;
+			goto fail;
 		}
 		v[cnt++] = e;
 next:
@@ -202,20 +196,17 @@ void procmaps_free(struct maps_entry *e, size_t n)
 	free(e);
 }
 
-int procmaps_read(pid_t pid, struct maps_entry **out, size_t *n)
+/* maps of an open /proc/PID (AT_FDCWD: of the path given). */
+static int read_maps(int dirfd, const char *name, struct maps_entry **out,
+		     size_t *n)
 {
-	char path[64];
 	char *buf = NULL;
 	size_t len = 0;
 	int fd, ret;
 
 	*out = NULL;
 	*n = 0;
-	if (pid > 0)
-		snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	else
-		snprintf(path, sizeof(path), "/proc/self/maps");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	ret = ml_read_fd(fd, PM_MAX_FILE, false, &buf, &len);
@@ -225,4 +216,20 @@ int procmaps_read(pid_t pid, struct maps_entry **out, size_t *n)
 	ret = procmaps_parse(buf, len, out, n, NULL);
 	free(buf);
 	return ret;
+}
+
+int procmaps_read(pid_t pid, struct maps_entry **out, size_t *n)
+{
+	char path[64];
+
+	if (pid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/maps");
+	return read_maps(AT_FDCWD, path, out, n);
+}
+
+int procmaps_read_at(int procfd, struct maps_entry **out, size_t *n)
+{
+	return read_maps(procfd, "maps", out, n);
 }

@@ -23,6 +23,8 @@ int procmaps_parse(const char *buf, size_t len, struct maps_entry **out,
 		   size_t *n, size_t *bad);
 /* Reads /proc/PID/maps whole and parses it. -ENOENT/-ESRCH if gone. */
 int procmaps_read(pid_t pid, struct maps_entry **out, size_t *n);
+/* The same through an open /proc/PID directory (immune to pid reuse). */
+int procmaps_read_at(int procfd, struct maps_entry **out, size_t *n);
 void procmaps_free(struct maps_entry *e, size_t n);
 
 #endif

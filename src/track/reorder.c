@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "track/reorder.h"
+#include "util/vec.h"
 
 struct ro_item {
 	struct ml_op op;
@@ -62,15 +63,8 @@ int reorder_push(struct reorder *r, const struct ml_op *op, u64 exit_time)
 {
 	size_t i;
 
-	if (r->n == r->cap) {
-		size_t ncap = r->cap ? r->cap * 2 : 256;
-		struct ro_item *nh = reallocarray(r->heap, ncap, sizeof(*nh));
-
-		if (!nh)
-			return -ENOMEM;
-		r->heap = nh;
-		r->cap = ncap;
-	}
+	if (ML_VEC_GROW(r->heap, r->cap, r->n + 1))
+		return -ENOMEM;
 	i = r->n++;
 	r->heap[i].op = *op;
 	r->heap[i].seq = r->seq++;

@@ -68,7 +68,7 @@ static bool cb_set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
 	/* The event's order is the DWARF order: copy as is. */
 	for (int i = 0; i < ML_NREGS; i++)
 		regs[i] = st->cur.regs[i];
-	if (!dwfl_thread_state_registers(thread, 0, ML_NREGS, regs))
+	if (!dwfl_thread_state_registers(thread, 0, ML_DWARF_NREGS, regs))
 		return false;
 	dwfl_thread_state_register_pc(thread, st->cur.regs[ML_REG_IP]);
 	return true;

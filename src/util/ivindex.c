@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "util/ivindex.h"
+#include "util/vec.h"
 
 #define IV_LEVELS_MAX 33
 
@@ -94,20 +95,15 @@ u64 ivindex_probes(const struct ivindex *ix)
 int ivindex_add(struct ivindex *ix, u64 start, u64 end)
 {
 	if (ix->n == ix->cap) {
-		size_t ncap = ix->cap ? ix->cap * 2 : 256;
-		u64 *s, *e;
+		/* two arrays of one capacity: both grow alike from it */
+		size_t cs = ix->cap, ce = ix->cap;
 
 		if (ix->n >= UINT32_MAX - 1u)
 			return -E2BIG;
-		s = reallocarray(ix->start, ncap, sizeof(*s));
-		if (!s)
+		if (ML_VEC_GROW(ix->start, cs, ix->n + 1) ||
+		    ML_VEC_GROW(ix->end, ce, ix->n + 1))
 			return -ENOMEM;
-		ix->start = s;
-		e = reallocarray(ix->end, ncap, sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		ix->end = e;
-		ix->cap = ncap;
+		ix->cap = cs;
 	}
 	ix->start[ix->n] = start;
 	ix->end[ix->n] = end;
@@ -219,15 +215,8 @@ static int level_build(struct ivindex *ix, u32 base, u32 m, struct iv_level *l)
 			ret = -E2BIG;
 			goto out;
 		}
-		if (pn + take > pcap) {
-			size_t ncap = pcap * 2 + take;
-			u32 *np = reallocarray(pool, ncap, sizeof(*np));
-
-			if (!np)
-				goto out;
-			pool = np;
-			pcap = ncap;
-		}
+		if (ML_VEC_GROW(pool, pcap, pn + take))
+			goto out;
 		off[b] = (u32)pn;
 		for (u32 j = 0; j < take; j++)
 			pool[pn++] = base + fw_kth(fw, m, open - j);

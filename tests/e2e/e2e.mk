@@ -131,6 +131,13 @@ MMF_OUT     := $(FIX)/dotnet/MmfLeak
 MMF_APP     := $(MMF_OUT)/MmfLeak.dll
 MMF_SRC     := $(wildcard $(MMF_DIR)/*.cs $(MMF_DIR)/*.csproj \
                           $(MMF_DIR)/nuget.config)
+# The ASP.NET Core app leaking through P/Invoke (t0380-aspnet-onesite.sh):
+# Microsoft.AspNetCore.App is the SDK's shared framework, no package.
+ASP_DIR     := tests/fixtures/dotnet/AspLeak
+ASP_OUT     := $(FIX)/dotnet/AspLeak
+ASP_APP     := $(ASP_OUT)/AspLeak.dll
+ASP_SRC     := $(wildcard $(ASP_DIR)/*.cs $(ASP_DIR)/*.csproj \
+                          $(ASP_DIR)/nuget.config)
 # The seed app again on .NET 8, self-contained (the SDK has only .NET 10):
 # the .NET 8 runtime pack comes from NuGet through the SDK's default
 # package source, so this one build needs the registry.
@@ -146,7 +153,8 @@ ifeq ($(shell command -v $(DOTNET) 2>/dev/null),)
 fixtures-dotnet:
 	@echo "  SKIP     $(DOTNET_APP): '$(DOTNET)' not found, the .NET test will skip"
 else
-fixtures-dotnet: $(DOTNET_APP) $(TIERING_APP) $(CHURN_APP) $(MMF_APP) $(NET8_APP)
+fixtures-dotnet: $(DOTNET_APP) $(TIERING_APP) $(CHURN_APP) $(MMF_APP) $(NET8_APP) \
+                 $(ASP_APP)
 
 $(DOTNET_APP): $(DOTNET_SRC)
 	@mkdir -p $(FIX)/dotnet
@@ -201,6 +209,17 @@ $(MMF_APP): $(MMF_SRC)
 		-nodeReuse:false -p:UseSharedCompilation=false \
 		>$(FIX)/dotnet/build-mmf.log 2>&1 || \
 		{ cat $(FIX)/dotnet/build-mmf.log; exit 1; }
+	$(Q)touch $@
+
+$(ASP_APP): $(ASP_SRC)
+	@mkdir -p $(FIX)/dotnet
+	$(call msg,DOTNET,$@)
+	$(Q)$(DOTNET_ENV) $(DOTNET) build $(ASP_DIR)/AspLeak.csproj \
+		-c Release -o $(ASP_OUT) \
+		--artifacts-path $(FIX)/dotnet/artifacts \
+		-nodeReuse:false -p:UseSharedCompilation=false \
+		>$(FIX)/dotnet/build-asp.log 2>&1 || \
+		{ cat $(FIX)/dotnet/build-asp.log; exit 1; }
 	$(Q)touch $@
 endif
 

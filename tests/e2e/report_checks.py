@@ -183,7 +183,9 @@ def json_regions(r):
     """Every region of the report, sites' and baseline's:
     [(start, end, prot, where)]."""
     out = []
-    for i, s in enumerate(r.get("sites") or []):
+    # the runtime's own sites are listed apart ("runtime") by default
+    sites = (r.get("sites") or []) + ((r.get("runtime") or {}).get("sites") or [])
+    for i, s in enumerate(sites):
         top = symbol((s.get("frames") or [{}])[0]) if s.get("frames") else None
         for g in s.get("regions") or []:
             st = int(g["start"], 16)

@@ -73,7 +73,22 @@ expect_error no-command 2 nosuchcommand
 expect_error record-notarget 2 record -o "$T/x.data"
 expect_error report-format 2 report -i "$T/x.data" --format xml
 expect_error report-top 2 report -i "$T/x.data" --top many
+expect_error report-group 2 report -i "$T/x.data" --group-by frame
+expect_error report-group2 2 report -i "$T/x.data" --group-by stack,function
+expect_error report-group3 2 report -i "$T/x.data" --group-by ,
 expect_error record-duration 2 record --duration soon -p 999999
+# the ring buffer's one rule (collect.h): powers of two from 64K to 2G
+expect_error record-buffer-small 2 record --buffer-size 32K -p 999999
+expect_error record-buffer-big 2 record --buffer-size 4G -p 999999
+expect_error record-buffer-odd 2 record --buffer-size 96K -p 999999
+if grep -q 'from 64K to 2G' "$T/record-buffer-big.err"; then
+	ok "the buffer-size message states the limits the code checks"
+else
+	not_ok "the buffer-size message states the limits the code checks"
+	show "$T/record-buffer-big.err"
+fi
+# the largest size passes parsing: the error is then the missing pid
+expect_error record-buffer-max 1 record -o "$T/max.data" --buffer-size 2G -p 999999
 
 # an option at the end without its value: "needs a value", exit 2
 # needs_value NAME ARG...

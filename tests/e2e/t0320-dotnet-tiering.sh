@@ -5,7 +5,8 @@
 # has recompiled it, 8 x 2 MiB from its Tier1 code. The report must name
 # MapOne in both sites, QuickJitted in the first and OptimizedTier1 in the
 # second, and must not count the runtime's 40-byte jitdump marker mapping
-# as live memory.
+# as live memory (one site per stack: --group-by stack); by default the
+# two tiers are one site whose variants name both.
 #
 # DOTNET_PerfMapStubGranularity=2 keeps .NET 10's jitdump writer from
 # giving up early (dotnet/runtime#120419); DOTNET_TieredPGO=0 and
@@ -70,7 +71,26 @@ if ! wait_exit "$REC" 60; then
 fi
 check_rc "mapleak record -- Tiering" 0 "$EXIT_STATUS" "$T/rec.err"
 
-report_json "$DATA" "$T/report.json" --top 0 --regions || finish
+# One site per stack: each tier's stacks are checked for their names.
+report_json "$DATA" "$T/report.json" --top 0 --regions --group-by stack || finish
+# By default the tiers of MapOne are one site, its stacks the variants.
+report_json "$DATA" "$T/merged.json" --top 0 || finish
+pycheck "$T/merged.json" <<'PY'
+import sys
+from report_checks import *
+
+r = load_json(sys.argv[1])
+MIB = 1 << 20
+sites = [s for s in r.get("sites", []) if any("Tiering.Program::MapOne" in (symbol(f) or "")
+                                              for f in s.get("frames") or [])]
+s = sites[0] if sites else {}
+tiers = {t for v in s.get("variants") or [] for t in (v.get("tiers") or "").split("+")}
+check(len(sites) == 1 and s.get("bytes") == 24 * MIB and s.get("mappings") == 16,
+      "by default MapOne's two tiers are one site of 24 MiB in 16 mappings",
+      "1 site", [site_str(x) for x in sites])
+check({"QuickJitted", "OptimizedTier1"} <= tiers,
+      "its variants show both tiers", "QuickJitted, OptimizedTier1", sorted(tiers))
+PY
 pycheck "$T/report.json" "${MARKER:-none}" <<'PY'
 import sys
 from report_checks import *

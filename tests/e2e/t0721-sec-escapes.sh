@@ -70,6 +70,14 @@ timeout 30 "$MAPLEAK" resolve -p "$TGT" "$PC" >"$T/resolve-p.txt" 2>"$T/resolve-
 check_rc "mapleak resolve -p (text)" 0 $? "$T/resolve-p.err"
 timeout 30 "$MAPLEAK" resolve -i "$T/evil.data" "$PC" >"$T/resolve-i.txt" 2>"$T/resolve-i.err"
 check_rc "mapleak resolve -i (text)" 0 $? "$T/resolve-i.err"
+# JSON: a name that is not UTF-8 is cleaned, never refused (one frame
+# formatter for report and resolve)
+timeout 30 "$MAPLEAK" resolve -i "$T/evil.data" --format json "$PC" \
+	>"$T/resolve-i.json" 2>"$T/resolve-i-json.err"
+check_rc "mapleak resolve -i --format json (a name not UTF-8)" 0 $? "$T/resolve-i-json.err"
+timeout 30 "$MAPLEAK" report -i "$T/evil.data" --format json --top 0 \
+	>"$T/report.json" 2>"$T/report-json.err"
+check_rc "mapleak report --format json (a name not UTF-8)" 0 $? "$T/report-json.err"
 timeout 30 "$MAPLEAK" report -i $'\e]0;PWNED\a\r.data' >"$T/err-arg.txt" 2>"$T/err-arg.err"
 check_rc "mapleak report -i ESC-named missing file" 1 $? "$T/err-arg.err"
 
@@ -109,6 +117,18 @@ for n in ("resolve-p.txt", "resolve-i.txt"):
     shows(n, d, r"Evil::JIT\x1b]0;PWNED\x07\x1b[2J\x0d\xc2\x9b31m\xff")
 for n in ("report.err", "resolve-p.err", "resolve-i.err"):
     clean(n)
+import json
+rj = json.load(open(os.path.join(T, "resolve-i.json")))
+a = rj["addresses"]
+check(len(a) == 1 and (a[0]["symbol"] or "").startswith("Evil::JIT") and
+      a[0]["kind"] == "jit", "resolve-i.json names the JIT code despite invalid UTF-8",
+      "Evil::JIT...", a)
+pj = json.load(open(os.path.join(T, "report.json")))
+syms = [f["symbol"] for s in pj["sites"] for f in s["frames"] if f["symbol"]]
+ev = [x for x in syms if x.startswith("Evil::JIT")]
+check(ev and ev[0] == a[0]["symbol"],
+      "report.json and resolve-i.json write the same cleaned name",
+      a[0]["symbol"], ev)
 d = clean("err-arg.err")
 shows("err-arg.err", d, r"\x1b]0;PWNED\x07\x0d.data")
 PY

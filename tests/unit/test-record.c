@@ -1077,6 +1077,113 @@ static void test_put_errors(void)
 		rec_put_lost(w, 1, 1) == 0 && rec_writer_close(w) == 0);
 }
 
+/* ---- FOLD and PATCH (record/fold.c) ---- */
+
+struct fp_got {
+	int folds, patches;
+	struct ml_rec_fold f;
+	struct ml_rec_fold_count c[2];
+	struct ml_rec_fold_delta d[3];
+	struct ml_rec_patch p;
+	struct ml_rec_patch_region e[2];
+	u64 ftime, ptime;
+};
+
+static int fp_fold(void *ctx, u64 time, const struct ml_rec_fold *f)
+{
+	struct fp_got *g = ctx;
+
+	g->folds++;
+	g->ftime = time;
+	g->f = *f;
+	for (size_t i = 0; i < f->ncounts && i < 2; i++)
+		g->c[i] = f->counts[i];
+	for (size_t i = 0; i < f->ndeltas && i < 3; i++)
+		g->d[i] = f->deltas[i];
+	return 0;
+}
+
+static int fp_patch(void *ctx, u64 time, const struct ml_rec_patch *p)
+{
+	struct fp_got *g = ctx;
+
+	g->patches++;
+	g->ptime = time;
+	g->p = *p;
+	for (size_t i = 0; i < p->n && i < 2; i++)
+		g->e[i] = p->e[i];
+	return 0;
+}
+
+static const struct rec_visitor fp_visitor = { .fold = fp_fold, .patch = fp_patch };
+
+/* Writes a FOLD with two counts and three changes (one negative) and a
+ * PATCH with two regions; returns the file's bytes. */
+static u8 *make_fold_patch(size_t *len)
+{
+	const char *path = tpath("fold.rec");
+	struct ml_rec_fold_count c[2] = { { 7, 3 }, { 9, 1ull << 40 } };
+	struct ml_rec_fold_delta d[3] = {
+		{ 7, 0, 4096 }, { 7, 12, -8192 }, { 9, 1ull << 33, INT64_MIN + 1 },
+	};
+	struct ml_rec_fold f = {
+		.first_time = 100, .ops = 5, .start_brk = 0x1000, .brk = 0x3000,
+		.ncounts = 2, .counts = c, .ndeltas = 3, .deltas = d,
+	};
+	struct ml_rec_patch_region e[2] = {
+		{ { 0x10000, 0x12000, 3, ML_RF_ANON, 7, 7, 150 }, 42 },
+		{ { 0x13000, 0x14000, 0, ML_RF_ANON | ML_RF_SHARED, 9, 8, 160 }, 0 },
+	};
+	struct ml_rec_patch p = { .start = 0xf000, .end = 0x15000, .n = 2, .e = e };
+	struct rec_writer *w;
+
+	if (rec_writer_open(&w, path))
+		return NULL;
+	if (rec_put_fold(w, 200, &f) || rec_put_patch(w, 200, &p) || rec_writer_close(w))
+		return NULL;
+	return slurp(path, len);
+}
+
+static void test_fold_patch(void)
+{
+	struct fp_got g = { 0 };
+	struct rec_read_status st;
+	size_t len = 0;
+	u8 *buf = make_fold_patch(&len);
+	int rc;
+
+	T_CHECK("fold/patch: written", buf != NULL);
+	if (!buf)
+		return;
+	rc = rec_read_mem(buf, len, &fp_visitor, &g, &st);
+	T_CHECKF("fold/patch: read back", rc == 0 && g.folds == 1 && g.patches == 1 &&
+		 !st.bad_records, "rc %d folds %d patches %d bad %lu", rc, g.folds,
+		 g.patches, (unsigned long)st.bad_records);
+	T_CHECK("fold: every field", g.ftime == 200 && g.f.first_time == 100 &&
+		g.f.ops == 5 && g.f.start_brk == 0x1000 && g.f.brk == 0x3000 &&
+		g.f.ncounts == 2 && g.f.ndeltas == 3 &&
+		g.c[0].stack_id == 7 && g.c[0].calls == 3 && g.c[1].stack_id == 9 &&
+		g.c[1].calls == 1ull << 40 && g.d[0].stack_id == 7 && g.d[0].tick == 0 &&
+		g.d[0].delta == 4096 && g.d[1].tick == 12 && g.d[1].delta == -8192 &&
+		g.d[2].stack_id == 9 && g.d[2].tick == 1ull << 33 &&
+		g.d[2].delta == INT64_MIN + 1);
+	T_CHECK("patch: every field", g.ptime == 200 && g.p.start == 0xf000 &&
+		g.p.end == 0x15000 && g.p.n == 2 && g.e[0].r.start == 0x10000 &&
+		g.e[0].r.end == 0x12000 && g.e[0].r.prot == 3 &&
+		g.e[0].r.flags == ML_RF_ANON && g.e[0].r.stack_id == 7 &&
+		g.e[0].r.time == 150 && g.e[0].tid == 42 && g.e[1].r.prot == 0 &&
+		g.e[1].r.reserve_stack_id == 8 && g.e[1].tid == 0);
+	/* a count that the payload cannot hold: the record is skipped */
+	le32_at(buf + 24 + 16 + 32, 0x10000000);
+	memset(&g, 0, sizeof(g));
+	rc = rec_read_mem(buf, len, &fp_visitor, &g, &st);
+	T_CHECKF("fold: an impossible count skips the record, not the file",
+		 rc == 0 && g.folds == 0 && g.patches == 1 && st.bad_records == 1,
+		 "rc %d folds %d patches %d bad %lu", rc, g.folds, g.patches,
+		 (unsigned long)st.bad_records);
+	free(buf);
+}
+
 /* ---- fuzz seeds ---- */
 
 static int write_seeds(const char *dir)
@@ -1132,6 +1239,11 @@ static int write_seeds(const char *dir)
 	b = with_records(hdr_v1, 24, rec, 48, NULL, 0, &n);
 	SEED("long-payload.rec", b, n);
 	free(b);
+	b = make_fold_patch(&n);
+	if (b)
+		SEED("fold-patch.rec", b, n);
+	fails += !b;
+	free(b);
 #undef SEED
 	free(buf);
 	return fails ? 1 : 0;
@@ -1143,7 +1255,7 @@ static void cleanup(void)
 		"big.rec", "small.rec", "trunc.rec", "cut.rec", "corrupt.rec",
 		"compat.rec", "op.rec", "long.rec", "rot.rec", "rot.rec.old",
 		"full.rec", "err.rec", "seed.rec", "err.rec.old", "victim.txt",
-		"link.rec", "link.rec.old", "fifo.rec",
+		"link.rec", "link.rec.old", "fifo.rec", "fold.rec",
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
@@ -1173,5 +1285,6 @@ int main(int argc, char **argv)
 	test_sticky_folder();
 	test_write_error();
 	test_put_errors();
+	test_fold_patch();
 	T_END();
 }

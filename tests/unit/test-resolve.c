@@ -19,7 +19,7 @@
 
 #include "harness.h"
 #include "record/record.h"
-#include "symbols/recsyms.h"
+#include "record/recsyms.h"
 
 static char tmpdir[] = "/tmp/mapleak-test-resolve.XXXXXX";
 static char path_buf[256];

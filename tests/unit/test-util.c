@@ -11,6 +11,7 @@
 #include "harness.h"
 #include "mapleak.h"
 #include "util.h"
+#include "target/proc.h"
 
 static const struct {
 	const char *in, *want, *why;

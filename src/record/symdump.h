@@ -6,8 +6,8 @@
  * recorded stack (ML_REC_MODSYMS). Modules no stack touches are left out:
  * their tables would cost megabytes and name nothing the report shows.
  */
-#ifndef MAPLEAK_SYMDUMP_H
-#define MAPLEAK_SYMDUMP_H
+#ifndef MAPLEAK_RECORD_SYMDUMP_H
+#define MAPLEAK_RECORD_SYMDUMP_H
 
 #include "record/record.h"
 #include "symbols/symtab.h"

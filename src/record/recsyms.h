@@ -6,8 +6,8 @@
  * snapshots name any other address inside JIT code or inside a module
  * that appears in a stack (symbol + offset, no file:line).
  */
-#ifndef MAPLEAK_RECSYMS_H
-#define MAPLEAK_RECSYMS_H
+#ifndef MAPLEAK_RECORD_RECSYMS_H
+#define MAPLEAK_RECORD_RECSYMS_H
 
 #include "record/record.h"
 

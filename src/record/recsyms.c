@@ -17,9 +17,11 @@
 #include <sys/mman.h>
 
 #include "symbols/perfmap.h"
-#include "symbols/recsyms.h"
+#include "record/recsyms.h"
 #include "symbols/symtab.h"
 #include "util/ivindex.h"
+#include "util/vec.h"
+#include "util/range.h"
 
 #define DELETED " (deleted)"
 
@@ -57,23 +59,6 @@ struct recsyms {
 	struct ivindex *modix;	/* interval i: mods[i] */
 };
 
-/* Grows *arr (of elem-sized items) to hold one more; 0 or -ENOMEM. */
-static int grow(void **arr, size_t *cap, size_t n, size_t elem)
-{
-	void *p;
-	size_t ncap;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 16;
-	p = reallocarray(*arr, ncap, elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
-
 static char *dup_or_null(const char *s, int *err)
 {
 	char *d;
@@ -103,7 +88,7 @@ static int v_frame(void *ctx, u64 time, const struct ml_rec_frame *f)
 	struct rframe *r;
 	int err = 0;
 
-	if (grow((void **)&rs->frames, &rs->capframes, rs->nframes, sizeof(*r)))
+	if (ML_VEC_GROW(rs->frames, rs->capframes, rs->nframes + 1))
 		return -ENOMEM;
 	r = &rs->frames[rs->nframes];
 	memset(r, 0, sizeof(*r));
@@ -130,7 +115,7 @@ static int v_maps(void *ctx, u64 time, const struct ml_rec_maps *m)
 	struct rsnap *s;
 	int err = 0;
 
-	if (grow((void **)&rs->snaps, &rs->capsnaps, rs->nsnaps, sizeof(*s)))
+	if (ML_VEC_GROW(rs->snaps, rs->capsnaps, rs->nsnaps + 1))
 		return -ENOMEM;
 	s = &rs->snaps[rs->nsnaps];
 	s->n = 0;
@@ -187,7 +172,7 @@ static int v_modsyms(void *ctx, u64 time, const struct ml_rec_modsyms *m)
 	/* a long table comes in several records */
 	if (!md || md->lo != m->lo || md->hi != m->hi || md->bias != m->bias ||
 	    strcmp(md->module, m->module) != 0) {
-		if (grow((void **)&rs->mods, &rs->capmods, rs->nmods, sizeof(*md)))
+		if (ML_VEC_GROW(rs->mods, rs->capmods, rs->nmods + 1))
 			return -ENOMEM;
 		md = &rs->mods[rs->nmods];
 		memset(md, 0, sizeof(*md));
@@ -202,7 +187,7 @@ static int v_modsyms(void *ctx, u64 time, const struct ml_rec_modsyms *m)
 	for (size_t i = 0; i < m->n && !err; i++) {
 		if (!m->e[i].name)
 			continue;
-		if (grow((void **)&md->s, &md->cap, md->n, sizeof(*md->s)))
+		if (ML_VEC_GROW(md->s, md->cap, md->n + 1))
 			return -ENOMEM;
 		md->s[md->n] = m->e[i];
 		md->s[md->n].name = dup_or_null(m->e[i].name, &err);
@@ -240,8 +225,9 @@ static int build_index(struct recsyms *rs)
 	rs->mapref = total ? calloc(total, sizeof(*rs->mapref)) : NULL;
 	if (total && !rs->mapref)
 		return -ENOMEM;
+	/* k < total: the counts were summed without an overflow check */
 	for (size_t i = 0; i < rs->nsnaps; i++)
-		for (size_t j = 0; j < rs->snaps[i].n; j++) {
+		for (size_t j = 0; j < rs->snaps[i].n && k < total; j++) {
 			const struct maps_entry *e = &rs->snaps[i].e[j];
 
 			rs->mapref[k++] = e;
@@ -395,20 +381,12 @@ static const struct rmod *find_mod(struct recsyms *rs, u64 addr)
  * libdwfl treats them). */
 static const struct ml_rec_sym *find_sym(const struct rmod *m, u64 a)
 {
-	size_t lo = 0, hi = m->n;
+	ssize_t i = ML_RANGE_LAST_LE(m->s, m->n, start, a);
 	const struct ml_rec_sym *s;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (m->s[mid].start <= a)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0)
+	if (i < 0)
 		return NULL;
-	s = &m->s[lo - 1];
+	s = &m->s[i];
 	return s->size == 0 || a - s->start < s->size ? s : NULL;
 }
 

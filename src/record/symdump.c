@@ -19,8 +19,10 @@
 #undef ARRAY_SIZE
 
 #include "symbols/r2r.h"
-#include "symbols/symdump.h"
+#include "record/symdump.h"
 #include "symbols/symtab-int.h"
+#include "util/vec.h"
+#include "util/range.h"
 
 struct dump {
 	struct rec_writer *w;
@@ -226,19 +228,9 @@ out:
 /* The maps entry holding addr in st's latest snapshot, or NULL. */
 static const struct maps_entry *dll_map(const struct symtab *st, u64 addr)
 {
-	size_t lo = 0, hi = st->nmaps;
+	ssize_t i = ML_RANGE_FIND(st->maps, st->nmaps, start, end, addr);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (st->maps[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == st->nmaps || addr < st->maps[lo].start)
-		return NULL;
-	return &st->maps[lo];
+	return i >= 0 ? &st->maps[i] : NULL;
 }
 
 /*
@@ -364,16 +356,9 @@ int symdump_write(struct rec_writer *w, u64 time, struct symtab *st,
 				dup = mods[j] == mod;
 			if (dup)
 				continue;
-			if (nmods == cap) {
-				size_t ncap = cap ? cap * 2 : 16;
-				Dwfl_Module **nm = reallocarray(mods, ncap, sizeof(*nm));
-
-				if (!nm) {
-					free(mods);
-					return -ENOMEM;
-				}
-				mods = nm;
-				cap = ncap;
+			if (ML_VEC_GROW(mods, cap, nmods + 1)) {
+				free(mods);
+				return -ENOMEM;
 			}
 			mods[nmods++] = mod;
 		}
