@@ -18,8 +18,9 @@
 #include "cmd.h"
 #include "report/frame-fmt.h"
 #include "util.h"
-#include "symbols/dotnet.h"
 #include "record/recsyms.h"
+#include "runtime/runtime.h"
+#include "target/proc.h"
 #include "symbols/symtab.h"
 
 const char resolve_usage[] =
@@ -45,7 +46,6 @@ const char resolve_usage[] =
 	"ADDRESS: hexadecimal, with or without 0x (0x7f1484588090, 7f1484588090).\n"
 	"An address nothing names is printed with kind unknown (exit 0).\n";
 
-#define DOTNET_TIMEOUT_MS 5000
 
 struct resolve_opts {
 	pid_t pid;
@@ -151,84 +151,54 @@ static void add_note(const struct resolve_opts *o, json_t *notes,
 		info("note: %s", text);
 }
 
-/* ---- live: a .NET runtime's perf map on demand ---- */
+/* ---- live: the runtimes' perf maps on demand (src/runtime/) ---- */
 
-/*
- * Turns on the perf map of a .NET process that does not write one, so
- * that its JIT code can be named, and says why when it cannot. *dp is
- * what must be undone.
- */
-static void dotnet_begin(const struct resolve_opts *o, json_t *notes,
-			 struct dotnet_perfmap **dp)
+struct say_ctx {
+	const struct resolve_opts *o;
+	json_t *notes;
+};
+
+/* What the runtimes say, in record's words: a note (or warning) in
+ * "notes" or on stderr; progress on stderr in text mode only. */
+static void runtime_say(void *ctx, enum rt_say level, const char *text)
 {
-	struct dotnet_probe p;
-	char note[256];
-	u32 hr = 0;
-	int rc;
+	struct say_ctx *c = ctx;
 
-	*dp = NULL;
-	if (dotnet_probe(o->pid, &p) || !p.coreclr || dotnet_perfmap_preset(&p))
-		return;
-	if (o->no_runtime_symbols) {
-		add_note(o, notes, ".NET JIT code is not named: --no-runtime-symbols "
-			 "was given and the process writes no perf map");
-		return;
-	}
-	if (p.env.diag_off[0]) {
-		snprintf(note, sizeof(note), ".NET JIT code cannot be named: %s "
-			 "turns off the runtime's diagnostics; restart the process "
-			 "with DOTNET_PerfMapEnabled=3", p.env.diag_off);
-		add_note(o, notes, note);
-		return;
-	}
-	rc = dotnet_perfmap_enable(o->pid, &p, DOTNET_TIMEOUT_MS, dp, &hr);
-	if (rc == 0)
-		return;
-	if (rc == -EOPNOTSUPP)
-		snprintf(note, sizeof(note), ".NET JIT code cannot be named: the "
-			 "runtime is older than .NET 8 (0x%08x); restart the process "
-			 "with DOTNET_PerfMapEnabled=3", hr);
-	else
-		snprintf(note, sizeof(note), ".NET JIT code cannot be named: cannot "
-			 "turn on the runtime's perf map (%s); restart the process "
-			 "with DOTNET_PerfMapEnabled=3",
-			 rc == -EPROTO ? "the runtime refused" :
-			 rc == -EXDEV ? "it sets PerfMapJitDumpPath; mapleak reads "
-					"perf maps only in /tmp" : strerror(-rc));
-	add_note(o, notes, note);
-}
-
-static void dotnet_end(const struct resolve_opts *o, json_t *notes,
-		       struct dotnet_perfmap *dp)
-{
-	u32 hr = 0;
-	int removed = 0;
-
-	if (dp && dotnet_perfmap_undo(dp, DOTNET_TIMEOUT_MS, &hr, &removed))
-		add_note(o, notes, "could not turn the .NET perf map off again: "
-			 "the runtime keeps writing /tmp/perf-PID.map");
+	if (level != RT_SAY_INFO)
+		add_note(c->o, c->notes, text);
+	else if (!c->o->json)
+		info("%s", text);
 }
 
 static int resolve_live(const struct resolve_opts *o, const u64 *addrs,
 			size_t n)
 {
-	struct dotnet_perfmap *dp = NULL;
+	struct runtimes *rt = NULL;
 	struct symtab *st = NULL;
 	json_t *notes = json_array();
+	struct say_ctx sc = { .o = o, .notes = notes };
+	struct rt_opts ro = {
+		.no_runtime_symbols = o->no_runtime_symbols,
+		.say = runtime_say,
+		.say_ctx = &sc,
+	};
 	sigset_t block, old;
 	int err, status = 0;
 
-	if (!notes) {
+	if (!notes || runtimes_new(&rt, &ro)) {
+		json_decref(notes);
 		error("out of memory");
 		return 1;
 	}
 	status = check_target(o->pid);
 	if (status) {
+		runtimes_free(rt);
 		json_decref(notes);
 		return status;
 	}
 	err = symtab_open(&st, o->pid);
 	if (err) {
+		runtimes_free(rt);
 		json_decref(notes);
 		if (err == -ESRCH || err == -ENOENT)
 			error("no such process: %d", (int)o->pid);
@@ -240,24 +210,25 @@ static int resolve_live(const struct resolve_opts *o, const u64 *addrs,
 		return 1;
 	}
 	/* What is turned on in the target is turned off again: Ctrl-C waits
-	 * (the runtime calls are bounded by DOTNET_TIMEOUT_MS). */
+	 * (every runtime call is bounded: src/runtime/). */
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	sigprocmask(SIG_BLOCK, &block, &old);
-	dotnet_begin(o, notes, &dp);
+	runtimes_start(rt, o->pid, false, st);
 	err = symtab_update_jit(st);
 	if (err && err != -ENOENT)
 		add_note(o, notes, "cannot read the JIT perf map: JIT code is not named");
 	err = emit(o, addrs, n, name_live, st, notes);
-	dotnet_end(o, notes, dp);
+	runtimes_finish(rt, proc_alive(o->pid));
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (err) {
 		error("cannot name the addresses: %s", strerror(-err));
 		status = 1;
 	}
 	symtab_close(st);
+	runtimes_free(rt);
 	json_decref(notes);
 	return status;
 }

@@ -26,9 +26,8 @@
 #include "record/record.h"
 #include "record/recorder.h"
 #include "record/fold.h"
-#include "symbols/dotnet.h"
-#include "symbols/runtimes.h"
 #include "record/symdump.h"
+#include "runtime/runtime.h"
 #include "symbols/symtab.h"
 #include "target/proc.h"
 #include "track/aspace.h"
@@ -67,9 +66,7 @@ struct recorder {
 
 	struct collector *col;
 	struct symtab *st;
-	struct runtimes *rt;	/* JVM, Node: symbols/runtimes.c */
-	struct dotnet_perfmap *dotnet;	/* a .NET perf map we enabled */
-	bool perfmap_env;	/* launch: we set DOTNET_PerfMapEnabled */
+	struct runtimes *rt;	/* .NET, JVM, Node: src/runtime/ */
 	struct stackdb *stacks;
 	struct aspace *as;
 	struct folder *fold;	/* NULL: every op written as it comes */
@@ -527,142 +524,16 @@ static void symtab_notes(struct recorder *r)
 		rec_say(r, REC_SAY_NOTE, notes[i]);
 }
 
-/* Why a runtime's frames may stay unnamed: on stderr and in the report. */
-static void runtime_notes(struct recorder *r)
+/* What a runtime says (src/runtime/): a note also goes to the report. */
+static void runtime_say(void *ctx, enum rt_say level, const char *text)
 {
-	size_t n = 0;
-	const char *const *notes = runtimes_new_notes(r->rt, &n);
+	static const enum rec_say lv[] = {
+		[RT_SAY_NOTE] = REC_SAY_NOTE,
+		[RT_SAY_INFO] = REC_SAY_INFO,
+		[RT_SAY_WARN] = REC_SAY_WARN,
+	};
 
-	for (size_t i = 0; i < n; i++)
-		rec_say(r, REC_SAY_NOTE, notes[i]);
-}
-
-#define DOTNET_IPC_TIMEOUT_MS	5000
-
-/* The fallback the user always has, in one line: stderr and the report. */
-static void dotnet_note(struct recorder *r, const char *why)
-{
-	char note[512];
-
-	snprintf(note, sizeof(note), "cannot enable the .NET perf map (%s): managed "
-		 "frames stay unnamed; restart the process with DOTNET_PerfMapEnabled=3",
-		 why);
-	rec_say(r, REC_SAY_NOTE, note);
-}
-
-/* -p on a .NET process whose settings make no perf map: turn it on over the
- * diagnostics socket (the runtime replays what it compiled so far). Returns
- * true when it was turned on. */
-static bool dotnet_start(struct recorder *r)
-{
-	struct dotnet_probe p;
-	char why[300];
-	u32 hr = 0;
-	int err;
-
-	if (r->launched || r->o.no_runtime_symbols || dotnet_probe(r->pid, &p) ||
-	    !p.coreclr || dotnet_perfmap_preset(&p))
-		return false;
-	if (p.env.diag_off[0]) {
-		dotnet_note(r, p.env.diag_off);
-		return false;
-	}
-	err = dotnet_perfmap_enable(r->pid, &p, DOTNET_IPC_TIMEOUT_MS, &r->dotnet, &hr);
-	switch (err) {
-	case 0:
-		rec_say(r, REC_SAY_INFO, ".NET runtime: perf map enabled over the "
-			"diagnostics socket (will be disabled at the end)");
-		return true;
-	case -EOPNOTSUPP:
-		snprintf(why, sizeof(why), "the runtime is older than .NET 8");
-		break;
-	case -EPROTO:
-		snprintf(why, sizeof(why), "the runtime answered HRESULT 0x%08x", hr);
-		break;
-	case -ENOENT:
-		snprintf(why, sizeof(why), "no diagnostics socket dotnet-diagnostic-%u-*-socket "
-			 "in %.200s", p.nspid, p.env.tmpdir[0] ? p.env.tmpdir : "/tmp");
-		break;
-	case -ECONNREFUSED:
-		snprintf(why, sizeof(why), "its diagnostics socket refuses connections");
-		break;
-	case -EXDEV:
-		snprintf(why, sizeof(why), "it sets PerfMapJitDumpPath=%.200s; mapleak "
-			 "reads and removes a perf map only in /tmp", p.env.perfmap_dir);
-		break;
-	case -EACCES:
-	case -EPERM:
-		snprintf(why, sizeof(why), "permission denied on its diagnostics socket");
-		break;
-	case -ETIMEDOUT:
-		snprintf(why, sizeof(why), "no answer on its diagnostics socket within %d s",
-			 DOTNET_IPC_TIMEOUT_MS / 1000);
-		break;
-	default:
-		snprintf(why, sizeof(why), "diagnostics socket: %s", strerror(-err));
-		break;
-	}
-	dotnet_note(r, why);
-	return false;
-}
-
-/* A mapleak killed while it had a .NET perf map on left it on: turn it
- * off now (whatever this run records), and say so. */
-static void dotnet_recover_notes(struct recorder *r)
-{
-	struct dotnet_recovered rv[8];
-	size_t n = 0;
-
-	if (dotnet_recover(DOTNET_IPC_TIMEOUT_MS, rv, ARRAY_SIZE(rv), &n))
-		return;
-	for (size_t i = 0; i < n; i++) {
-		if (rv[i].err)
-			rec_sayf(r, REC_SAY_NOTE, "a mapleak that was killed left the "
-				 "perf map of .NET process %d on, and it cannot be "
-				 "turned off: %s", (int)rv[i].pid, strerror(-rv[i].err));
-		else if (rv[i].disabled || rv[i].removed)
-			rec_sayf(r, REC_SAY_NOTE, "a mapleak that was killed left the "
-				 "perf map of .NET process %d on: %s%s", (int)rv[i].pid,
-				 rv[i].disabled ? "turned it off" : "it was off already",
-				 rv[i].removed ? ", removed the map file it caused" : "");
-	}
-}
-
-/* Turns off what dotnet_start() turned on and removes the map file it made. */
-static void dotnet_finish(struct recorder *r, bool alive)
-{
-	u32 hr = 0;
-	int err;
-
-	if (!r->dotnet)
-		return;
-	err = dotnet_perfmap_undo(r->dotnet, DOTNET_IPC_TIMEOUT_MS, &hr, NULL);
-	r->dotnet = NULL;
-	/* A target that is gone has nothing left to disable. */
-	if (err == -EPROTO)
-		rec_sayf(r, REC_SAY_WARN, "cannot disable the .NET perf map: the "
-			 "runtime answered HRESULT 0x%08x", hr);
-	else if (err && (alive || (err != -ECONNREFUSED && err != -ENOENT)))
-		rec_sayf(r, REC_SAY_WARN, "cannot disable the .NET perf map or "
-			 "remove its file: %s", strerror(-err));
-}
-
-/* Launch mode: removes the perf map (and .NET 8's perfinfo file) that our
- * DOTNET_PerfMapEnabled made the program write, after the last read (a
- * runtime still running keeps writing to its open file, unseen). Only for
- * a .NET program: another runtime's map under that name is not ours. */
-static void launch_perfmap_finish(struct recorder *r)
-{
-	int err;
-
-	if (!r->launched || !r->perfmap_env || !r->st ||
-	    !symtab_maps_have(r->st, "/libcoreclr.so"))
-		return;
-	err = symtab_remove_perfmap(r->st);
-	if (err)
-		rec_sayf(r, REC_SAY_WARN, "cannot remove the .NET perf map of pid %d "
-			 "(/tmp/perf-PID.map in its root): %s", (int)r->pid,
-			 strerror(-err));
+	rec_say(ctx, lv[level], text);
 }
 
 /*
@@ -775,10 +646,8 @@ static pid_t launch(struct recorder *r, char **command)
 
 	if (pipe2(pfd, O_CLOEXEC))
 		return -errno;
-	/* Unless the user asked for a perf map (then the files are theirs),
-	 * the child's runtime writes one for us and we remove it at the end. */
-	r->perfmap_env = !r->o.no_runtime_symbols && !getenv("DOTNET_PerfMapEnabled") &&
-			 !getenv("COMPlus_PerfMapEnabled");
+	/* What the child's runtime settings decide (files it will write). */
+	runtimes_prepare_launch(r->rt);
 	pid = fork();
 	if (pid < 0)
 		return -errno;
@@ -796,10 +665,7 @@ static pid_t launch(struct recorder *r, char **command)
 		/* Stop at the exec so the kernel-made mappings become the baseline
 		 * before the program runs a single instruction. */
 		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0) {
-			if (r->perfmap_env)
-				setenv("DOTNET_PerfMapEnabled", "3", 0);
-			if (!r->o.no_runtime_symbols)
-				runtimes_launch_env();
+			runtimes_launch_env(r->rt);
 			execvp(command[0], command);
 		}
 		e = errno;
@@ -953,6 +819,12 @@ static void end_child(struct recorder *r)
 int recorder_new(struct recorder **out, const struct recorder_opts *o)
 {
 	struct recorder *r = calloc(1, sizeof(*r));
+	struct rt_opts ro = {
+		.no_runtime_symbols = o->no_runtime_symbols,
+		.stops = o->stops,
+		.say = runtime_say,
+		.say_ctx = r,
+	};
 	int err;
 
 	if (!r)
@@ -974,7 +846,7 @@ int recorder_new(struct recorder **out, const struct recorder_opts *o)
 		}
 	}
 	if (stackdb_new(&r->stacks) || aspace_new(&r->as) ||
-	    reorder_new(&r->ro, REORDER_WINDOW_NS)) {
+	    reorder_new(&r->ro, REORDER_WINDOW_NS) || runtimes_new(&r->rt, &ro)) {
 		recorder_free(r);
 		return -ENOMEM;
 	}
@@ -1047,12 +919,7 @@ int recorder_attach(struct recorder *r, pid_t pid)
 void recorder_start_runtimes(struct recorder *r)
 {
 	symtab_update_jit(r->st);
-	dotnet_recover_notes(r);
-	if (dotnet_start(r))
-		symtab_update_jit(r->st);	/* the replay of compiled methods */
-	if (!r->o.no_runtime_symbols &&
-	    runtimes_start(&r->rt, r->pid, r->launched, r->st, r->o.stops) == 0)
-		runtime_notes(r);
+	runtimes_start(r->rt, r->pid, r->launched, r->st);
 }
 
 int recorder_feed(struct recorder *r, const struct ml_event_hdr *ev,
@@ -1078,8 +945,7 @@ int recorder_finish(struct recorder *r, u32 stopped_by, struct recorder_summary 
 		 * the target (perf maps), and leave it running. */
 		s->cut = true;
 		s->alive_at_end = !r->exited && proc_alive(r->pid);
-		runtimes_finish(r->rt, r->st, s->alive_at_end);
-		runtime_notes(r);
+		runtimes_refresh(r->rt, s->alive_at_end);
 	} else {
 		s->alive_at_end = final_snapshot(r, &s->chk);
 		fold_flush(r);
@@ -1105,14 +971,14 @@ int recorder_finish(struct recorder *r, u32 stopped_by, struct recorder_summary 
 		}
 		s->checked = s->alive_at_end;
 		symtab_update_jit(r->st);
-		runtimes_finish(r->rt, r->st, s->alive_at_end);
-		runtime_notes(r);
+		runtimes_refresh(r->rt, s->alive_at_end);
 		if (r->o.output)	/* names nobody will read cost time */
 			write_frames(r);
 		symtab_notes(r);
 	}
-	dotnet_finish(r, s->alive_at_end);	/* after the map was read for the last time */
-	launch_perfmap_finish(r);	/* before the pid is reaped and free */
+	/* After the maps were read for the last time, before the pid is
+	 * reaped and free: turn off and remove what mapleak caused. */
+	runtimes_finish(r->rt, s->alive_at_end);
 	end_child(r);
 
 	if (r->rejected)
@@ -1193,7 +1059,6 @@ void recorder_free(struct recorder *r)
 	free(r->jframes);
 	free(r->stack_time);
 	runtimes_free(r->rt);
-	dotnet_perfmap_undo(r->dotnet, DOTNET_IPC_TIMEOUT_MS, NULL, NULL);
 	stackdb_free(r->stacks);
 	folder_free(r->fold);
 	aspace_free(r->as);

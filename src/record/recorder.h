@@ -89,7 +89,8 @@ int recorder_open_output(struct recorder *r);
  * the baseline. -ESRCH/-ENOENT: it exited; -EACCES/-EPERM: /proc denied. */
 int recorder_attach(struct recorder *r, pid_t pid);
 
-/* .NET perf map over the diagnostics socket, JVM/Node symbols. */
+/* .NET, JVM and Node symbols (src/runtime/ session: recover, detect,
+ * enable; undone in recorder_finish()). */
 void recorder_start_runtimes(struct recorder *r);
 
 /* Until *stop is set, the target exits or deadline (CLOCK_MONOTONIC ns,

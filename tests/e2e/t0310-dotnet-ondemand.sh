@@ -199,6 +199,20 @@ check(len(hit) == 1, "the report's notes say why (DOTNET_EnableDiagnostics=0) "
       "and name the fallback (DOTNET_PerfMapEnabled=3)", "one such note", notes)
 check_seed_site(r, line)    # mmap_allocation named, libExample.so, Example.c:LINE
 PY
+# resolve -p runs the same runtimes session (src/runtime/): the same note,
+# word for word, in its JSON "notes".
+timeout 60 "$MAPLEAK" resolve --format json -p "$PID2" 0x10 >"$T/resolve2.json" 2>"$T/resolve2.err"
+check_rc "mapleak resolve -p (DOTNET_EnableDiagnostics=0)" 0 $? "$T/resolve2.err"
+grep -m1 "$NOTE_RE" "$T/rec2.err" | sed 's/^mapleak: note: //' >"$T/rec2.note"
+pycheck "$T/resolve2.json" "$T/rec2.note" <<'PY'
+import json, sys
+from report_checks import *
+
+notes = json.load(open(sys.argv[1])).get("notes") or []
+want = open(sys.argv[2]).read().strip()
+check(want and notes == [want], "resolve -p says what record says about the "
+      ".NET perf map (one note, the same words)", [want], notes)
+PY
 
 # ---- 3. the user's own perf map: left alone, file kept ----
 
@@ -248,6 +262,13 @@ na2=$(lines "$T/churn.out")
 stop_rec "$REC4A" rec4a
 [ -e "/tmp/perf-$PID4.map" ] &&
 	not_ok "--no-runtime-symbols leaves the .NET perf map off"
+if grep -q '^mapleak: note: cannot enable the \.NET perf map (--no-runtime-symbols): managed frames stay unnamed' "$T/rec4a.err" &&
+	! grep -q "$ENABLED_RE" "$T/rec4a.err"; then
+	ok "--no-runtime-symbols: a note says the managed frames stay unnamed, nothing enabled"
+else
+	not_ok "--no-runtime-symbols: a note says the managed frames stay unnamed, nothing enabled"
+	show "$T/rec4a.err"
+fi
 sleep 2
 start_bg rec4 /dev/null "$MAPLEAK" record -o "$T/churn.data" -p "$PID4"
 REC4=$BG_PID

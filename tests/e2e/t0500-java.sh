@@ -137,6 +137,42 @@ if fsites:
           "JavaMain in the stack", stack_str(frames, 24))
 PY
 
+# ---- 1b. resolve -p asks the JVM as record does (src/runtime/) ----
+# The return address in MapLeak.leakOne that the report holds: named
+# live from the perf map resolve has the JVM write, which it then removes.
+ADDR=$(python3 - "$T/report.json" <<'PY'
+import json, sys
+for s in json.load(open(sys.argv[1])).get("sites") or []:
+    for f in (s.get("frames") or [])[1:]:
+        if (f.get("symbol") or "").startswith("MapLeak.leakOne"):
+            print(f["address"]); sys.exit(0)
+PY
+)
+if [ -z "$ADDR" ]; then
+	not_ok "the report holds a MapLeak.leakOne frame to resolve"
+else
+	timeout 60 "$MAPLEAK" resolve --format json --return-address -p "$PID" "$ADDR" \
+		>"$T/resolve.json" 2>"$T/resolve.err"
+	check_rc "mapleak resolve -p (JVM)" 0 $? "$T/resolve.err"
+	pycheck "$T/resolve.json" "$ADDR" <<'PY'
+import json, sys
+from report_checks import *
+
+doc = json.load(open(sys.argv[1]))
+a = (doc.get("addresses") or [{}])[0]
+check((a.get("symbol") or "").startswith("MapLeak.leakOne") and a.get("kind") == "jit",
+      "resolve -p names %s in a live JVM (it asks for the perf map)" % sys.argv[2],
+      "MapLeak.leakOne..., kind jit", a)
+check(not doc.get("notes"), "resolve -p of a JVM that answers: no note",
+      "[]", doc.get("notes"))
+PY
+	if [ -e "$MAP" ]; then
+		not_ok "the perf map resolve had the JVM write ($MAP) is removed"
+	else
+		ok "the perf map resolve had the JVM write ($MAP) is removed"
+	fi
+fi
+
 # ---- 2. without -XX:+PreserveFramePointer: the note ----
 start_jvm nofp -XX:-PreserveFramePointer
 DATA2=$T/nofp.data

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* JVM and Node: perf-map names made readable, runtime detection. */
+/* JVM and Node: perf-map names made readable, runtime detection; the
+ * runtimes session (src/runtime/): registry, launch settings, notes. */
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
+#include "runtime/runtime.h"
 #include "symbols/runtimes.h"
 
 static bool eq(const char *a, const char *b)
@@ -116,10 +120,148 @@ static void test_detect(void)
 		runtimes_detect_maps(plain, strlen(plain), "cat") == 0);
 }
 
+/* Each runtime once, with its own kind, and a detect hook. */
+static void test_registry(void)
+{
+	unsigned all = 0, dup = 0;
+	size_t n = 0;
+
+	for (size_t i = 0; runtime_all[i]; i++, n++) {
+		const struct runtime_ops *ops = runtime_all[i];
+
+		T_CHECKF("runtime has a name and detect", ops->name && ops->detect,
+			 "entry %zu", i);
+		dup |= all & ops->kind;
+		all |= ops->kind;
+	}
+	T_CHECKF("registry: .NET, JVM and Node, each kind once",
+		 n == 3 && !dup && all == (ML_RT_DOTNET | ML_RT_JVM | ML_RT_NODE),
+		 "Expected: 3 runtimes, kinds 0x7. Got: %zu, kinds 0x%x, twice 0x%x",
+		 n, all, dup);
+}
+
+struct said {
+	int notes, infos, warns;
+};
+
+static void say(void *ctx, enum rt_say level, const char *text)
+{
+	struct said *s = ctx;
+
+	printf("# said %d: %s\n", (int)level, text);
+	if (level == RT_SAY_NOTE)
+		s->notes++;
+	else if (level == RT_SAY_INFO)
+		s->infos++;
+	else
+		s->warns++;
+}
+
+static const char *const launch_vars[] = {
+	"DOTNET_PerfMapEnabled", "COMPlus_PerfMapEnabled", "JAVA_TOOL_OPTIONS",
+	"NODE_OPTIONS",
+};
+
+static void clear_launch_vars(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(launch_vars); i++)
+		unsetenv(launch_vars[i]);
+}
+
+/* What runtimes_prepare_launch() then runtimes_launch_env() leave in the
+ * environment (run in this process: the child's side of the fork). */
+static void launch(bool no_rt)
+{
+	struct said sd = { 0 };
+	struct rt_opts o = { .no_runtime_symbols = no_rt, .say = say,
+			     .say_ctx = &sd };
+	struct runtimes *rt = NULL;
+
+	if (runtimes_new(&rt, &o)) {
+		T_CHECK("runtimes_new", 0);
+		return;
+	}
+	runtimes_prepare_launch(rt);
+	runtimes_launch_env(rt);
+	runtimes_free(rt);
+	T_CHECK("launch settings say nothing", !sd.notes && !sd.infos && !sd.warns);
+}
+
+static void test_launch_env(void)
+{
+	const char *v;
+
+	clear_launch_vars();
+	launch(false);
+	v = getenv("DOTNET_PerfMapEnabled");
+	T_CHECKF("launch: DOTNET_PerfMapEnabled=3 (perf map only)",
+		 v && !strcmp(v, "3"), "Got: %s", s(v));
+	v = getenv("JAVA_TOOL_OPTIONS");
+	T_CHECKF("launch: JAVA_TOOL_OPTIONS gets -XX:+PreserveFramePointer",
+		 v && !strcmp(v, "-XX:+PreserveFramePointer"), "Got: %s", s(v));
+	v = getenv("NODE_OPTIONS");
+	T_CHECKF("launch: NODE_OPTIONS gets the perf map flags",
+		 v && strstr(v, "--perf-basic-prof-only-functions") &&
+		 strstr(v, "--interpreted-frames-native-stack"), "Got: %s", s(v));
+
+	/* The user's settings decide. */
+	clear_launch_vars();
+	setenv("COMPlus_PerfMapEnabled", "1", 1);
+	setenv("JAVA_TOOL_OPTIONS", "-Xmx64m", 1);
+	setenv("NODE_OPTIONS", "--perf-prof", 1);
+	launch(false);
+	T_CHECKF("launch: the user's COMPlus_PerfMapEnabled leaves DOTNET_ unset",
+		 !getenv("DOTNET_PerfMapEnabled"), "Got: %s",
+		 s(getenv("DOTNET_PerfMapEnabled")));
+	v = getenv("JAVA_TOOL_OPTIONS");
+	T_CHECKF("launch: JAVA_TOOL_OPTIONS keeps the user's options first",
+		 v && !strcmp(v, "-Xmx64m -XX:+PreserveFramePointer"), "Got: %s", s(v));
+	v = getenv("NODE_OPTIONS");
+	T_CHECKF("launch: the user's --perf-prof is left alone",
+		 v && !strcmp(v, "--perf-prof"), "Got: %s", s(v));
+
+	clear_launch_vars();
+	launch(true);
+	T_CHECK("launch with --no-runtime-symbols: no variable set",
+		!getenv("DOTNET_PerfMapEnabled") && !getenv("JAVA_TOOL_OPTIONS") &&
+		!getenv("NODE_OPTIONS"));
+	clear_launch_vars();
+}
+
+/* A process with no managed runtime (this test): nothing detected,
+ * nothing enabled, nothing said, from start to finish. */
+static void test_session_plain(void)
+{
+	char dir[] = "/tmp/mapleak-rt-XXXXXX";
+	struct said sd = { 0 };
+	struct rt_opts o = { .say = say, .say_ctx = &sd };
+	struct runtimes *rt = NULL;
+
+	if (!mkdtemp(dir) || runtimes_new(&rt, &o)) {
+		T_CHECK("session setup", 0);
+		return;
+	}
+	/* Recovery looks here, not in /run/mapleak. */
+	setenv("MAPLEAK_STATE_DIR", dir, 1);
+	T_CHECK("start on a plain process", runtimes_start(rt, getpid(), false, NULL) == 0);
+	T_CHECKF("no runtime detected in a plain process", runtimes_kinds(rt) == 0,
+		 "Got: 0x%x", runtimes_kinds(rt));
+	runtimes_refresh(rt, true);
+	runtimes_finish(rt, true);
+	runtimes_free(rt);
+	T_CHECKF("a plain process: nothing said", !sd.notes && !sd.infos && !sd.warns,
+		 "Got: %d notes, %d infos, %d warnings", sd.notes, sd.infos, sd.warns);
+	unsetenv("MAPLEAK_STATE_DIR");
+	rmdir(dir);
+}
+
 int main(void)
 {
 	test_hotspot();
 	test_v8();
 	test_detect();
+	test_registry();
+	test_launch_env();
+	test_session_plain();
 	T_END();
 }
