@@ -1,9 +1,9 @@
 #!/bin/bash
 # Dependencies point one way (docs/design.md): a file under src/ may
 # include its own layer and the layers below, never one above.
-#   0 util/, util.h, util.c, mapleak.h, collect/events.h (leaves)
-#   1 collect   2 track   3 target   4 unwind, symbols   5 record
-#   6 report    7 cmd-*.c, cmd.h, main.c
+#   0 util/, util.h, util.c, mapleak.h, collect/events.h, arch/ (leaves)
+#   1 collect   2 track   3 target   4 unwind, symbols   5 runtime
+#   6 record    7 report    8 cmd-*.c, cmd.h, main.c
 # Prints one "ok -"/"not ok -" line per layer violation found, or one ok.
 cd "$(dirname "$0")/.." || exit 1
 
@@ -15,9 +15,10 @@ layer() {
 	track/*) echo 2 ;;
 	target/*) echo 3 ;;
 	unwind/* | symbols/*) echo 4 ;;
-	record/*) echo 5 ;;
-	report/* | flamegraph-html.h) echo 6 ;;
-	cmd-*.c | cmd.h | main.c) echo 7 ;;
+	runtime/*) echo 5 ;;
+	record/*) echo 6 ;;
+	report/* | flamegraph-html.h) echo 7 ;;
+	cmd-*.c | cmd.h | main.c) echo 8 ;;
 	esac
 }
 
