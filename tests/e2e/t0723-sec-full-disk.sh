@@ -22,14 +22,16 @@ else
 	LIMIT=(bash -c 'ulimit -f 256; exec "$@"' limit) WANT="File too large"
 fi
 
-# flat out: the recorder's 1 MiB buffer fills, and the file with it, fast
+# flat out: the recorder's 1 MiB buffer fills, and the file with it, fast.
+# --no-fold: every event is written (folded, a churning target's file
+# stays far smaller than the disk; the write path is the same).
 start_bg looper /dev/null "$FIX/looper"
 TGT=$BG_PID
 wait_for 10 grep -q 'ready' "$T/looper.out" || bail "looper starts"
 
 SECONDS=0
 start_bg rec /dev/null "${LIMIT[@]}" "$MAPLEAK" record -o "$T/full/r.data" \
-	--duration 40 -p "$TGT"
+	--no-fold --duration 40 -p "$TGT"
 REC=$BG_PID
 if wait_exit "$REC" 30; then
 	check_rc "mapleak record on a full disk fails" 1 "$EXIT_STATUS" "$T/rec.err"
