@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Internals of struct symtab shared by symbols/symtab.c (modules, maps,
- * naming) and unwind/unwind.c (the libdwfl thread callbacks). Not an
- * interface: include symbols/symtab.h elsewhere.
+ * Internals of struct symtab shared by the symbols/symtab*.c files
+ * (modules, maps, JIT sources, naming). Not an interface: include
+ * symbols/symtab.h elsewhere.
  */
 #ifndef MAPLEAK_SYMTAB_INT_H
 #define MAPLEAK_SYMTAB_INT_H
@@ -16,6 +16,7 @@
 #include "symbols/symtab.h"
 #include "track/procmaps.h"
 #include "track/stacks.h"
+#include "unwind/unwind.h"
 
 #define ST_NOTES_MAX 10
 /* .dll files whose PE headers are read (a large .NET app maps ~500): a
@@ -34,22 +35,6 @@ struct st_seen {
 	u64 start, end, offset, inode;
 };
 
-/* The sample being unwound: what memory_read may serve. */
-struct st_sample {
-	pid_t tid;
-	const u64 *regs;
-	const unsigned char *stack;
-	u64 sp;
-	u32 len;
-	bool beyond;		/* the walk wanted bytes past the snapshot */
-	bool read_failed;	/* any read outside the snapshot */
-	u32 nreads;		/* stack words the walk read (for the cache) */
-	bool reads_overflow;	/* more than UC_READS: do not cache */
-	u64 read_addr[32];
-	u64 read_val[32];
-};
-
-struct uc_entry;		/* unwind.c: the unwind cache */
 struct st_elfsrc;		/* symtab.c */
 struct st_pe;			/* symtab-r2r.c */
 
@@ -65,7 +50,7 @@ struct symtab {
 	Dwfl *dwfl;
 	void *arch_img;		/* an ELF header naming the machine ... */
 	Elf *arch_elf;		/* ... for dwfl_attach_state */
-	bool attached;
+	struct unwind_modules umods;	/* what the unwinder asks of us */
 
 	struct maps_entry *maps;	/* the latest snapshot, by address */
 	size_t nmaps;
@@ -106,18 +91,10 @@ struct symtab {
 	u64 stable_bytes;	/* copied, at most ST_STABLE_TOTAL_MAX */
 	bool stable_capped;	/* a file was not read: over a cap */
 
-	struct st_sample cur;
-	/* rbp of each frame of the last walk (0: unknown), for
-	 * symtab_java_methods() */
-	u64 fps[ML_STACK_MAX_FRAMES];
 	struct st_hotspot *hsp;	/* symbols/symtab-hotspot.c */
 	u64 mod_gen;		/* bumped whenever modules change */
 	u64 maps_gen;		/* bumped whenever maps are read */
-	struct uc_entry *ucache;
-	u64 uc_hits, uc_misses;
 };
-
-void unwind_cache_free(struct symtab *st);
 
 /* symbols/symtab-hotspot.c, called by symtab.c */
 void st_hotspot_free(struct symtab *st);

@@ -145,6 +145,35 @@ bool st_is_code(const struct symtab *st, u64 addr)
 	return m && (m->prot & PROT_EXEC);
 }
 
+/* ---- the unwinder's view of the modules (unwind/unwind.h) ---- */
+
+static Dwfl *um_dwfl(void *ctx, Elf **arch, pid_t *pid)
+{
+	struct symtab *st = ctx;
+
+	*arch = st->arch_elf;
+	*pid = st->pid;
+	return st->dwfl;
+}
+
+static bool um_is_code(void *ctx, u64 addr)
+{
+	return st_is_code(ctx, addr);
+}
+
+static void um_gens(void *ctx, u64 *mod_gen, u64 *maps_gen)
+{
+	const struct symtab *st = ctx;
+
+	*mod_gen = st->mod_gen;
+	*maps_gen = st->maps_gen;
+}
+
+const struct unwind_modules *symtab_unwind_modules(struct symtab *st)
+{
+	return &st->umods;
+}
+
 static bool is_dll(const char *path)
 {
 	size_t n = strlen(path);
@@ -585,7 +614,6 @@ static void drop_modules(struct symtab *st)
 	if (st->dwfl)
 		dwfl_end(st->dwfl);
 	st->dwfl = NULL;
-	st->attached = false;
 	for (size_t i = 0; i < st->nsrcs; i++) {
 		if (st->srcs[i]->fd >= 0)
 			close(st->srcs[i]->fd);
@@ -657,6 +685,9 @@ int symtab_open(struct symtab **out, pid_t pid)
 		return -ENOMEM;
 	st->pid = pid;
 	st->pmfd = -1;
+	st->umods = (struct unwind_modules){
+		.ctx = st, .dwfl = um_dwfl, .is_code = um_is_code, .gens = um_gens,
+	};
 	ret = target_open(&st->tg, pid);
 	if (ret < 0) {
 		free(st);
@@ -683,7 +714,6 @@ void symtab_close(struct symtab *st)
 		return;
 	drop_modules(st);
 	drop_jit(st);
-	unwind_cache_free(st);
 	st_hotspot_free(st);
 	perfmap_free(st->pm);
 	st_jitdump_free(st);
