@@ -9,6 +9,7 @@
 
 #include <elfutils/libdwfl.h>
 #include <signal.h>
+#include <string.h>
 
 #include "target/proc.h"
 #include "symbols/jitdump.h"
@@ -19,6 +20,11 @@
 #include "unwind/unwind.h"
 
 #define ST_NOTES_MAX 10
+#define ST_DELETED " (deleted)"
+/* Bytes of the target's files copied for one image (stable.h), whether
+ * kept or not: a target mapping many large files of its own can make
+ * mapleak neither hold nor copy them all. */
+#define ST_STABLE_TOTAL_MAX (2ull << 30)
 /* .dll files whose PE headers are read (a large .NET app maps ~500): a
  * target could map and make mapleak read any number. */
 #define ST_PES_MAX 4096u
@@ -96,6 +102,24 @@ struct symtab {
 	u64 maps_gen;		/* bumped whenever maps are read */
 };
 
+/* Small string helpers of the symtab files. */
+static inline bool has_prefix(const char *s, const char *p)
+{
+	return strncmp(s, p, strlen(p)) == 0;
+}
+
+static inline bool has_suffix(const char *s, const char *suf)
+{
+	size_t n = strlen(s), m = strlen(suf);
+
+	return n >= m && strcmp(s + n - m, suf) == 0;
+}
+
+/* symbols/symtab-jitname.c: names pc in the JIT code of perf-map entry e
+ * (kind, symbol, module, tier). 0 or -ENOMEM. */
+struct perfmap_entry;
+int st_name_jit(const struct perfmap_entry *e, u64 pc, struct ml_frame *f);
+
 /* symbols/symtab-hotspot.c, called by symtab.c */
 void st_hotspot_free(struct symtab *st);
 /* Names addr (pc, or return address - 1) outside any module when it is
@@ -128,10 +152,12 @@ int st_r2r_name(struct symtab *st, const struct maps_entry *m, u64 pc,
 struct r2r;
 int st_r2r_methods(struct symtab *st, const struct maps_entry *m,
 		   struct r2r **r, u64 *bias);
-/* The file behind mapping m (map_files, then /proc/PID/root): fd or -errno. */
 /* addr is in an executable mapping of the latest maps snapshot (JIT code
  * included: anonymous and /memfd: mappings). True without a snapshot. */
 bool st_is_code(const struct symtab *st, u64 addr);
+
+/* symbols/symtab-files.c: the target's files, for every symtab file */
+/* The file behind mapping m (map_files, then /proc/PID/root): fd or -errno. */
 int st_open_mapping(const struct symtab *st, const struct maps_entry *m);
 /* Takes fd (from st_open_mapping) and returns one safe to map: a sealed
  * copy when the target may modify the file (symbols/stable.h), counted

@@ -9,7 +9,6 @@
  * dwfl_report_elf, which keeps the descriptor, so naming still works once
  * the target is gone. JIT code is named from perf-<nspid>.map.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -29,8 +28,6 @@
 
 #include "util.h"
 #include "symbols/elfload.h"
-#include "symbols/rootfs.h"
-#include "symbols/runtimes.h"
 #include "symbols/stable.h"
 #include "symbols/symtab-int.h"
 #include "target/proc.h"
@@ -41,11 +38,6 @@
 /* Bytes of a perf map read: the target writes it, and 1M lines (the
  * perfmap entry cap) of plausible names fit well below. */
 #define ST_PERFMAP_READ_MAX (256ull << 20)
-#define ST_DELETED " (deleted)"
-/* Bytes of the target's files copied for one image (stable.h), whether
- * kept or not: a target mapping many large files of its own can make
- * mapleak neither hold nor copy them all. */
-#define ST_STABLE_TOTAL_MAX (2ull << 30)
 
 static char *debuginfo_path;	/* NULL: libdwfl's default search path */
 
@@ -106,18 +98,6 @@ static const Dwfl_Callbacks st_callbacks = {
 };
 
 /* ---- small helpers ---- */
-
-static bool has_prefix(const char *s, const char *p)
-{
-	return strncmp(s, p, strlen(p)) == 0;
-}
-
-static bool has_suffix(const char *s, const char *suf)
-{
-	size_t n = strlen(s), m = strlen(suf);
-
-	return n >= m && strcmp(s + n - m, suf) == 0;
-}
 
 /* The one /proc/PID/maps reader (track/procmaps.c), through procfd. */
 static int read_maps(struct symtab *st, struct maps_entry **out, size_t *n)
@@ -229,46 +209,6 @@ static bool seen_has(const struct symtab *st, const struct maps_entry *m)
 	       st->seen[lo].inode == m->inode;
 }
 
-/* Opens the file behind mapping m: map_files first (the exact mapped
- * file, deleted ones too, in any mount namespace), then the path under the
- * target's root; either way checked as a regular file before it is opened
- * for reading (never a FIFO or a device, rootfs.h). */
-static int open_mapping(const struct symtab *st, const struct maps_entry *m)
-{
-	char rel[64];
-	struct stat sb;
-	int fd, pfd, rootfd;
-
-	snprintf(rel, sizeof(rel), "map_files/%llx-%llx",
-		 (unsigned long long)m->start, (unsigned long long)m->end);
-	pfd = openat(st->tg.procfd, rel, O_PATH | O_CLOEXEC);
-	if (pfd >= 0) {
-		fd = rootfs_reopen_reg(pfd, NULL, 0, &sb);
-		close(pfd);
-	} else if (m->path && m->path[0] == '/' && !has_suffix(m->path, ST_DELETED)) {
-		rootfd = rootfs_open_root(st->tg.procfd, st->pid);
-		if (rootfd < 0)
-			return rootfd;
-		fd = rootfs_open_reg(rootfd, m->path, NULL, 0, &sb);
-		close(rootfd);
-	} else {
-		return -errno;
-	}
-	if (fd < 0)
-		return fd;
-	/* The path may have been replaced since it was mapped. */
-	if (m->inode && sb.st_ino != m->inode) {
-		close(fd);
-		return -ENOEXEC;
-	}
-	return fd;
-}
-
-int st_open_mapping(const struct symtab *st, const struct maps_entry *m)
-{
-	return open_mapping(st, m);
-}
-
 /*
  * The target lives in a user namespace of its own (a rootless container):
  * its root there may write the files of every uid the namespace maps, not
@@ -282,24 +222,6 @@ static bool own_userns(const struct symtab *st)
 	    stat("/proc/self/ns/user", &b) < 0)
 		return false;	/* no namespaces: the same one */
 	return a.st_ino != b.st_ino || a.st_dev != b.st_dev;
-}
-
-int st_stable(struct symtab *st, int fd)
-{
-	static const uid_t as_root[] = { 0 };
-	u64 left = ST_STABLE_TOTAL_MAX - st->stable_bytes;
-	unsigned long long copied;
-	bool ns = st->own_userns;
-
-	fd = stable_reopen(fd, ns ? as_root : st->tg.status.uids,
-			   ns ? ARRAY_SIZE(as_root) : ARRAY_SIZE(st->tg.status.uids),
-			   left < STABLE_COPY_MAX ? left : STABLE_COPY_MAX,
-			   &copied);
-	if (fd == -EFBIG)
-		st->stable_capped = true;	/* symtab_new_notes() tells */
-	if (fd >= 0)
-		st->stable_bytes += copied;
-	return fd;
 }
 
 /* Load bias and range of the ELF in fd mapped by m (symbols/elfload.c).
@@ -336,7 +258,7 @@ static int examine(struct symtab *st, const struct maps_entry *m,
 	size_t plen;
 	int fd;
 
-	fd = open_mapping(st, m);
+	fd = st_open_mapping(st, m);
 	if (fd < 0)
 		return fd;
 	if (pread(fd, magic, 4, 0) != 4 || memcmp(magic, ELFMAG, SELFMAG) != 0) {
@@ -761,31 +683,6 @@ static bool target_gone(const struct symtab *st)
 	return errno == ESRCH || errno == ENOENT;
 }
 
-/* The target's root: the live /proc/PID/root while it exists, else the
- * one held since symtab_open (a program that exited left its files). The
- * caller closes *owned when it is >= 0. */
-static int st_root(const struct symtab *st, int *owned)
-{
-	int live = rootfs_open_root(st->tg.procfd, st->pid);
-
-	*owned = live;
-	if (live >= 0)
-		return live;
-	return st->tg.rootfd >= 0 ? st->tg.rootfd : live;
-}
-
-int st_open_in_root(const struct symtab *st, const char *rel, int flags)
-{
-	int owned, dir = st_root(st, &owned), fd;
-
-	if (dir < 0)
-		return -ESRCH;
-	fd = rootfs_openat(dir, rel, flags);
-	if (owned >= 0)
-		close(owned);
-	return fd;
-}
-
 /* Opens perf-NSPID.map as perf would accept it: a regular file, not a
  * symlink, owned by the target's user (root only when the target is root),
  * found inside the target's root (rootfs.h). */
@@ -800,19 +697,6 @@ static int open_perfmap(struct symtab *st)
 		return fd;
 	st->pmfd = fd;
 	return 0;
-}
-
-int st_open_target_file(const struct symtab *st, const char *path)
-{
-	int owned, rootfd = st_root(st, &owned), fd;
-
-	if (rootfd < 0)
-		return -ESRCH;
-	fd = rootfs_open_reg(rootfd, path, target_uids(&st->tg),
-			     ARRAY_SIZE(st->tg.status.uids), NULL);
-	if (owned >= 0)
-		close(owned);
-	return fd;
 }
 
 static int update_perfmap(struct symtab *st)
@@ -1069,111 +953,6 @@ static int set_str(char **dst, const char *s, size_t n)
 	return *dst ? 0 : -ENOMEM;
 }
 
-/* "stub<N> Kind<...>" (.NET <= 9) or "stub Kind<...>" (.NET 10). */
-static bool is_dotnet_stub(const char *name)
-{
-	const char *p = name + 4;
-
-	if (!has_prefix(name, "stub"))
-		return false;
-	if (*p == '<') {
-		if (!isdigit((unsigned char)*++p))
-			return false;
-		while (isdigit((unsigned char)*p))
-			p++;
-		if (*p++ != '>')
-			return false;
-	}
-	return *p == ' ';
-}
-
-/*
- * "[instance ]RET [Assembly] Ns.Type::Method(args)[Tier]": symbol is
- * "Ns.Type::Method(args)", module the assembly, tier the tier. False when
- * the name does not have that shape (Java, Node...).
- */
-static bool split_dotnet(const char *name, struct ml_frame *f, int *err)
-{
-	const char *asm_open = strstr(name, " [");
-	const char *asm_close, *sym, *end, *tier = NULL;
-
-	if (!asm_open || asm_open == name)
-		return false;
-	asm_close = strchr(asm_open + 2, ']');
-	if (!asm_close || asm_close == asm_open + 2 || asm_close[1] != ' ' ||
-	    memchr(asm_open + 2, '[', (size_t)(asm_close - asm_open - 2)))
-		return false;
-	sym = asm_close + 2;
-	if (!strstr(sym, "::"))
-		return false;
-	end = sym + strlen(sym);
-	if (end > sym && end[-1] == ']') {
-		const char *t = end - 1;
-
-		while (t > sym && t[-1] != '[')
-			t--;
-		/* A tier is a plain word after the argument list. */
-		if (t > sym + 1 && t[-2] == ')' && t < end - 1) {
-			bool word = true;
-
-			for (const char *q = t; q < end - 1 && word; q++)
-				word = isalnum((unsigned char)*q) || *q == '-';
-			if (word) {
-				tier = t;
-				end = t - 1;
-			}
-		}
-	}
-	*err = set_str(&f->symbol, sym, (size_t)(end - sym));
-	if (!*err)
-		*err = set_str(&f->module, asm_open + 2,
-			       (size_t)(asm_close - asm_open - 2));
-	if (!*err && tier)
-		*err = set_str(&f->tier, tier, strlen(tier) - 1);
-	return true;
-}
-
-static int name_jit(const struct perfmap_entry *e, u64 pc, struct ml_frame *f)
-{
-	const char *name = e->name;
-	int err = 0;
-
-	f->offset = pc - e->start;
-	if (is_dotnet_stub(name)) {
-		f->kind = ML_FK_STUB;
-		if (set_str(&f->symbol, name, strlen(name)) < 0 ||
-		    set_str(&f->module, "[jit]", 5) < 0)
-			return -ENOMEM;
-		return 0;
-	}
-	f->kind = ML_FK_JIT;
-	if (split_dotnet(name, f, &err))
-		return err;
-	/* HotSpot and V8 names, made readable (symbols/runtimes.c). */
-	err = runtimes_name_jit(name, f);
-	if (err < 0)
-		return err;
-	if (err > 0)
-		return set_str(&f->module, "[jit]", 5);
-	if (set_str(&f->symbol, name, strlen(name)) < 0 ||
-	    set_str(&f->module, "[jit]", 5) < 0)
-		return -ENOMEM;
-	return 0;
-}
-
-int symtab_name_jit(const char *name, u64 start, u64 pc, struct ml_frame *out)
-{
-	struct perfmap_entry e = { .start = start, .name = (char *)name };
-
-	memset(out, 0, sizeof(*out));
-	out->pc = pc;
-	if (name_jit(&e, pc, out) < 0) {
-		ml_frame_release(out);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 /*
  * file:line of addr from the CU whose ranges hold it. libdw 0.188 finds a
  * CU only through .debug_aranges, which clang does not emit by default:
@@ -1294,11 +1073,11 @@ static int name_pc(struct symtab *st, u64 pc, bool return_address, u64 time,
 			struct perfmap_entry je = { .start = j->start,
 						    .name = j->name };
 
-			ret = name_jit(&je, pc, out);
+			ret = st_name_jit(&je, pc, out);
 			goto out;
 		}
 		if (e) {
-			ret = name_jit(e, pc, out);
+			ret = st_name_jit(e, pc, out);
 			goto out;
 		}
 	}

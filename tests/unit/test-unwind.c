@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * symtab_unwind / symtab_name on this very process: known noinline call
+ * unwinder_walk / symtab_name on this very process: known noinline call
  * chains capture their own registers and stack (as the BPF probe would at
  * a syscall), then the snapshot is unwound and named. Covers CFI through
  * frameless functions, the frame-pointer fallback through a synthetic JIT
