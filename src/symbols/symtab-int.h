@@ -152,9 +152,15 @@ int st_r2r_name(struct symtab *st, const struct maps_entry *m, u64 pc,
 struct r2r;
 int st_r2r_methods(struct symtab *st, const struct maps_entry *m,
 		   struct r2r **r, u64 *bias);
+/* symbols/symtab.c: the maps */
 /* addr is in an executable mapping of the latest maps snapshot (JIT code
  * included: anonymous and /memfd: mappings). True without a snapshot. */
 bool st_is_code(const struct symtab *st, u64 addr);
+/* The entry of the latest maps snapshot holding addr, or NULL. */
+const struct maps_entry *st_find_map(const struct symtab *st, u64 addr);
+bool st_is_dll(const char *path);	/* a .dll (ReadyToRun code) */
+/* Where JIT code lives: anonymous memory, memfd (.NET's W^X). */
+bool st_is_jit_mapping(const struct maps_entry *m);
 
 /* symbols/symtab-files.c: the target's files, for every symtab file */
 /* The file behind mapping m (map_files, then /proc/PID/root): fd or -errno. */

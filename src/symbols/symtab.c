@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Modules, maps and JIT names of one target process.
+ * Modules and maps of one target process, and its lifecycle. The other
+ * jobs are files of their own, sharing symtab-int.h: the target's files
+ * (symtab-files.c), JIT sources (symtab-perfmap.c, symtab-jitdump.c),
+ * naming (symtab-name.c, symtab-jitname.c, symtab-r2r.c,
+ * symtab-hotspot.c). Calls go one way: from here down to those.
  *
  * One Dwfl per target for its whole life. Modules come from our own
  * /proc/PID/maps snapshot (dwfl_linux_proc_report/find_elf would need the
  * live process, or ptrace-stop it): each executable mapping of an ELF file
  * is opened through /proc/PID/map_files (deleted files too) and handed to
  * dwfl_report_elf, which keeps the descriptor, so naming still works once
- * the target is gone. JIT code is named from perf-<nspid>.map.
+ * the target is gone.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,12 +24,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <dwarf.h>
-#include <elfutils/libdw.h>
-#include <libiberty/demangle.h>
-/* libiberty.h defines its own ARRAY_SIZE; mapleak.h's is the same. */
-#undef ARRAY_SIZE
-
 #include "util.h"
 #include "symbols/elfload.h"
 #include "symbols/stable.h"
@@ -33,11 +31,6 @@
 #include "target/proc.h"
 #include "util/vec.h"
 #include "util/range.h"
-
-#define ST_PERFMAP_CHUNK (64 * 1024)
-/* Bytes of a perf map read: the target writes it, and 1M lines (the
- * perfmap entry cap) of plausible names fit well below. */
-#define ST_PERFMAP_READ_MAX (256ull << 20)
 
 static char *debuginfo_path;	/* NULL: libdwfl's default search path */
 
@@ -107,8 +100,7 @@ static int read_maps(struct symtab *st, struct maps_entry **out, size_t *n)
 	return ret == -ENOENT ? -ESRCH : ret;
 }
 
-/* The snapshot entry holding addr, or NULL. */
-static const struct maps_entry *find_map(const struct symtab *st, u64 addr)
+const struct maps_entry *st_find_map(const struct symtab *st, u64 addr)
 {
 	ssize_t i = ML_RANGE_FIND(st->maps, st->nmaps, start, end, addr);
 
@@ -121,7 +113,7 @@ bool st_is_code(const struct symtab *st, u64 addr)
 
 	if (!st->maps)
 		return true;	/* no snapshot: nothing to judge by */
-	m = find_map(st, addr);
+	m = st_find_map(st, addr);
 	return m && (m->prot & PROT_EXEC);
 }
 
@@ -154,7 +146,7 @@ const struct unwind_modules *symtab_unwind_modules(struct symtab *st)
 	return &st->umods;
 }
 
-static bool is_dll(const char *path)
+bool st_is_dll(const char *path)
 {
 	size_t n = strlen(path);
 
@@ -164,7 +156,7 @@ static bool is_dll(const char *path)
 }
 
 /* Where JIT code lives: anonymous memory or .NET's W^X double mapping. */
-static bool is_jit_mapping(const struct maps_entry *m)
+bool st_is_jit_mapping(const struct maps_entry *m)
 {
 	const char *p = m->path;
 
@@ -179,7 +171,7 @@ static bool is_elf_candidate(const struct maps_entry *m)
 	return (m->prot & PROT_EXEC) && m->path && m->path[0] == '/' &&
 	       !has_prefix(m->path, "/memfd:") && !has_prefix(m->path, "/dev/") &&
 	       !has_prefix(m->path, "/SYSV") && !has_prefix(m->path, "//anon") &&
-	       !has_prefix(m->path, "/anon_hugepage") && !is_dll(m->path);
+	       !has_prefix(m->path, "/anon_hugepage") && !st_is_dll(m->path);
 }
 
 /* ---- modules ---- */
@@ -469,7 +461,7 @@ static int load_maps(struct symtab *st)
 		const struct maps_entry *m = &maps[i];
 
 		/* ReadyToRun code: its PE section table, while it can be read. */
-		if ((m->prot & PROT_EXEC) && m->path && is_dll(m->path) &&
+		if ((m->prot & PROT_EXEC) && m->path && st_is_dll(m->path) &&
 		    st_r2r_note(st, m) == -ENOMEM) {
 			ret = -ENOMEM;
 			goto out;
@@ -670,262 +662,6 @@ int symtab_reset(struct symtab *st)
 	return start_image(st);
 }
 
-/* ---- the JIT perf map ---- */
-
-static bool target_gone(const struct symtab *st)
-{
-	int fd = openat(st->tg.procfd, "stat", O_RDONLY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		close(fd);
-		return false;
-	}
-	return errno == ESRCH || errno == ENOENT;
-}
-
-/* Opens perf-NSPID.map as perf would accept it: a regular file, not a
- * symlink, owned by the target's user (root only when the target is root),
- * found inside the target's root (rootfs.h). */
-static int open_perfmap(struct symtab *st)
-{
-	char path[64];
-	int fd;
-
-	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)target_nspid(&st->tg));
-	fd = st_open_target_file(st, path);
-	if (fd < 0)
-		return fd;
-	st->pmfd = fd;
-	return 0;
-}
-
-static int update_perfmap(struct symtab *st)
-{
-	struct stat sb;
-	char *buf;
-	int ret = 0;
-
-	if (st->pmfd < 0) {
-		ret = open_perfmap(st);
-		if (ret == -ENOENT || ret == -ESRCH)
-			return 0;
-		if (ret < 0)
-			return ret;
-	}
-	if (fstat(st->pmfd, &sb) < 0)
-		return -errno;
-	if ((u64)sb.st_size < st->pmoff) {
-		/* Truncated and rewritten (perf map disabled, re-enabled). */
-		perfmap_reset(st->pm);
-		st->pmoff = 0;
-		st->pm_partial = false;
-	}
-	if ((u64)sb.st_size == st->pmoff) {
-		/* A last line without newline counts once the writer is gone. */
-		if (st->pm_partial && target_gone(st)) {
-			ret = perfmap_finish(st->pm);
-			st->pm_partial = false;
-		}
-		st->pm_read = true;
-		return ret;
-	}
-	buf = malloc(ST_PERFMAP_CHUNK);
-	if (!buf)
-		return -ENOMEM;
-	while (st->pmoff < (u64)sb.st_size) {
-		u64 want = (u64)sb.st_size - st->pmoff;
-		ssize_t r;
-
-		if (st->cancel && *st->cancel) {
-			ret = -EINTR;
-			break;
-		}
-		if (st->pmoff >= ST_PERFMAP_READ_MAX) {
-			st->pm_capped = true;
-			break;
-		}
-
-		if (want > ST_PERFMAP_CHUNK)
-			want = ST_PERFMAP_CHUNK;
-		r = pread(st->pmfd, buf, (size_t)want, (off_t)st->pmoff);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			ret = -errno;
-			break;
-		}
-		if (r == 0)
-			break;
-		ret = perfmap_feed(st->pm, buf, (size_t)r);
-		if (ret < 0)
-			break;
-		st->pmoff += (u64)r;
-		st->pm_partial = buf[r - 1] != '\n';
-	}
-	free(buf);
-	st->pm_read = true;
-	return ret;
-}
-
-int symtab_update_jit(struct symtab *st)
-{
-	int ret = update_perfmap(st);
-	int jret = st_jitdump_update(st);
-
-	return ret < 0 ? ret : jret;
-}
-
-int symtab_reread_jit(struct symtab *st)
-{
-	/* Rewritten in place (jcmd Compiler.perfmap): read it all again;
-	 * entries already known stay, and "later wins" keeps them right. */
-	if (st->pmfd >= 0)
-		close(st->pmfd);
-	st->pmfd = -1;
-	st->pmoff = 0;
-	st->pm_partial = false;
-	perfmap_finish(st->pm);
-	return symtab_update_jit(st);
-}
-
-void symtab_set_cancel(struct symtab *st, const volatile sig_atomic_t *flag)
-{
-	st->cancel = flag;
-	if (st->jd)
-		jitdump_set_cancel(st->jd, flag);
-}
-
-enum {
-	ST_NOTE_PM_READ = 1,
-	ST_NOTE_PM_ENTRIES = 2,
-	ST_NOTE_PM_NAMES = 4,
-	ST_NOTE_JD_ENTRIES = 8,
-	ST_NOTE_JD_NAMES = 16,
-	ST_NOTE_JD_RECORDS = 32,
-	ST_NOTE_JD_READ = 64,
-	ST_NOTE_JD_DEEP = 128,
-	ST_NOTE_PES = 256,
-	ST_NOTE_STABLE = 512,
-};
-
-static void st_note(struct symtab *st, unsigned bit, bool hit, const char *what,
-		    unsigned long long limit, const char *unit)
-{
-	if (!hit || (st->noted & bit) || st->nnotes == ST_NOTES_MAX)
-		return;
-	st->noted |= bit;
-	snprintf(st->notes[st->nnotes++], sizeof(st->notes[0]),
-		 "%s of pid %d: over %llu %s, the rest is ignored: JIT frames "
-		 "past it stay unnamed", what, (int)st->pid, limit, unit);
-}
-
-const char *const *symtab_new_notes(struct symtab *st, size_t *n)
-{
-	unsigned pc = perfmap_capped(st->pm);
-	unsigned jc = st->jd ? jitdump_capped(st->jd) : 0;
-	size_t from = st->notes_reported;
-
-	st_note(st, ST_NOTE_PM_READ, st->pm_capped, "perf map", ST_PERFMAP_READ_MAX >> 20,
-		"MiB read");
-	st_note(st, ST_NOTE_PM_ENTRIES, pc & PERFMAP_CAP_ENTRIES, "perf map",
-		PERFMAP_ENTRIES_MAX, "entries");
-	st_note(st, ST_NOTE_PM_NAMES, pc & PERFMAP_CAP_NAMES, "perf map",
-		PERFMAP_NAMES_MAX >> 20, "MiB of names");
-	st_note(st, ST_NOTE_JD_ENTRIES, jc & JITDUMP_CAP_ENTRIES, "jitdump",
-		JITDUMP_ENTRIES_MAX, "entries");
-	st_note(st, ST_NOTE_JD_NAMES, jc & JITDUMP_CAP_NAMES, "jitdump",
-		JITDUMP_NAMES_MAX >> 20, "MiB of names");
-	st_note(st, ST_NOTE_JD_RECORDS, jc & JITDUMP_CAP_RECORDS, "jitdump",
-		JITDUMP_RECORDS_MAX, "records");
-	st_note(st, ST_NOTE_JD_READ, jc & JITDUMP_CAP_READ, "jitdump",
-		JITDUMP_READ_MAX >> 20, "MiB read");
-	if (st->jd && jitdump_deep(st->jd) && !(st->noted & ST_NOTE_JD_DEEP) &&
-	    st->nnotes < ST_NOTES_MAX) {
-		st->noted |= ST_NOTE_JD_DEEP;
-		snprintf(st->notes[st->nnotes++], sizeof(st->notes[0]),
-			 "jitdump of pid %d: over %u entries hold one address: "
-			 "the oldest of them are not used for names there",
-			 (int)st->pid, JITDUMP_DEPTH);
-	}
-	if (st->pes_capped && !(st->noted & ST_NOTE_PES) &&
-	    st->nnotes < ST_NOTES_MAX) {
-		st->noted |= ST_NOTE_PES;
-		snprintf(st->notes[st->nnotes++], sizeof(st->notes[0]),
-			 "pid %d maps over %u .dll files: ReadyToRun code of "
-			 "the others stays unnamed", (int)st->pid, ST_PES_MAX);
-	}
-	if (st->stable_capped && !(st->noted & ST_NOTE_STABLE) &&
-	    st->nnotes < ST_NOTES_MAX) {
-		st->noted |= ST_NOTE_STABLE;
-		snprintf(st->notes[st->nnotes++], sizeof(st->notes[0]),
-			 "pid %d maps a file it may modify over %llu MiB (or "
-			 "over %llu MiB of such files): code in it stays unnamed",
-			 (int)st->pid, STABLE_COPY_MAX >> 20,
-			 ST_STABLE_TOTAL_MAX >> 20);
-	}
-	for (size_t i = from; i < st->nnotes; i++)
-		st->note_list[i - from] = st->notes[i];
-	st->notes_reported = st->nnotes;
-	*n = st->nnotes - from;
-	return st->note_list;
-}
-
-bool symtab_has_jit_map(const struct symtab *st)
-{
-	return st->pm_read;
-}
-
-/* One of the target's uids (real, effective, saved, fs): root only when
- * the target runs as root, as for reading (rootfs_open_reg). */
-static bool owner_ok(const struct symtab *st, uid_t uid)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(st->tg.status.uids); i++)
-		if (st->tg.status.uids[i] == uid)
-			return true;
-	return false;
-}
-
-/* Removes tmp/NAME under the target's root when it is a regular file of
- * the target's user and, if same_as >= 0, the file open there. */
-static int remove_target_file(struct symtab *st, const char *name, int same_as)
-{
-	struct stat sb, held;
-	int dir = st_open_in_root(st, "tmp", O_PATH | O_DIRECTORY | O_NOFOLLOW);
-	int ret = 0;
-
-	if (dir < 0)
-		return dir;
-	if (fstatat(dir, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
-		ret = -errno;
-	else if (!S_ISREG(sb.st_mode) || !owner_ok(st, sb.st_uid))
-		ret = -EPERM;
-	else if (same_as >= 0 && (fstat(same_as, &held) < 0 ||
-				  held.st_dev != sb.st_dev || held.st_ino != sb.st_ino))
-		ret = -ESTALE;	/* replaced since: not the file read */
-	else if (unlinkat(dir, name, 0) < 0)
-		ret = -errno;
-	close(dir);
-	return ret;
-}
-
-int symtab_remove_perfmap(struct symtab *st)
-{
-	char name[64];
-	int ret, iret;
-
-	/* Read to the end first: what it names is kept. */
-	symtab_update_jit(st);
-	snprintf(name, sizeof(name), "perf-%d.map", (int)target_nspid(&st->tg));
-	ret = remove_target_file(st, name, st->pmfd);
-	snprintf(name, sizeof(name), "perfinfo-%d.map", (int)target_nspid(&st->tg));
-	iret = remove_target_file(st, name, -1);
-	if (ret == -ENOENT)
-		ret = 0;
-	if (iret == -ENOENT)
-		iret = 0;
-	return ret < 0 ? ret : iret;
-}
-
 bool symtab_maps_have(const struct symtab *st, const char *suffix)
 {
 	size_t ns = strlen(suffix);
@@ -943,168 +679,4 @@ bool symtab_maps_have(const struct symtab *st, const char *suffix)
 			return true;
 	}
 	return false;
-}
-
-/* ---- naming ---- */
-
-static int set_str(char **dst, const char *s, size_t n)
-{
-	*dst = strndup(s, n);
-	return *dst ? 0 : -ENOMEM;
-}
-
-/*
- * file:line of addr from the CU whose ranges hold it. libdw 0.188 finds a
- * CU only through .debug_aranges, which clang does not emit by default:
- * without this, clang-built code has no lines. 0, or -ENOENT.
- */
-static int cu_line(Dwfl_Module *mod, u64 addr, const char **file, int *lineno)
-{
-	Dwarf_Addr bias = 0;
-	Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
-	Dwarf_CU *cu = NULL;
-	Dwarf_Die cudie;
-	u8 type;
-
-	if (!dw)
-		return -ENOENT;
-	while (dwarf_get_units(dw, cu, &cu, NULL, &type, &cudie, NULL) == 0) {
-		Dwarf_Line *l;
-
-		if (type != DW_UT_compile && type != DW_UT_partial &&
-		    type != DW_UT_skeleton)
-			continue;
-		if (dwarf_haspc(&cudie, addr - bias) != 1)
-			continue;
-		l = dwarf_getsrc_die(&cudie, addr - bias);
-		*file = l ? dwarf_linesrc(l, NULL, NULL) : NULL;
-		if (!*file || dwarf_lineno(l, lineno) != 0)
-			return -ENOENT;
-		return 0;
-	}
-	return -ENOENT;
-}
-
-static int name_native(Dwfl_Module *mod, u64 pc, u64 addr, struct ml_frame *f)
-{
-	const char *modname, *sym, *file;
-	GElf_Off off;
-	GElf_Sym s;
-	Dwfl_Line *line;
-	int lineno = 0;
-
-	f->kind = ML_FK_NATIVE;
-	modname = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL,
-				   NULL);
-	if (modname && set_str(&f->module, modname, strlen(modname)) < 0)
-		return -ENOMEM;
-	sym = dwfl_module_addrinfo(mod, addr, &off, &s, NULL, NULL, NULL);
-	if (sym) {
-		char *dm = NULL;
-
-		/* Mangled names start with '_' (C++ _Z, Rust _R, D _D). */
-		if (sym[0] == '_')
-			dm = cplus_demangle(sym, DMGL_PARAMS | DMGL_ANSI);
-		if (dm)
-			f->symbol = dm;
-		else if (set_str(&f->symbol, sym, strcspn(sym, "@")) < 0)
-			return -ENOMEM;	/* "memcpy@@GLIBC_2.14": version dropped */
-		f->offset = pc - (addr - off);
-	} else {
-		Dwarf_Addr bias = 0;
-
-		/* No symbol (a stripped runtime such as libcoreclr.so): the file
-		 * address still finds it in a separate debug file later. */
-		if (dwfl_module_getelf(mod, &bias))
-			f->offset = pc - bias;
-	}
-	line = dwfl_module_getsrc(mod, addr);
-	file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
-	if (!line && cu_line(mod, addr, &file, &lineno) < 0)
-		file = NULL;
-	if (file && set_str(&f->file, file, strlen(file)) < 0)
-		return -ENOMEM;
-	if (file && lineno > 0)
-		f->line = (u32)lineno;
-	return 0;
-}
-
-/* time: CLOCK_MONOTONIC ns, or UINT64_MAX for "the latest name". */
-static int name_pc(struct symtab *st, u64 pc, bool return_address, u64 time,
-		   struct ml_frame *out)
-{
-	/* A return address is past the call: name the call itself. */
-	u64 addr = return_address && pc > 0 ? pc - 1 : pc;
-	const struct maps_entry *m;
-	const struct perfmap_entry *e;
-	Dwfl_Module *mod;
-	int ret = 0;
-
-	memset(out, 0, sizeof(*out));
-	out->pc = pc;
-	out->kind = ML_FK_UNKNOWN;
-	if (pc == ML_PC_GAP) {
-		out->kind = ML_FK_GAP;
-		ret = set_str(&out->symbol, ML_GAP_TEXT, strlen(ML_GAP_TEXT));
-		goto out;
-	}
-	mod = st->dwfl ? dwfl_addrmodule(st->dwfl, addr) : NULL;
-	if (mod) {
-		ret = name_native(mod, pc, addr, out);
-		goto out;
-	}
-	m = find_map(st, addr);
-	if (m && m->path && is_dll(m->path)) {
-		/* ReadyToRun code: never in the perf map (symtab-r2r.c). */
-		ret = st_r2r_name(st, m, pc, addr, time, out);
-		goto out;
-	}
-	if (!m || is_jit_mapping(m)) {
-		/* The jitdump first: it knows when each method was loaded. */
-		const struct jitdump_entry *j = st_jitdump_lookup(st, addr, time);
-
-		e = j ? NULL : perfmap_lookup(st->pm, addr);
-		/* Code compiled since the last read: look once more. */
-		if (!j && !e && symtab_update_jit(st) == 0) {
-			j = st_jitdump_lookup(st, addr, time);
-			e = j ? NULL : perfmap_lookup(st->pm, addr);
-		}
-		if (j) {
-			struct perfmap_entry je = { .start = j->start,
-						    .name = j->name };
-
-			ret = st_name_jit(&je, pc, out);
-			goto out;
-		}
-		if (e) {
-			ret = st_name_jit(e, pc, out);
-			goto out;
-		}
-	}
-	/* No perf map (-Xint, a JVM that exited): what the JVM's own
-	 * layout tells (symtab-hotspot.c). */
-	ret = st_hotspot_name(st, addr, out);
-	if (ret)
-		goto out;
-	if (m)
-		ret = set_str(&out->module, m->path ? m->path : "[anon]",
-			      strlen(m->path ? m->path : "[anon]"));
-out:
-	if (ret < 0) {
-		ml_frame_release(out);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-int symtab_name(struct symtab *st, u64 pc, bool return_address,
-		struct ml_frame *out)
-{
-	return name_pc(st, pc, return_address, UINT64_MAX, out);
-}
-
-int symtab_name_at(struct symtab *st, u64 pc, bool return_address, u64 time,
-		   struct ml_frame *out)
-{
-	return name_pc(st, pc, return_address, time, out);
 }
