@@ -35,6 +35,7 @@
 #include "track/reorder.h"
 #include "track/resident.h"
 #include "track/stacks.h"
+#include "unwind/unwind.h"
 #include "util/vec.h"
 
 #define REORDER_WINDOW_NS	(50ull * 1000 * 1000)
@@ -66,6 +67,7 @@ struct recorder {
 
 	struct collector *col;
 	struct symtab *st;
+	struct unwinder *uw;	/* over st's modules */
 	struct runtimes *rt;	/* .NET, JVM, Node: src/runtime/ */
 	struct stackdb *stacks;
 	struct aspace *as;
@@ -92,6 +94,7 @@ struct recorder {
 	/* pcs, then their epochs, then (interpreted Java) their Method* */
 	u64 jitkey[3 * ML_STACK_MAX_FRAMES];
 	struct stackdb *jitkeys;	/* (pcs, epochs, methods) combinations seen */
+	u64 fps[ML_STACK_MAX_FRAMES];	/* frame pointers of r->pcs */
 	u64 meths[ML_STACK_MAX_FRAMES];	/* Method* of interpreted Java frames */
 	struct jframe *jframes;	/* their names, by (stack id, frame) */
 	size_t njframes, capjframes;
@@ -382,8 +385,9 @@ static int on_event(void *ctx, const struct ml_event_hdr *ev,
 		u32 len = ev->stack_len <= size ? ev->stack_len : (u32)size;
 
 		symtab_refresh(r->st);
-		err = symtab_unwind(r->st, ev->tid, (const u64 *)ev->regs, stack, len, ev->flags,
-				    r->pcs, ML_STACK_MAX_FRAMES, &n, &sflags);
+		err = unwinder_walk(r->uw, ev->tid, (const u64 *)ev->regs, stack, len,
+				    ev->flags, r->pcs, r->fps, ML_STACK_MAX_FRAMES, &n,
+				    &sflags);
 		if (err || n == 0) {
 			/* Keep at least the interrupted pc. */
 			r->pcs[0] = ev->regs[ML_REG_IP];
@@ -391,7 +395,7 @@ static int on_event(void *ctx, const struct ml_event_hdr *ev,
 			sflags |= ML_SF_UNWIND_ERR;
 		}
 		if (n) {
-			u32 njava = symtab_java_methods(r->st, r->pcs, n, stack,
+			u32 njava = symtab_java_methods(r->st, r->pcs, r->fps, n, stack,
 							ev->regs[ML_REG_SP], len,
 							r->meths);
 
@@ -884,6 +888,8 @@ int recorder_attach(struct recorder *r, pid_t pid)
 		err = collector_add_tgid(r->col, r->pid);
 	if (!err)
 		err = symtab_open(&r->st, r->pid);
+	if (!err)
+		err = unwinder_new(&r->uw, symtab_unwind_modules(r->st));
 	r->start_time = ml_now_ns(CLOCK_MONOTONIC);
 	if (!err && !r->o.no_fold)
 		err = folder_new(&r->fold, r->as, r->start_time, r->o.fold_window);
@@ -1052,6 +1058,7 @@ void recorder_free(struct recorder *r)
 	if (r->w)
 		rec_writer_abort(r->w);
 	collector_close(r->col);
+	unwinder_free(r->uw);	/* before the modules it borrows */
 	symtab_close(r->st);
 	stackdb_free(r->jitkeys);
 	for (size_t i = 0; i < r->njframes; i++)

@@ -183,7 +183,7 @@ static struct st_hotspot *ready(struct symtab *st)
 	return h;
 }
 
-u32 symtab_java_methods(struct symtab *st, const u64 *pcs, u32 n,
+u32 symtab_java_methods(struct symtab *st, const u64 *pcs, const u64 *fps, u32 n,
 			const void *stack, u64 sp, u32 len, u64 *methods)
 {
 	struct st_hotspot *h = st->hsp;
@@ -194,8 +194,8 @@ u32 symtab_java_methods(struct symtab *st, const u64 *pcs, u32 n,
 		return 0;
 	if ((!h || !h->interp_hi) && !(h = ready(st)))
 		return 0;	/* ready() is rate-limited: cheap when not a JVM */
-	for (u32 i = 1; i < n && i < ARRAY_SIZE(st->fps); i++) {
-		u64 pc = pcs[i] - 1, fp = st->fps[i], slot, m;
+	for (u32 i = 1; i < n; i++) {
+		u64 pc = pcs[i] - 1, fp = fps[i], slot, m;
 
 		if (pc < h->interp_lo || pc >= h->interp_hi || !fp)
 			continue;

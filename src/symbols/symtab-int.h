@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Internals of struct symtab shared by symbols/symtab.c (modules, maps,
- * naming) and unwind/unwind.c (the libdwfl thread callbacks). Not an
- * interface: include symbols/symtab.h elsewhere.
+ * Internals of struct symtab shared by the symbols/symtab*.c files
+ * (modules, maps, JIT sources, naming). Not an interface: include
+ * symbols/symtab.h elsewhere.
  */
 #ifndef MAPLEAK_SYMTAB_INT_H
 #define MAPLEAK_SYMTAB_INT_H
 
 #include <elfutils/libdwfl.h>
 #include <signal.h>
+#include <string.h>
 
 #include "target/proc.h"
 #include "symbols/jitdump.h"
@@ -16,8 +17,14 @@
 #include "symbols/symtab.h"
 #include "track/procmaps.h"
 #include "track/stacks.h"
+#include "unwind/unwind.h"
 
 #define ST_NOTES_MAX 10
+#define ST_DELETED " (deleted)"
+/* Bytes of the target's files copied for one image (stable.h), whether
+ * kept or not: a target mapping many large files of its own can make
+ * mapleak neither hold nor copy them all. */
+#define ST_STABLE_TOTAL_MAX (2ull << 30)
 /* .dll files whose PE headers are read (a large .NET app maps ~500): a
  * target could map and make mapleak read any number. */
 #define ST_PES_MAX 4096u
@@ -34,22 +41,6 @@ struct st_seen {
 	u64 start, end, offset, inode;
 };
 
-/* The sample being unwound: what memory_read may serve. */
-struct st_sample {
-	pid_t tid;
-	const u64 *regs;
-	const unsigned char *stack;
-	u64 sp;
-	u32 len;
-	bool beyond;		/* the walk wanted bytes past the snapshot */
-	bool read_failed;	/* any read outside the snapshot */
-	u32 nreads;		/* stack words the walk read (for the cache) */
-	bool reads_overflow;	/* more than UC_READS: do not cache */
-	u64 read_addr[32];
-	u64 read_val[32];
-};
-
-struct uc_entry;		/* unwind.c: the unwind cache */
 struct st_elfsrc;		/* symtab.c */
 struct st_pe;			/* symtab-r2r.c */
 
@@ -65,7 +56,7 @@ struct symtab {
 	Dwfl *dwfl;
 	void *arch_img;		/* an ELF header naming the machine ... */
 	Elf *arch_elf;		/* ... for dwfl_attach_state */
-	bool attached;
+	struct unwind_modules umods;	/* what the unwinder asks of us */
 
 	struct maps_entry *maps;	/* the latest snapshot, by address */
 	size_t nmaps;
@@ -106,18 +97,28 @@ struct symtab {
 	u64 stable_bytes;	/* copied, at most ST_STABLE_TOTAL_MAX */
 	bool stable_capped;	/* a file was not read: over a cap */
 
-	struct st_sample cur;
-	/* rbp of each frame of the last walk (0: unknown), for
-	 * symtab_java_methods() */
-	u64 fps[ML_STACK_MAX_FRAMES];
 	struct st_hotspot *hsp;	/* symbols/symtab-hotspot.c */
 	u64 mod_gen;		/* bumped whenever modules change */
 	u64 maps_gen;		/* bumped whenever maps are read */
-	struct uc_entry *ucache;
-	u64 uc_hits, uc_misses;
 };
 
-void unwind_cache_free(struct symtab *st);
+/* Small string helpers of the symtab files. */
+static inline bool has_prefix(const char *s, const char *p)
+{
+	return strncmp(s, p, strlen(p)) == 0;
+}
+
+static inline bool has_suffix(const char *s, const char *suf)
+{
+	size_t n = strlen(s), m = strlen(suf);
+
+	return n >= m && strcmp(s + n - m, suf) == 0;
+}
+
+/* symbols/symtab-jitname.c: names pc in the JIT code of perf-map entry e
+ * (kind, symbol, module, tier). 0 or -ENOMEM. */
+struct perfmap_entry;
+int st_name_jit(const struct perfmap_entry *e, u64 pc, struct ml_frame *f);
 
 /* symbols/symtab-hotspot.c, called by symtab.c */
 void st_hotspot_free(struct symtab *st);
@@ -151,10 +152,18 @@ int st_r2r_name(struct symtab *st, const struct maps_entry *m, u64 pc,
 struct r2r;
 int st_r2r_methods(struct symtab *st, const struct maps_entry *m,
 		   struct r2r **r, u64 *bias);
-/* The file behind mapping m (map_files, then /proc/PID/root): fd or -errno. */
+/* symbols/symtab.c: the maps */
 /* addr is in an executable mapping of the latest maps snapshot (JIT code
  * included: anonymous and /memfd: mappings). True without a snapshot. */
 bool st_is_code(const struct symtab *st, u64 addr);
+/* The entry of the latest maps snapshot holding addr, or NULL. */
+const struct maps_entry *st_find_map(const struct symtab *st, u64 addr);
+bool st_is_dll(const char *path);	/* a .dll (ReadyToRun code) */
+/* Where JIT code lives: anonymous memory, memfd (.NET's W^X). */
+bool st_is_jit_mapping(const struct maps_entry *m);
+
+/* symbols/symtab-files.c: the target's files, for every symtab file */
+/* The file behind mapping m (map_files, then /proc/PID/root): fd or -errno. */
 int st_open_mapping(const struct symtab *st, const struct maps_entry *m);
 /* Takes fd (from st_open_mapping) and returns one safe to map: a sealed
  * copy when the target may modify the file (symbols/stable.h), counted

@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Modules, maps and JIT names of one target process.
+ * Modules and maps of one target process, and its lifecycle. The other
+ * jobs are files of their own, sharing symtab-int.h: the target's files
+ * (symtab-files.c), JIT sources (symtab-perfmap.c, symtab-jitdump.c),
+ * naming (symtab-name.c, symtab-jitname.c, symtab-r2r.c,
+ * symtab-hotspot.c). Calls go one way: from here down to those.
  *
  * One Dwfl per target for its whole life. Modules come from our own
  * /proc/PID/maps snapshot (dwfl_linux_proc_report/find_elf would need the
  * live process, or ptrace-stop it): each executable mapping of an ELF file
  * is opened through /proc/PID/map_files (deleted files too) and handed to
  * dwfl_report_elf, which keeps the descriptor, so naming still works once
- * the target is gone. JIT code is named from perf-<nspid>.map.
+ * the target is gone.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -21,31 +24,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <dwarf.h>
-#include <elfutils/libdw.h>
-#include <libiberty/demangle.h>
-/* libiberty.h defines its own ARRAY_SIZE; mapleak.h's is the same. */
-#undef ARRAY_SIZE
-
 #include "util.h"
 #include "symbols/elfload.h"
-#include "symbols/rootfs.h"
-#include "symbols/runtimes.h"
 #include "symbols/stable.h"
 #include "symbols/symtab-int.h"
 #include "target/proc.h"
 #include "util/vec.h"
 #include "util/range.h"
-
-#define ST_PERFMAP_CHUNK (64 * 1024)
-/* Bytes of a perf map read: the target writes it, and 1M lines (the
- * perfmap entry cap) of plausible names fit well below. */
-#define ST_PERFMAP_READ_MAX (256ull << 20)
-#define ST_DELETED " (deleted)"
-/* Bytes of the target's files copied for one image (stable.h), whether
- * kept or not: a target mapping many large files of its own can make
- * mapleak neither hold nor copy them all. */
-#define ST_STABLE_TOTAL_MAX (2ull << 30)
 
 static char *debuginfo_path;	/* NULL: libdwfl's default search path */
 
@@ -107,18 +92,6 @@ static const Dwfl_Callbacks st_callbacks = {
 
 /* ---- small helpers ---- */
 
-static bool has_prefix(const char *s, const char *p)
-{
-	return strncmp(s, p, strlen(p)) == 0;
-}
-
-static bool has_suffix(const char *s, const char *suf)
-{
-	size_t n = strlen(s), m = strlen(suf);
-
-	return n >= m && strcmp(s + n - m, suf) == 0;
-}
-
 /* The one /proc/PID/maps reader (track/procmaps.c), through procfd. */
 static int read_maps(struct symtab *st, struct maps_entry **out, size_t *n)
 {
@@ -127,8 +100,7 @@ static int read_maps(struct symtab *st, struct maps_entry **out, size_t *n)
 	return ret == -ENOENT ? -ESRCH : ret;
 }
 
-/* The snapshot entry holding addr, or NULL. */
-static const struct maps_entry *find_map(const struct symtab *st, u64 addr)
+const struct maps_entry *st_find_map(const struct symtab *st, u64 addr)
 {
 	ssize_t i = ML_RANGE_FIND(st->maps, st->nmaps, start, end, addr);
 
@@ -141,11 +113,40 @@ bool st_is_code(const struct symtab *st, u64 addr)
 
 	if (!st->maps)
 		return true;	/* no snapshot: nothing to judge by */
-	m = find_map(st, addr);
+	m = st_find_map(st, addr);
 	return m && (m->prot & PROT_EXEC);
 }
 
-static bool is_dll(const char *path)
+/* ---- the unwinder's view of the modules (unwind/unwind.h) ---- */
+
+static Dwfl *um_dwfl(void *ctx, Elf **arch, pid_t *pid)
+{
+	struct symtab *st = ctx;
+
+	*arch = st->arch_elf;
+	*pid = st->pid;
+	return st->dwfl;
+}
+
+static bool um_is_code(void *ctx, u64 addr)
+{
+	return st_is_code(ctx, addr);
+}
+
+static void um_gens(void *ctx, u64 *mod_gen, u64 *maps_gen)
+{
+	const struct symtab *st = ctx;
+
+	*mod_gen = st->mod_gen;
+	*maps_gen = st->maps_gen;
+}
+
+const struct unwind_modules *symtab_unwind_modules(struct symtab *st)
+{
+	return &st->umods;
+}
+
+bool st_is_dll(const char *path)
 {
 	size_t n = strlen(path);
 
@@ -155,7 +156,7 @@ static bool is_dll(const char *path)
 }
 
 /* Where JIT code lives: anonymous memory or .NET's W^X double mapping. */
-static bool is_jit_mapping(const struct maps_entry *m)
+bool st_is_jit_mapping(const struct maps_entry *m)
 {
 	const char *p = m->path;
 
@@ -170,7 +171,7 @@ static bool is_elf_candidate(const struct maps_entry *m)
 	return (m->prot & PROT_EXEC) && m->path && m->path[0] == '/' &&
 	       !has_prefix(m->path, "/memfd:") && !has_prefix(m->path, "/dev/") &&
 	       !has_prefix(m->path, "/SYSV") && !has_prefix(m->path, "//anon") &&
-	       !has_prefix(m->path, "/anon_hugepage") && !is_dll(m->path);
+	       !has_prefix(m->path, "/anon_hugepage") && !st_is_dll(m->path);
 }
 
 /* ---- modules ---- */
@@ -200,46 +201,6 @@ static bool seen_has(const struct symtab *st, const struct maps_entry *m)
 	       st->seen[lo].inode == m->inode;
 }
 
-/* Opens the file behind mapping m: map_files first (the exact mapped
- * file, deleted ones too, in any mount namespace), then the path under the
- * target's root; either way checked as a regular file before it is opened
- * for reading (never a FIFO or a device, rootfs.h). */
-static int open_mapping(const struct symtab *st, const struct maps_entry *m)
-{
-	char rel[64];
-	struct stat sb;
-	int fd, pfd, rootfd;
-
-	snprintf(rel, sizeof(rel), "map_files/%llx-%llx",
-		 (unsigned long long)m->start, (unsigned long long)m->end);
-	pfd = openat(st->tg.procfd, rel, O_PATH | O_CLOEXEC);
-	if (pfd >= 0) {
-		fd = rootfs_reopen_reg(pfd, NULL, 0, &sb);
-		close(pfd);
-	} else if (m->path && m->path[0] == '/' && !has_suffix(m->path, ST_DELETED)) {
-		rootfd = rootfs_open_root(st->tg.procfd, st->pid);
-		if (rootfd < 0)
-			return rootfd;
-		fd = rootfs_open_reg(rootfd, m->path, NULL, 0, &sb);
-		close(rootfd);
-	} else {
-		return -errno;
-	}
-	if (fd < 0)
-		return fd;
-	/* The path may have been replaced since it was mapped. */
-	if (m->inode && sb.st_ino != m->inode) {
-		close(fd);
-		return -ENOEXEC;
-	}
-	return fd;
-}
-
-int st_open_mapping(const struct symtab *st, const struct maps_entry *m)
-{
-	return open_mapping(st, m);
-}
-
 /*
  * The target lives in a user namespace of its own (a rootless container):
  * its root there may write the files of every uid the namespace maps, not
@@ -253,24 +214,6 @@ static bool own_userns(const struct symtab *st)
 	    stat("/proc/self/ns/user", &b) < 0)
 		return false;	/* no namespaces: the same one */
 	return a.st_ino != b.st_ino || a.st_dev != b.st_dev;
-}
-
-int st_stable(struct symtab *st, int fd)
-{
-	static const uid_t as_root[] = { 0 };
-	u64 left = ST_STABLE_TOTAL_MAX - st->stable_bytes;
-	unsigned long long copied;
-	bool ns = st->own_userns;
-
-	fd = stable_reopen(fd, ns ? as_root : st->tg.status.uids,
-			   ns ? ARRAY_SIZE(as_root) : ARRAY_SIZE(st->tg.status.uids),
-			   left < STABLE_COPY_MAX ? left : STABLE_COPY_MAX,
-			   &copied);
-	if (fd == -EFBIG)
-		st->stable_capped = true;	/* symtab_new_notes() tells */
-	if (fd >= 0)
-		st->stable_bytes += copied;
-	return fd;
 }
 
 /* Load bias and range of the ELF in fd mapped by m (symbols/elfload.c).
@@ -307,7 +250,7 @@ static int examine(struct symtab *st, const struct maps_entry *m,
 	size_t plen;
 	int fd;
 
-	fd = open_mapping(st, m);
+	fd = st_open_mapping(st, m);
 	if (fd < 0)
 		return fd;
 	if (pread(fd, magic, 4, 0) != 4 || memcmp(magic, ELFMAG, SELFMAG) != 0) {
@@ -518,7 +461,7 @@ static int load_maps(struct symtab *st)
 		const struct maps_entry *m = &maps[i];
 
 		/* ReadyToRun code: its PE section table, while it can be read. */
-		if ((m->prot & PROT_EXEC) && m->path && is_dll(m->path) &&
+		if ((m->prot & PROT_EXEC) && m->path && st_is_dll(m->path) &&
 		    st_r2r_note(st, m) == -ENOMEM) {
 			ret = -ENOMEM;
 			goto out;
@@ -585,7 +528,6 @@ static void drop_modules(struct symtab *st)
 	if (st->dwfl)
 		dwfl_end(st->dwfl);
 	st->dwfl = NULL;
-	st->attached = false;
 	for (size_t i = 0; i < st->nsrcs; i++) {
 		if (st->srcs[i]->fd >= 0)
 			close(st->srcs[i]->fd);
@@ -657,6 +599,9 @@ int symtab_open(struct symtab **out, pid_t pid)
 		return -ENOMEM;
 	st->pid = pid;
 	st->pmfd = -1;
+	st->umods = (struct unwind_modules){
+		.ctx = st, .dwfl = um_dwfl, .is_code = um_is_code, .gens = um_gens,
+	};
 	ret = target_open(&st->tg, pid);
 	if (ret < 0) {
 		free(st);
@@ -683,7 +628,6 @@ void symtab_close(struct symtab *st)
 		return;
 	drop_modules(st);
 	drop_jit(st);
-	unwind_cache_free(st);
 	st_hotspot_free(st);
 	perfmap_free(st->pm);
 	st_jitdump_free(st);
@@ -718,300 +662,6 @@ int symtab_reset(struct symtab *st)
 	return start_image(st);
 }
 
-/* ---- the JIT perf map ---- */
-
-static bool target_gone(const struct symtab *st)
-{
-	int fd = openat(st->tg.procfd, "stat", O_RDONLY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		close(fd);
-		return false;
-	}
-	return errno == ESRCH || errno == ENOENT;
-}
-
-/* The target's root: the live /proc/PID/root while it exists, else the
- * one held since symtab_open (a program that exited left its files). The
- * caller closes *owned when it is >= 0. */
-static int st_root(const struct symtab *st, int *owned)
-{
-	int live = rootfs_open_root(st->tg.procfd, st->pid);
-
-	*owned = live;
-	if (live >= 0)
-		return live;
-	return st->tg.rootfd >= 0 ? st->tg.rootfd : live;
-}
-
-int st_open_in_root(const struct symtab *st, const char *rel, int flags)
-{
-	int owned, dir = st_root(st, &owned), fd;
-
-	if (dir < 0)
-		return -ESRCH;
-	fd = rootfs_openat(dir, rel, flags);
-	if (owned >= 0)
-		close(owned);
-	return fd;
-}
-
-/* Opens perf-NSPID.map as perf would accept it: a regular file, not a
- * symlink, owned by the target's user (root only when the target is root),
- * found inside the target's root (rootfs.h). */
-static int open_perfmap(struct symtab *st)
-{
-	char path[64];
-	int fd;
-
-	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)target_nspid(&st->tg));
-	fd = st_open_target_file(st, path);
-	if (fd < 0)
-		return fd;
-	st->pmfd = fd;
-	return 0;
-}
-
-int st_open_target_file(const struct symtab *st, const char *path)
-{
-	int owned, rootfd = st_root(st, &owned), fd;
-
-	if (rootfd < 0)
-		return -ESRCH;
-	fd = rootfs_open_reg(rootfd, path, target_uids(&st->tg),
-			     ARRAY_SIZE(st->tg.status.uids), NULL);
-	if (owned >= 0)
-		close(owned);
-	return fd;
-}
-
-static int update_perfmap(struct symtab *st)
-{
-	struct stat sb;
-	char *buf;
-	int ret = 0;
-
-	if (st->pmfd < 0) {
-		ret = open_perfmap(st);
-		if (ret == -ENOENT || ret == -ESRCH)
-			return 0;
-		if (ret < 0)
-			return ret;
-	}
-	if (fstat(st->pmfd, &sb) < 0)
-		return -errno;
-	if ((u64)sb.st_size < st->pmoff) {
-		/* Truncated and rewritten (perf map disabled, re-enabled). */
-		perfmap_reset(st->pm);
-		st->pmoff = 0;
-		st->pm_partial = false;
-	}
-	if ((u64)sb.st_size == st->pmoff) {
-		/* A last line without newline counts once the writer is gone. */
-		if (st->pm_partial && target_gone(st)) {
-			ret = perfmap_finish(st->pm);
-			st->pm_partial = false;
-		}
-		st->pm_read = true;
-		return ret;
-	}
-	buf = malloc(ST_PERFMAP_CHUNK);
-	if (!buf)
-		return -ENOMEM;
-	while (st->pmoff < (u64)sb.st_size) {
-		u64 want = (u64)sb.st_size - st->pmoff;
-		ssize_t r;
-
-		if (st->cancel && *st->cancel) {
-			ret = -EINTR;
-			break;
-		}
-		if (st->pmoff >= ST_PERFMAP_READ_MAX) {
-			st->pm_capped = true;
-			break;
-		}
-
-		if (want > ST_PERFMAP_CHUNK)
-			want = ST_PERFMAP_CHUNK;
-		r = pread(st->pmfd, buf, (size_t)want, (off_t)st->pmoff);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			ret = -errno;
-			break;
-		}
-		if (r == 0)
-			break;
-		ret = perfmap_feed(st->pm, buf, (size_t)r);
-		if (ret < 0)
-			break;
-		st->pmoff += (u64)r;
-		st->pm_partial = buf[r - 1] != '\n';
-	}
-	free(buf);
-	st->pm_read = true;
-	return ret;
-}
-
-int symtab_update_jit(struct symtab *st)
-{
-	int ret = update_perfmap(st);
-	int jret = st_jitdump_update(st);
-
-	return ret < 0 ? ret : jret;
-}
-
-int symtab_reread_jit(struct symtab *st)
-{
-	/* Rewritten in place (jcmd Compiler.perfmap): read it all again;
-	 * entries already known stay, and "later wins" keeps them right. */
-	if (st->pmfd >= 0)
-		close(st->pmfd);
-	st->pmfd = -1;
-	st->pmoff = 0;
-	st->pm_partial = false;
-	perfmap_finish(st->pm);
-	return symtab_update_jit(st);
-}
-
-void symtab_set_cancel(struct symtab *st, const volatile sig_atomic_t *flag)
-{
-	st->cancel = flag;
-	if (st->jd)
-		jitdump_set_cancel(st->jd, flag);
-}
-
-enum {
-	ST_NOTE_PM_READ = 1,
-	ST_NOTE_PM_ENTRIES = 2,
-	ST_NOTE_PM_NAMES = 4,
-	ST_NOTE_JD_ENTRIES = 8,
-	ST_NOTE_JD_NAMES = 16,
-	ST_NOTE_JD_RECORDS = 32,
-	ST_NOTE_JD_READ = 64,
-	ST_NOTE_JD_DEEP = 128,
-	ST_NOTE_PES = 256,
-	ST_NOTE_STABLE = 512,
-};
-
-static void st_note(struct symtab *st, unsigned bit, bool hit, const char *what,
-		    unsigned long long limit, const char *unit)
-{
-	if (!hit || (st->noted & bit) || st->nnotes == ST_NOTES_MAX)
-		return;
-	st->noted |= bit;
-	snprintf(st->notes[st->nnotes++], sizeof(st->notes[0]),
-		 "%s of pid %d: over %llu %s, the rest is ignored: JIT frames "
-		 "past it stay unnamed", what, (int)st->pid, limit, unit);
-}
-
-const char *const *symtab_new_notes(struct symtab *st, size_t *n)
-{
-	unsigned pc = perfmap_capped(st->pm);
-	unsigned jc = st->jd ? jitdump_capped(st->jd) : 0;
-	size_t from = st->notes_reported;
-
-	st_note(st, ST_NOTE_PM_READ, st->pm_capped, "perf map", ST_PERFMAP_READ_MAX >> 20,
-		"MiB read");
-	st_note(st, ST_NOTE_PM_ENTRIES, pc & PERFMAP_CAP_ENTRIES, "perf map",
-		PERFMAP_ENTRIES_MAX, "entries");
-	st_note(st, ST_NOTE_PM_NAMES, pc & PERFMAP_CAP_NAMES, "perf map",
-		PERFMAP_NAMES_MAX >> 20, "MiB of names");
-	st_note(st, ST_NOTE_JD_ENTRIES, jc & JITDUMP_CAP_ENTRIES, "jitdump",
-		JITDUMP_ENTRIES_MAX, "entries");
-	st_note(st, ST_NOTE_JD_NAMES, jc & JITDUMP_CAP_NAMES, "jitdump",
-		JITDUMP_NAMES_MAX >> 20, "MiB of names");
-	st_note(st, ST_NOTE_JD_RECORDS, jc & JITDUMP_CAP_RECORDS, "jitdump",
-		JITDUMP_RECORDS_MAX, "records");
-	st_note(st, ST_NOTE_JD_READ, jc & JITDUMP_CAP_READ, "jitdump",
-		JITDUMP_READ_MAX >> 20, "MiB read");
-	if (st->jd && jitdump_deep(st->jd) && !(st->noted & ST_NOTE_JD_DEEP) &&
-	    st->nnotes < ST_NOTES_MAX) {
-		st->noted |= ST_NOTE_JD_DEEP;
-		snprintf(st->notes[st->nnotes++], sizeof(st->notes[0]),
-			 "jitdump of pid %d: over %u entries hold one address: "
-			 "the oldest of them are not used for names there",
-			 (int)st->pid, JITDUMP_DEPTH);
-	}
-	if (st->pes_capped && !(st->noted & ST_NOTE_PES) &&
-	    st->nnotes < ST_NOTES_MAX) {
-		st->noted |= ST_NOTE_PES;
-		snprintf(st->notes[st->nnotes++], sizeof(st->notes[0]),
-			 "pid %d maps over %u .dll files: ReadyToRun code of "
-			 "the others stays unnamed", (int)st->pid, ST_PES_MAX);
-	}
-	if (st->stable_capped && !(st->noted & ST_NOTE_STABLE) &&
-	    st->nnotes < ST_NOTES_MAX) {
-		st->noted |= ST_NOTE_STABLE;
-		snprintf(st->notes[st->nnotes++], sizeof(st->notes[0]),
-			 "pid %d maps a file it may modify over %llu MiB (or "
-			 "over %llu MiB of such files): code in it stays unnamed",
-			 (int)st->pid, STABLE_COPY_MAX >> 20,
-			 ST_STABLE_TOTAL_MAX >> 20);
-	}
-	for (size_t i = from; i < st->nnotes; i++)
-		st->note_list[i - from] = st->notes[i];
-	st->notes_reported = st->nnotes;
-	*n = st->nnotes - from;
-	return st->note_list;
-}
-
-bool symtab_has_jit_map(const struct symtab *st)
-{
-	return st->pm_read;
-}
-
-/* One of the target's uids (real, effective, saved, fs): root only when
- * the target runs as root, as for reading (rootfs_open_reg). */
-static bool owner_ok(const struct symtab *st, uid_t uid)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(st->tg.status.uids); i++)
-		if (st->tg.status.uids[i] == uid)
-			return true;
-	return false;
-}
-
-/* Removes tmp/NAME under the target's root when it is a regular file of
- * the target's user and, if same_as >= 0, the file open there. */
-static int remove_target_file(struct symtab *st, const char *name, int same_as)
-{
-	struct stat sb, held;
-	int dir = st_open_in_root(st, "tmp", O_PATH | O_DIRECTORY | O_NOFOLLOW);
-	int ret = 0;
-
-	if (dir < 0)
-		return dir;
-	if (fstatat(dir, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
-		ret = -errno;
-	else if (!S_ISREG(sb.st_mode) || !owner_ok(st, sb.st_uid))
-		ret = -EPERM;
-	else if (same_as >= 0 && (fstat(same_as, &held) < 0 ||
-				  held.st_dev != sb.st_dev || held.st_ino != sb.st_ino))
-		ret = -ESTALE;	/* replaced since: not the file read */
-	else if (unlinkat(dir, name, 0) < 0)
-		ret = -errno;
-	close(dir);
-	return ret;
-}
-
-int symtab_remove_perfmap(struct symtab *st)
-{
-	char name[64];
-	int ret, iret;
-
-	/* Read to the end first: what it names is kept. */
-	symtab_update_jit(st);
-	snprintf(name, sizeof(name), "perf-%d.map", (int)target_nspid(&st->tg));
-	ret = remove_target_file(st, name, st->pmfd);
-	snprintf(name, sizeof(name), "perfinfo-%d.map", (int)target_nspid(&st->tg));
-	iret = remove_target_file(st, name, -1);
-	if (ret == -ENOENT)
-		ret = 0;
-	if (iret == -ENOENT)
-		iret = 0;
-	return ret < 0 ? ret : iret;
-}
-
 bool symtab_maps_have(const struct symtab *st, const char *suffix)
 {
 	size_t ns = strlen(suffix);
@@ -1029,273 +679,4 @@ bool symtab_maps_have(const struct symtab *st, const char *suffix)
 			return true;
 	}
 	return false;
-}
-
-/* ---- naming ---- */
-
-static int set_str(char **dst, const char *s, size_t n)
-{
-	*dst = strndup(s, n);
-	return *dst ? 0 : -ENOMEM;
-}
-
-/* "stub<N> Kind<...>" (.NET <= 9) or "stub Kind<...>" (.NET 10). */
-static bool is_dotnet_stub(const char *name)
-{
-	const char *p = name + 4;
-
-	if (!has_prefix(name, "stub"))
-		return false;
-	if (*p == '<') {
-		if (!isdigit((unsigned char)*++p))
-			return false;
-		while (isdigit((unsigned char)*p))
-			p++;
-		if (*p++ != '>')
-			return false;
-	}
-	return *p == ' ';
-}
-
-/*
- * "[instance ]RET [Assembly] Ns.Type::Method(args)[Tier]": symbol is
- * "Ns.Type::Method(args)", module the assembly, tier the tier. False when
- * the name does not have that shape (Java, Node...).
- */
-static bool split_dotnet(const char *name, struct ml_frame *f, int *err)
-{
-	const char *asm_open = strstr(name, " [");
-	const char *asm_close, *sym, *end, *tier = NULL;
-
-	if (!asm_open || asm_open == name)
-		return false;
-	asm_close = strchr(asm_open + 2, ']');
-	if (!asm_close || asm_close == asm_open + 2 || asm_close[1] != ' ' ||
-	    memchr(asm_open + 2, '[', (size_t)(asm_close - asm_open - 2)))
-		return false;
-	sym = asm_close + 2;
-	if (!strstr(sym, "::"))
-		return false;
-	end = sym + strlen(sym);
-	if (end > sym && end[-1] == ']') {
-		const char *t = end - 1;
-
-		while (t > sym && t[-1] != '[')
-			t--;
-		/* A tier is a plain word after the argument list. */
-		if (t > sym + 1 && t[-2] == ')' && t < end - 1) {
-			bool word = true;
-
-			for (const char *q = t; q < end - 1 && word; q++)
-				word = isalnum((unsigned char)*q) || *q == '-';
-			if (word) {
-				tier = t;
-				end = t - 1;
-			}
-		}
-	}
-	*err = set_str(&f->symbol, sym, (size_t)(end - sym));
-	if (!*err)
-		*err = set_str(&f->module, asm_open + 2,
-			       (size_t)(asm_close - asm_open - 2));
-	if (!*err && tier)
-		*err = set_str(&f->tier, tier, strlen(tier) - 1);
-	return true;
-}
-
-static int name_jit(const struct perfmap_entry *e, u64 pc, struct ml_frame *f)
-{
-	const char *name = e->name;
-	int err = 0;
-
-	f->offset = pc - e->start;
-	if (is_dotnet_stub(name)) {
-		f->kind = ML_FK_STUB;
-		if (set_str(&f->symbol, name, strlen(name)) < 0 ||
-		    set_str(&f->module, "[jit]", 5) < 0)
-			return -ENOMEM;
-		return 0;
-	}
-	f->kind = ML_FK_JIT;
-	if (split_dotnet(name, f, &err))
-		return err;
-	/* HotSpot and V8 names, made readable (symbols/runtimes.c). */
-	err = runtimes_name_jit(name, f);
-	if (err < 0)
-		return err;
-	if (err > 0)
-		return set_str(&f->module, "[jit]", 5);
-	if (set_str(&f->symbol, name, strlen(name)) < 0 ||
-	    set_str(&f->module, "[jit]", 5) < 0)
-		return -ENOMEM;
-	return 0;
-}
-
-int symtab_name_jit(const char *name, u64 start, u64 pc, struct ml_frame *out)
-{
-	struct perfmap_entry e = { .start = start, .name = (char *)name };
-
-	memset(out, 0, sizeof(*out));
-	out->pc = pc;
-	if (name_jit(&e, pc, out) < 0) {
-		ml_frame_release(out);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-/*
- * file:line of addr from the CU whose ranges hold it. libdw 0.188 finds a
- * CU only through .debug_aranges, which clang does not emit by default:
- * without this, clang-built code has no lines. 0, or -ENOENT.
- */
-static int cu_line(Dwfl_Module *mod, u64 addr, const char **file, int *lineno)
-{
-	Dwarf_Addr bias = 0;
-	Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
-	Dwarf_CU *cu = NULL;
-	Dwarf_Die cudie;
-	u8 type;
-
-	if (!dw)
-		return -ENOENT;
-	while (dwarf_get_units(dw, cu, &cu, NULL, &type, &cudie, NULL) == 0) {
-		Dwarf_Line *l;
-
-		if (type != DW_UT_compile && type != DW_UT_partial &&
-		    type != DW_UT_skeleton)
-			continue;
-		if (dwarf_haspc(&cudie, addr - bias) != 1)
-			continue;
-		l = dwarf_getsrc_die(&cudie, addr - bias);
-		*file = l ? dwarf_linesrc(l, NULL, NULL) : NULL;
-		if (!*file || dwarf_lineno(l, lineno) != 0)
-			return -ENOENT;
-		return 0;
-	}
-	return -ENOENT;
-}
-
-static int name_native(Dwfl_Module *mod, u64 pc, u64 addr, struct ml_frame *f)
-{
-	const char *modname, *sym, *file;
-	GElf_Off off;
-	GElf_Sym s;
-	Dwfl_Line *line;
-	int lineno = 0;
-
-	f->kind = ML_FK_NATIVE;
-	modname = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL,
-				   NULL);
-	if (modname && set_str(&f->module, modname, strlen(modname)) < 0)
-		return -ENOMEM;
-	sym = dwfl_module_addrinfo(mod, addr, &off, &s, NULL, NULL, NULL);
-	if (sym) {
-		char *dm = NULL;
-
-		/* Mangled names start with '_' (C++ _Z, Rust _R, D _D). */
-		if (sym[0] == '_')
-			dm = cplus_demangle(sym, DMGL_PARAMS | DMGL_ANSI);
-		if (dm)
-			f->symbol = dm;
-		else if (set_str(&f->symbol, sym, strcspn(sym, "@")) < 0)
-			return -ENOMEM;	/* "memcpy@@GLIBC_2.14": version dropped */
-		f->offset = pc - (addr - off);
-	} else {
-		Dwarf_Addr bias = 0;
-
-		/* No symbol (a stripped runtime such as libcoreclr.so): the file
-		 * address still finds it in a separate debug file later. */
-		if (dwfl_module_getelf(mod, &bias))
-			f->offset = pc - bias;
-	}
-	line = dwfl_module_getsrc(mod, addr);
-	file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
-	if (!line && cu_line(mod, addr, &file, &lineno) < 0)
-		file = NULL;
-	if (file && set_str(&f->file, file, strlen(file)) < 0)
-		return -ENOMEM;
-	if (file && lineno > 0)
-		f->line = (u32)lineno;
-	return 0;
-}
-
-/* time: CLOCK_MONOTONIC ns, or UINT64_MAX for "the latest name". */
-static int name_pc(struct symtab *st, u64 pc, bool return_address, u64 time,
-		   struct ml_frame *out)
-{
-	/* A return address is past the call: name the call itself. */
-	u64 addr = return_address && pc > 0 ? pc - 1 : pc;
-	const struct maps_entry *m;
-	const struct perfmap_entry *e;
-	Dwfl_Module *mod;
-	int ret = 0;
-
-	memset(out, 0, sizeof(*out));
-	out->pc = pc;
-	out->kind = ML_FK_UNKNOWN;
-	if (pc == ML_PC_GAP) {
-		out->kind = ML_FK_GAP;
-		ret = set_str(&out->symbol, ML_GAP_TEXT, strlen(ML_GAP_TEXT));
-		goto out;
-	}
-	mod = st->dwfl ? dwfl_addrmodule(st->dwfl, addr) : NULL;
-	if (mod) {
-		ret = name_native(mod, pc, addr, out);
-		goto out;
-	}
-	m = find_map(st, addr);
-	if (m && m->path && is_dll(m->path)) {
-		/* ReadyToRun code: never in the perf map (symtab-r2r.c). */
-		ret = st_r2r_name(st, m, pc, addr, time, out);
-		goto out;
-	}
-	if (!m || is_jit_mapping(m)) {
-		/* The jitdump first: it knows when each method was loaded. */
-		const struct jitdump_entry *j = st_jitdump_lookup(st, addr, time);
-
-		e = j ? NULL : perfmap_lookup(st->pm, addr);
-		/* Code compiled since the last read: look once more. */
-		if (!j && !e && symtab_update_jit(st) == 0) {
-			j = st_jitdump_lookup(st, addr, time);
-			e = j ? NULL : perfmap_lookup(st->pm, addr);
-		}
-		if (j) {
-			struct perfmap_entry je = { .start = j->start,
-						    .name = j->name };
-
-			ret = name_jit(&je, pc, out);
-			goto out;
-		}
-		if (e) {
-			ret = name_jit(e, pc, out);
-			goto out;
-		}
-	}
-	/* No perf map (-Xint, a JVM that exited): what the JVM's own
-	 * layout tells (symtab-hotspot.c). */
-	ret = st_hotspot_name(st, addr, out);
-	if (ret)
-		goto out;
-	if (m)
-		ret = set_str(&out->module, m->path ? m->path : "[anon]",
-			      strlen(m->path ? m->path : "[anon]"));
-out:
-	if (ret < 0) {
-		ml_frame_release(out);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-int symtab_name(struct symtab *st, u64 pc, bool return_address,
-		struct ml_frame *out)
-{
-	return name_pc(st, pc, return_address, UINT64_MAX, out);
-}
-
-int symtab_name_at(struct symtab *st, u64 pc, bool return_address, u64 time,
-		   struct ml_frame *out)
-{
-	return name_pc(st, pc, return_address, time, out);
 }

@@ -27,25 +27,20 @@ void symtab_maps_changed(struct symtab *st);
 /* After exec: forget every module of the old image. */
 int symtab_reset(struct symtab *st);
 
-/*
- * Unwinds one stack snapshot (src/unwind/): DWARF CFI where modules have
- * it, frame pointers where not (JIT code). pcs[0] is the interrupted pc;
- * pcs[1..] are return addresses. *sflags gets ML_SF_*. Returns 0 with
- * *n >= 1, or -errno.
- */
-int symtab_unwind(struct symtab *st, pid_t tid, const u64 regs[ML_NREGS],
-		  const void *stack, u32 stack_len, u32 ev_flags,
-		  u64 *pcs, u32 max, u32 *n, u32 *sflags);
+/* The modules as the unwinder (src/unwind/unwind.h) asks for them:
+ * borrowed, valid until symtab_close(). */
+struct unwind_modules;
+const struct unwind_modules *symtab_unwind_modules(struct symtab *st);
 
 /*
- * Interpreted Java frames of the walk symtab_unwind() just made, in a
+ * Interpreted Java frames of a walk (unwinder_walk() of pcs and fps), in a
  * HotSpot JVM: methods[i] gets the Method* that frame i (pc in the
- * interpreter) ran, read below the frame's rbp in the copied stack
+ * interpreter) ran, read below the frame's rbp fps[i] in the copied stack
  * [sp, sp + len); 0 elsewhere. Learns the JVM's layout and interpreter
  * from its memory when first needed (retried while the JVM starts).
  * Returns how many frames got a Method*.
  */
-u32 symtab_java_methods(struct symtab *st, const u64 *pcs, u32 n,
+u32 symtab_java_methods(struct symtab *st, const u64 *pcs, const u64 *fps, u32 n,
 			const void *stack, u64 sp, u32 len, u64 *methods);
 
 /*

@@ -10,67 +10,95 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "symbols/symtab-int.h"
 #include "track/stacks.h"
+#include "unwind/unwind.h"
+
+/* The sample being unwound: what memory_read may serve. */
+struct uw_sample {
+	pid_t tid;
+	const u64 *regs;
+	const unsigned char *stack;
+	u64 sp;
+	u32 len;
+	bool beyond;		/* the walk wanted bytes past the snapshot */
+	bool read_failed;	/* any read outside the snapshot */
+	u32 nreads;		/* stack words the walk read (for the cache) */
+	bool reads_overflow;	/* more than fit read_addr: do not cache */
+	u64 read_addr[32];
+	u64 read_val[32];
+};
+
+struct uc_entry;
+
+struct unwinder {
+	const struct unwind_modules *mods;
+	Dwfl *attached;		/* the Dwfl our callbacks are attached to */
+	struct uw_sample cur;
+	/* frame pointers of the walk (the cache stores them) */
+	u64 fps[ML_STACK_MAX_FRAMES];
+	struct uc_entry *ucache;
+	u64 mod_gen, maps_gen;	/* of the modules, read at each walk */
+	u64 uc_hits, uc_misses;
+};
 
 static pid_t cb_next_thread(Dwfl *dwfl, void *dwfl_arg, void **thread_argp)
 {
-	struct symtab *st = dwfl_arg;
+	struct unwinder *u = dwfl_arg;
 
 	(void)dwfl;
 	if (*thread_argp)
 		return 0;	/* the one thread of the sample, already given */
-	*thread_argp = st;
-	return st->cur.tid;
+	*thread_argp = u;
+	return u->cur.tid;
 }
 
 static bool cb_get_thread(Dwfl *dwfl, pid_t tid, void *dwfl_arg,
 			  void **thread_argp)
 {
-	struct symtab *st = dwfl_arg;
+	struct unwinder *u = dwfl_arg;
 
 	(void)dwfl;
-	if (tid != st->cur.tid)
+	if (tid != u->cur.tid)
 		return false;
-	*thread_argp = st;
+	*thread_argp = u;
 	return true;
 }
 
 static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result,
 			   void *dwfl_arg)
 {
-	struct symtab *st = dwfl_arg;
-	const struct st_sample *s = &st->cur;
+	struct unwinder *u = dwfl_arg;
+	const struct uw_sample *s = &u->cur;
 
 	(void)dwfl;
 	if (addr >= s->sp && s->len >= sizeof(*result) &&
 	    addr - s->sp <= s->len - sizeof(*result)) {
 		memcpy(result, s->stack + (addr - s->sp), sizeof(*result));
-		if (st->cur.nreads < ARRAY_SIZE(st->cur.read_addr)) {
-			st->cur.read_addr[st->cur.nreads] = addr;
-			st->cur.read_val[st->cur.nreads++] = *result;
+		if (u->cur.nreads < ARRAY_SIZE(u->cur.read_addr)) {
+			u->cur.read_addr[u->cur.nreads] = addr;
+			u->cur.read_val[u->cur.nreads++] = *result;
 		} else {
-			st->cur.reads_overflow = true;
+			u->cur.reads_overflow = true;
 		}
 		return true;
 	}
-	st->cur.read_failed = true;
+	u->cur.read_failed = true;
 	if (addr >= s->sp)
-		st->cur.beyond = true;
+		u->cur.beyond = true;
 	return false;
 }
 
 static bool cb_set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
 {
-	struct symtab *st = thread_arg;
+	struct unwinder *u = thread_arg;
 	Dwarf_Word regs[ML_NREGS];
 
 	/* The event's order is the DWARF order: copy as is. */
 	for (int i = 0; i < ML_NREGS; i++)
-		regs[i] = st->cur.regs[i];
+		regs[i] = u->cur.regs[i];
 	if (!dwfl_thread_state_registers(thread, 0, ML_DWARF_NREGS, regs))
 		return false;
-	dwfl_thread_state_register_pc(thread, st->cur.regs[ML_REG_IP]);
+	dwfl_thread_state_register_pc(thread, u->cur.regs[ML_REG_IP]);
 	return true;
 }
 
@@ -82,7 +110,7 @@ static const Dwfl_Thread_Callbacks unwind_callbacks = {
 };
 
 struct walk {
-	const struct symtab *st;
+	const struct unwind_modules *mods;
 	u64 *pcs;
 	u64 *fps;		/* rbp of each frame, 0: unknown */
 	u32 max;
@@ -113,7 +141,7 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 		 * 0xcccc..., a stack address): the walk ends there rather
 		 * than split sites on junk. The call is just before pc.
 		 */
-		if (!st_is_code(w->st, pc - 1)) {
+		if (!w->mods->is_code(w->mods->ctx, pc - 1)) {
 			w->not_code = true;
 			return DWARF_CB_ABORT;
 		}
@@ -124,17 +152,32 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	return w->n < w->max ? DWARF_CB_OK : DWARF_CB_ABORT;
 }
 
-static int attach(struct symtab *st)
+/* The modules' Dwfl with our callbacks attached, or NULL: *err. */
+static Dwfl *attach(struct unwinder *u, int *err)
 {
-	if (st->attached)
-		return 0;
-	if (!st->dwfl)
-		return -ESRCH;
-	if (!dwfl_attach_state(st->dwfl, st->arch_elf, st->pid,
-			       &unwind_callbacks, st))
-		return -ENOMEM;
-	st->attached = true;
-	return 0;
+	Elf *arch = NULL;
+	pid_t pid = 0;
+	Dwfl *dwfl = u->mods->dwfl(u->mods->ctx, &arch, &pid);
+
+	*err = 0;
+	if (!dwfl) {
+		*err = -ESRCH;
+		return NULL;
+	}
+	/* dwfl_pid() is -1 until a dwfl_attach_state(): a new Dwfl (after
+	 * exec, or one at the address of a freed one) is attached again. */
+	if (dwfl == u->attached && dwfl_pid(dwfl) > 0)
+		return dwfl;
+	if (dwfl_pid(dwfl) > 0) {
+		*err = -EBUSY;	/* another unwinder's */
+		return NULL;
+	}
+	if (!dwfl_attach_state(dwfl, arch, pid, &unwind_callbacks, u)) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	u->attached = dwfl;
+	return dwfl;
 }
 
 /*
@@ -168,35 +211,29 @@ struct uc_entry {
 	u64 fps[UC_MAX_PCS];
 };
 
-void unwind_cache_free(struct symtab *st)
-{
-	free(st->ucache);
-	st->ucache = NULL;
-}
-
-static struct uc_entry *uc_slot(struct symtab *st, const u64 *regs, u32 len)
+static struct uc_entry *uc_slot(struct unwinder *u, const u64 *regs, u32 len)
 {
 	u64 h = regs[ML_REG_IP] * 0x9E3779B97F4A7C15ull;
 
 	h ^= (regs[ML_REG_SP] + len) * 0xC2B2AE3D27D4EB4Full;
 	h ^= regs[ML_REG_BP] * 0x165667B19E3779F9ull;
 	h ^= h >> 29;
-	return &st->ucache[h & (UC_SLOTS - 1)];
+	return &u->ucache[h & (UC_SLOTS - 1)];
 }
 
-static bool uc_lookup(struct symtab *st, const u64 *regs, const unsigned char *stack,
+static bool uc_lookup(struct unwinder *u, const u64 *regs, const unsigned char *stack,
 		      u32 len, u32 ev_flags, u64 *pcs, u32 max, u32 *n, u32 *sflags)
 {
 	const struct uc_entry *e;
 	u64 sp = regs[ML_REG_SP];
 
-	if (!st->ucache)
+	if (!u->ucache)
 		return false;
-	e = uc_slot(st, regs, len);
-	if (e->gen != st->mod_gen + 1 || e->ip != regs[ML_REG_IP] || e->sp != sp ||
+	e = uc_slot(u, regs, len);
+	if (e->gen != u->mod_gen + 1 || e->ip != regs[ML_REG_IP] || e->sp != sp ||
 	    e->bp != regs[ML_REG_BP] || e->len != len || e->npcs > max ||
 	    e->ev_flags != ev_flags ||
-	    (e->maps_gen && e->maps_gen != st->maps_gen) ||
+	    (e->maps_gen && e->maps_gen != u->maps_gen) ||
 	    (e->max && e->max != max))
 		return false;
 	for (u32 i = 0; i < e->nreads; i++) {
@@ -208,76 +245,103 @@ static bool uc_lookup(struct symtab *st, const u64 *regs, const unsigned char *s
 			return false;
 	}
 	memcpy(pcs, e->pcs, e->npcs * sizeof(*pcs));
-	memcpy(st->fps, e->fps, e->npcs * sizeof(*st->fps));
+	memcpy(u->fps, e->fps, e->npcs * sizeof(*u->fps));
 	*n = e->npcs;
 	*sflags = e->sflags;
 	return true;
 }
 
-static void uc_store(struct symtab *st, const u64 *regs, u32 len, u32 ev_flags,
+static void uc_store(struct unwinder *u, const u64 *regs, u32 len, u32 ev_flags,
 		     const u64 *pcs, u32 n, u32 max, u32 sflags, bool cut)
 {
 	struct uc_entry *e;
 
-	if (st->cur.reads_overflow || n > UC_MAX_PCS)
+	if (u->cur.reads_overflow || n > UC_MAX_PCS)
 		return;
-	if (!st->ucache) {
-		st->ucache = calloc(UC_SLOTS, sizeof(*st->ucache));
-		if (!st->ucache)
+	if (!u->ucache) {
+		u->ucache = calloc(UC_SLOTS, sizeof(*u->ucache));
+		if (!u->ucache)
 			return;	/* no cache is only slower */
 	}
-	e = uc_slot(st, regs, len);
-	e->gen = st->mod_gen + 1;
+	e = uc_slot(u, regs, len);
+	e->gen = u->mod_gen + 1;
 	e->ip = regs[ML_REG_IP];
 	e->sp = regs[ML_REG_SP];
 	e->bp = regs[ML_REG_BP];
 	e->len = len;
-	e->nreads = st->cur.nreads;
-	memcpy(e->read_addr, st->cur.read_addr, e->nreads * sizeof(u64));
-	memcpy(e->read_val, st->cur.read_val, e->nreads * sizeof(u64));
+	e->nreads = u->cur.nreads;
+	memcpy(e->read_addr, u->cur.read_addr, e->nreads * sizeof(u64));
+	memcpy(e->read_val, u->cur.read_val, e->nreads * sizeof(u64));
 	e->npcs = n;
 	e->sflags = sflags;
 	e->ev_flags = ev_flags;
-	e->maps_gen = cut ? st->maps_gen : 0;
+	e->maps_gen = cut ? u->maps_gen : 0;
 	e->max = n == max ? max : 0;
 	memcpy(e->pcs, pcs, n * sizeof(*pcs));
-	memcpy(e->fps, st->fps, n * sizeof(*st->fps));
+	memcpy(e->fps, u->fps, n * sizeof(*u->fps));
 }
 
-int symtab_unwind(struct symtab *st, pid_t tid, const u64 regs[ML_NREGS],
-		  const void *stack, u32 stack_len, u32 ev_flags,
-		  u64 *pcs, u32 max, u32 *n, u32 *sflags)
+int unwinder_new(struct unwinder **out, const struct unwind_modules *mods)
 {
-	struct walk w = { .st = st, .pcs = pcs, .fps = st->fps, .max = max };
+	*out = calloc(1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	(*out)->mods = mods;
+	return 0;
+}
+
+void unwinder_free(struct unwinder *u)
+{
+	if (!u)
+		return;
+	free(u->ucache);
+	free(u);
+}
+
+void unwinder_stats(const struct unwinder *u, u64 *hits, u64 *misses)
+{
+	*hits = u->uc_hits;
+	*misses = u->uc_misses;
+}
+
+int unwinder_walk(struct unwinder *u, pid_t tid, const u64 regs[ML_NREGS],
+		  const void *stack, u32 stack_len, u32 ev_flags,
+		  u64 *pcs, u64 *fps, u32 max, u32 *n, u32 *sflags)
+{
+	struct walk w = { .mods = u->mods, .pcs = pcs, .fps = u->fps, .max = max };
+	Dwfl *dwfl;
 	int ret;
 
 	*n = 0;
 	*sflags = 0;
-	if (max > ARRAY_SIZE(st->fps))
-		max = ARRAY_SIZE(st->fps);
+	if (max > ARRAY_SIZE(u->fps))
+		max = w.max = ARRAY_SIZE(u->fps);
 	if (max == 0 || tid <= 0)
 		return -EINVAL;
+	u->mods->gens(u->mods->ctx, &u->mod_gen, &u->maps_gen);
 	pcs[0] = regs[ML_REG_IP];
-	st->fps[0] = regs[ML_REG_BP];
+	u->fps[0] = regs[ML_REG_BP];
 	*n = 1;
-	if (stack && uc_lookup(st, regs, stack, stack_len, ev_flags, pcs, max, n, sflags)) {
-		st->uc_hits++;
-		return 0;
+	if (stack && uc_lookup(u, regs, stack, stack_len, ev_flags, pcs, max, n, sflags)) {
+		u->uc_hits++;
+		goto out;
 	}
-	st->uc_misses++;
-	ret = attach(st);
-	if (ret < 0) {
+	u->uc_misses++;
+	dwfl = attach(u, &ret);
+	if (!dwfl) {
 		*sflags = ML_SF_UNWIND_ERR;
-		return ret == -ENOMEM ? ret : 0;
+		if (ret == -ENOMEM)
+			return ret;
+		goto out;
 	}
-	st->cur = (struct st_sample){
+	u->cur = (struct uw_sample){
 		.tid = tid,
 		.regs = regs,
 		.stack = stack,
 		.sp = regs[ML_REG_SP],
 		.len = stack ? stack_len : 0,
 	};
-	ret = dwfl_getthread_frames(st->dwfl, tid, frame_cb, &w);
+	ret = dwfl_getthread_frames(dwfl, tid, frame_cb, &w);
 	if (w.n > 1)
 		*n = w.n;
 	/*
@@ -287,8 +351,8 @@ int symtab_unwind(struct symtab *st, pid_t tid, const u64 regs[ML_NREGS],
 	 */
 	if (w.not_code) {
 		*sflags = ML_SF_TRUNCATED;
-	} else if (!w.zero && w.n < max && (ret == -1 || st->cur.read_failed)) {
-		if (st->cur.beyond && (ev_flags & ML_EVF_STACK_TRUNCATED))
+	} else if (!w.zero && w.n < max && (ret == -1 || u->cur.read_failed)) {
+		if (u->cur.beyond && (ev_flags & ML_EVF_STACK_TRUNCATED))
 			*sflags = ML_SF_TRUNCATED;
 		else
 			*sflags = ML_SF_UNWIND_ERR;
@@ -296,9 +360,12 @@ int symtab_unwind(struct symtab *st, pid_t tid, const u64 regs[ML_NREGS],
 	/* A walk cut at non-code depends on the maps too: kept for as
 	 * long as they are. */
 	if (stack)
-		uc_store(st, regs, stack_len, ev_flags, pcs, *n, max, *sflags,
+		uc_store(u, regs, stack_len, ev_flags, pcs, *n, max, *sflags,
 			 w.not_code);
-	st->cur.stack = NULL;
-	st->cur.regs = NULL;
+	u->cur.stack = NULL;
+	u->cur.regs = NULL;
+out:
+	if (fps)
+		memcpy(fps, u->fps, *n * sizeof(*fps));
 	return 0;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * symtab_unwind / symtab_name on this very process: known noinline call
+ * unwinder_walk / symtab_name on this very process: known noinline call
  * chains capture their own registers and stack (as the BPF probe would at
  * a syscall), then the snapshot is unwound and named. Covers CFI through
  * frameless functions, the frame-pointer fallback through a synthetic JIT
@@ -18,6 +18,7 @@
 #include "harness.h"
 #include "symbols/symtab.h"
 #include "track/stacks.h"
+#include "unwind/unwind.h"
 
 #if defined(__clang__)
 #define NOIPA __attribute__((noinline))
@@ -188,13 +189,22 @@ struct named {
 	struct ml_frame f[64];
 };
 
+static struct unwinder *uw;	/* over the symtab of main() */
+
+static int walk(pid_t tid, const u64 *regs, const void *stack, u32 len,
+		u32 ev_flags, u64 *pcs, u32 max, u32 *n, u32 *sflags)
+{
+	return unwinder_walk(uw, tid, regs, stack, len, ev_flags, pcs, NULL,
+			     max, n, sflags);
+}
+
 static int unwind_and_name(struct symtab *st, const struct sample *s,
 			   struct named *out)
 {
 	int ret;
 
 	memset(out, 0, sizeof(*out));
-	ret = symtab_unwind(st, gettid(), s->regs, s->stack, s->len, s->flags,
+	ret = walk(gettid(), s->regs, s->stack, s->len, s->flags,
 			    out->pcs, 64, &out->n, &out->flags);
 	if (ret < 0)
 		return ret;
@@ -525,15 +535,21 @@ static void test_cache(struct symtab *st)
 	u64 a[64], b[64], c[64];
 	u32 na = 0, nb = 0, nc = 0, fa = 0, fb = 0, fc = 0;
 	bool same = true, patched = false;
+	u64 hits0, hits1, misses;
 
-	symtab_unwind(st, gettid(), s_fp.regs, s_fp.stack, s_fp.len, 0, a, 64,
+	unwinder_stats(uw, &hits0, &misses);
+	walk(gettid(), s_fp.regs, s_fp.stack, s_fp.len, 0, a, 64,
 		      &na, &fa);
-	symtab_unwind(st, gettid(), s_fp.regs, s_fp.stack, s_fp.len, 0, b, 64,
+	walk(gettid(), s_fp.regs, s_fp.stack, s_fp.len, 0, b, 64,
 		      &nb, &fb);
 	for (u32 i = 0; i < na && i < nb; i++)
 		same &= a[i] == b[i];
 	T_CHECKF("cache: a repeated walk gives the same pcs",
 		 na >= 3 && na == nb && fa == fb && same, "n %u vs %u", na, nb);
+	unwinder_stats(uw, &hits1, &misses);
+	T_CHECKF("cache: the repeated walk was a hit", hits1 > hits0,
+		 "hits %llu -> %llu", (unsigned long long)hits0,
+		 (unsigned long long)hits1);
 
 	/* Point the second return address somewhere else in the copy. */
 	copy = s_fp;
@@ -548,7 +564,7 @@ static void test_cache(struct symtab *st)
 			break;
 		}
 	}
-	symtab_unwind(st, gettid(), copy.regs, copy.stack, copy.len, 0, c, 64,
+	walk(gettid(), copy.regs, copy.stack, copy.len, 0, c, 64,
 		      &nc, &fc);
 	T_CHECKF("cache: a changed return address changes the walk",
 		 patched && nc >= 3 && c[2] != a[2], "patched %d n %u", patched, nc);
@@ -568,7 +584,7 @@ static void junk_case(struct symtab *st, const struct sample *s, u32 at,
 	bool patched = false, has_junk = false;
 	char title[160];
 
-	symtab_unwind(st, gettid(), s->regs, s->stack, s->len, s->flags, a, 64,
+	walk(gettid(), s->regs, s->stack, s->len, s->flags, a, 64,
 		      &na, &fa);
 	copy = *s;
 	for (u32 off = 0; off + 8 <= copy.len && na > at; off += 8) {
@@ -581,7 +597,7 @@ static void junk_case(struct symtab *st, const struct sample *s, u32 at,
 			break;
 		}
 	}
-	symtab_unwind(st, gettid(), copy.regs, copy.stack, copy.len, copy.flags,
+	walk(gettid(), copy.regs, copy.stack, copy.len, copy.flags,
 		      b, 64, &nb, &fb);
 	for (u32 i = 0; i < nb; i++)
 		has_junk |= b[i] == junk;
@@ -590,7 +606,7 @@ static void junk_case(struct symtab *st, const struct sample *s, u32 at,
 		 memcmp(a, b, at * sizeof(*a)) == 0,
 		 "patched %d n %u (was %u) flags %#x", patched, nb, na, fb);
 	/* The cache gives the same cut walk. */
-	symtab_unwind(st, gettid(), copy.regs, copy.stack, copy.len, copy.flags,
+	walk(gettid(), copy.regs, copy.stack, copy.len, copy.flags,
 		      a, 64, &na, &fa);
 	snprintf(title, sizeof(title), "junk: %s, cached walk the same", what);
 	T_CHECK(title, na == nb && fa == fb);
@@ -623,20 +639,20 @@ static void test_truncated(struct symtab *st)
 	int ret;
 
 	/* A few bytes of stack: the walk soon wants more. */
-	ret = symtab_unwind(st, gettid(), s_fp.regs, s_fp.stack, 16,
+	ret = walk(gettid(), s_fp.regs, s_fp.stack, 16,
 			    ML_EVF_STACK_TRUNCATED, pcs, 64, &n, &flags);
 	T_CHECKF("truncated: flagged as truncated",
 		 ret == 0 && n >= 1 && flags == ML_SF_TRUNCATED,
 		 "ret %d n %u flags %#x", ret, n, flags);
-	ret = symtab_unwind(st, gettid(), s_fp.regs, s_fp.stack, 16, 0,
+	ret = walk(gettid(), s_fp.regs, s_fp.stack, 16, 0,
 			    pcs, 64, &n, &flags);
 	T_CHECK("truncated: without the event flag it is an error",
 		ret == 0 && n >= 1 && flags == ML_SF_UNWIND_ERR);
-	ret = symtab_unwind(st, gettid(), s_fp.regs, NULL, 0, 0, pcs, 64, &n,
+	ret = walk(gettid(), s_fp.regs, NULL, 0, 0, pcs, 64, &n,
 			    &flags);
 	T_CHECK("no stack: pcs[0] only", ret == 0 && n == 1 &&
 		pcs[0] == s_fp.regs[ML_REG_IP]);
-	ret = symtab_unwind(st, gettid(), s_fp.regs, s_fp.stack, s_fp.len,
+	ret = walk(gettid(), s_fp.regs, s_fp.stack, s_fp.len,
 			    s_fp.flags, pcs, 2, &n, &flags);
 	T_CHECK("max frames respected", ret == 0 && n == 2);
 }
@@ -655,11 +671,11 @@ static void bench(struct symtab *st)
 	u32 n = 0, flags, iters = 20000;
 	double t0, t1;
 
-	symtab_unwind(st, gettid(), s_nofp.regs, s_nofp.stack, s_nofp.len,
+	walk(gettid(), s_nofp.regs, s_nofp.stack, s_nofp.len,
 		      s_nofp.flags, pcs, ML_STACK_MAX_FRAMES, &n, &flags);
 	t0 = now_us();
 	for (u32 i = 0; i < iters; i++)
-		symtab_unwind(st, gettid(), s_nofp.regs, s_nofp.stack,
+		walk(gettid(), s_nofp.regs, s_nofp.stack,
 			      s_nofp.len, s_nofp.flags, pcs,
 			      ML_STACK_MAX_FRAMES, &n, &flags);
 	t1 = now_us();
@@ -708,6 +724,10 @@ int main(void)
 	T_CHECKF("symtab_open self", ret == 0, "ret %d", ret);
 	if (ret < 0)
 		T_END();
+	ret = unwinder_new(&uw, symtab_unwind_modules(st));
+	T_CHECKF("unwinder_new", ret == 0, "ret %d", ret);
+	if (ret < 0)
+		T_END();
 
 	/* The chains are called from main itself: main is their caller. */
 	line_main = __LINE__ + 1;
@@ -726,6 +746,7 @@ int main(void)
 	test_junk(st, code);
 	bench(st);
 	test_reset_and_symlink(st);
+	unwinder_free(uw);
 	symtab_close(st);
 	T_CHECK("symtab_open: gone pid is -ESRCH",
 		symtab_open(&st, 0x3fffffff) == -ESRCH);
