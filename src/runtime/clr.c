@@ -169,8 +169,11 @@ static void clr_disable(struct rt_session *s, void *priv, bool alive,
 			rt_sayf(s, RT_SAY_WARN, "cannot disable the .NET perf map or "
 				"remove its file: %s", strerror(-err));
 	}
+	/* A program that exited at once may leave no maps read after it
+	 * loaded the runtime: its perf map still says it was .NET. */
 	if (!s->launched || !c->perfmap_env || !s->st ||
-	    !symtab_maps_have(s->st, "/libcoreclr.so"))
+	    (!symtab_maps_have(s->st, "/libcoreclr.so") &&
+	     !symtab_perfmap_is_dotnet(s->st)))
 		return;
 	c->perfmap_env = false;
 	err = symtab_remove_perfmap(s->st);

@@ -256,6 +256,28 @@ static int remove_target_file(struct symtab *st, const char *name, int same_as)
 	return ret;
 }
 
+bool symtab_perfmap_is_dotnet(struct symtab *st)
+{
+	char buf[256], *line, *type;
+	ssize_t n;
+
+	symtab_update_jit(st);
+	if (st->pmfd < 0)
+		return false;
+	n = pread(st->pmfd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	line = buf;
+	buf[strcspn(buf, "\n")] = '\0';
+	/* "ADDR SIZE stub<1> AllocateTemporaryEntryPoints<...>": the
+	 * runtime's stubs come first, from its start (V8 and HotSpot maps
+	 * name code kinds otherwise). */
+	if (!(type = strchr(line, ' ')) || !(type = strchr(type + 1, ' ')))
+		return false;
+	return !strncmp(type + 1, "stub ", 5) || !strncmp(type + 1, "stub<", 5);
+}
+
 int symtab_remove_perfmap(struct symtab *st)
 {
 	char name[64];

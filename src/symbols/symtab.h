@@ -96,6 +96,9 @@ int symtab_remove_perfmap(struct symtab *st);
 /* True when a mapping in the latest maps snapshot has a path ending in
  * suffix (e.g. "/libcoreclr.so"); kept after the target exited. */
 bool symtab_maps_have(const struct symtab *st, const char *suffix);
+/* The perf map read is a .NET runtime's (its first entries are stubs):
+ * known even when the program exited before its maps were read. */
+bool symtab_perfmap_is_dotnet(struct symtab *st);
 
 /*
  * Names pc. return_address: pcs[i] for i > 0 (looked up at pc - 1).
