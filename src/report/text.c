@@ -180,7 +180,9 @@ static void print_growth(FILE *out, const struct ml_site *s)
 
 		fputs(v <= 0 || max <= 0 ? " " : bars[(size_t)((v * 7 + max - 1) / max)], out);
 	}
-	fprintf(out, " %s%s/s, %llu call%s\n", rate < 0 ? "-" : "+",
+	/* under a byte a second is flat: no sign (not "-0 B/s") */
+	fprintf(out, " %s%s/s, %llu call%s\n",
+		rate <= -1 ? "-" : rate >= 1 ? "+" : "",
 		report_human_size((u64)(rate < 0 ? -rate : rate), buf, sizeof(buf)),
 		(unsigned long long)s->calls, s->calls == 1 ? "" : "s");
 }
