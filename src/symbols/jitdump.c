@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "symbols/jitdump.h"
+#include "util/arena.h"
 #include "util/ivindex.h"
 #include "util/vec.h"
 
@@ -32,7 +33,6 @@
 /* A header larger than this is not a jitdump we understand. */
 #define JD_HEADER_MAX	(1u << 20)
 #define JD_READ_CHUNK	(64u * 1024)
-#define JD_ARENA_CHUNK	(1u << 20)
 
 enum jd_step {
 	JD_S_HEADER,		/* gathering the 40-byte header */
@@ -41,13 +41,6 @@ enum jd_step {
 	JD_S_NAME,		/* reading a CODE_LOAD name up to its NUL */
 	JD_S_SKIP,		/* skipping the rest of a record (or header) */
 	JD_S_STOP,		/* bad header or lost framing: ignore the rest */
-};
-
-/* Names, packed; freed all at once. */
-struct jd_chunk {
-	struct jd_chunk *next;
-	size_t used, size;
-	char data[];
 };
 
 /* (code_index, start) -> the latest entry there not moved away. */
@@ -62,8 +55,7 @@ struct jitdump {
 	u32 *prev;		/* per entry: the previous one of its key, + 1 */
 	size_t n, cap;
 	u64 serial;		/* last serial handed out */
-	struct jd_chunk *names;
-	size_t name_bytes;
+	struct ml_arena names;
 	struct jd_slot *slots;
 	size_t nslots, used;	/* nslots: a power of two */
 	struct ivindex *ix;	/* entry i is interval i */
@@ -106,12 +98,7 @@ int jitdump_new(struct jitdump **out)
 
 static void free_names(struct jitdump *jd)
 {
-	while (jd->names) {
-		struct jd_chunk *c = jd->names;
-
-		jd->names = c->next;
-		free(c);
-	}
+	ml_arena_clear(&jd->names);
 }
 
 void jitdump_reset(struct jitdump *jd)
@@ -222,35 +209,11 @@ static void cap_hit(struct jitdump *jd, unsigned which)
 /* A copy of name in the arena, or NULL (out of memory, or the cap). */
 static char *keep_name(struct jitdump *jd, const char *name, size_t nlen)
 {
-	struct jd_chunk *c = jd->names;
-	char *d;
+	bool capped = false;
+	char *d = ml_arena_strndup(&jd->names, name, nlen, JITDUMP_NAMES_MAX, &capped);
 
-	if (jd->name_bytes + nlen + 1 > JITDUMP_NAMES_MAX) {
+	if (capped)
 		cap_hit(jd, JITDUMP_CAP_NAMES);
-		return NULL;
-	}
-	if (!c || c->size - c->used < nlen + 1) {
-		/* small first (most files are small), then 1 MiB chunks */
-		size_t size = jd->name_bytes < JD_ARENA_CHUNK ? jd->name_bytes : JD_ARENA_CHUNK;
-
-		if (size < 4096)
-			size = 4096;
-		if (size < nlen + 1)
-			size = nlen + 1;
-
-		c = malloc(sizeof(*c) + size);
-		if (!c)
-			return NULL;
-		c->next = jd->names;
-		c->used = 0;
-		c->size = size;
-		jd->names = c;
-	}
-	d = c->data + c->used;
-	memcpy(d, name, nlen);
-	d[nlen] = '\0';
-	c->used += nlen + 1;
-	jd->name_bytes += nlen + 1;
 	return d;
 }
 

@@ -18,6 +18,7 @@
 
 #include "util.h"
 #include "symbols/perfmap.h"
+#include "util/arena.h"
 #include "util/ivindex.h"
 #include "util/vec.h"
 
@@ -27,21 +28,12 @@
 #define PM_NUM_MAX 32
 /* The longest line prefix that matters; the rest of a line is dropped. */
 #define PM_LINE_MAX (2 * (2 + PM_NUM_MAX + 1) + PM_NAME_MAX)
-#define PM_ARENA_CHUNK (1u << 20)
-
-/* Names, packed; freed all at once. */
-struct pm_chunk {
-	struct pm_chunk *next;
-	size_t used, size;
-	char data[];
-};
 
 struct perfmap {
 	struct perfmap_entry *ent;
 	size_t n, cap;
 	struct ivindex *ix;	/* entry i is interval i */
-	struct pm_chunk *names;
-	size_t name_bytes;
+	struct ml_arena names;
 	unsigned capped;
 	char part[PM_LINE_MAX];	/* an incomplete last line */
 	size_t partlen;
@@ -67,13 +59,7 @@ int perfmap_new(struct perfmap **out)
 
 void perfmap_reset(struct perfmap *pm)
 {
-	while (pm->names) {
-		struct pm_chunk *c = pm->names;
-
-		pm->names = c->next;
-		free(c);
-	}
-	pm->name_bytes = 0;
+	ml_arena_clear(&pm->names);
 	pm->capped = 0;
 	ivindex_reset(pm->ix);
 	free(pm->ent);
@@ -141,35 +127,11 @@ static bool take_num(const char **p, const char *end, u64 *out)
 /* A copy of name in the arena, or NULL (out of memory, or the cap). */
 static char *keep_name(struct perfmap *pm, const char *name, size_t nlen)
 {
-	struct pm_chunk *c = pm->names;
-	char *d;
+	bool capped = false;
+	char *d = ml_arena_strndup(&pm->names, name, nlen, PERFMAP_NAMES_MAX, &capped);
 
-	if (pm->name_bytes + nlen + 1 > PERFMAP_NAMES_MAX) {
+	if (capped)
 		pm->capped |= PERFMAP_CAP_NAMES;
-		return NULL;
-	}
-	if (!c || c->size - c->used < nlen + 1) {
-		/* small first (most files are small), then 1 MiB chunks */
-		size_t size = pm->name_bytes < PM_ARENA_CHUNK ? pm->name_bytes : PM_ARENA_CHUNK;
-
-		if (size < 4096)
-			size = 4096;
-		if (size < nlen + 1)
-			size = nlen + 1;
-
-		c = malloc(sizeof(*c) + size);
-		if (!c)
-			return NULL;
-		c->next = pm->names;
-		c->used = 0;
-		c->size = size;
-		pm->names = c;
-	}
-	d = c->data + c->used;
-	memcpy(d, name, nlen);
-	d[nlen] = '\0';
-	c->used += nlen + 1;
-	pm->name_bytes += nlen + 1;
 	return d;
 }
 
