@@ -190,7 +190,7 @@ int cmd_diff(int argc, char **argv)
 	int c, err;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "f:n:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":f:n:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			format = optarg;

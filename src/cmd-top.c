@@ -537,7 +537,7 @@ int cmd_top(int argc, char **argv)
 	const char *msg;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+p:i:n:t:o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:i:n:t:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (ml_parse_pid(optarg, &t.pid))

@@ -110,6 +110,10 @@ needs_value report-i report -i
 needs_value report-f report --format
 needs_value resolve-p resolve -p
 needs_value resolve-i resolve -i
+needs_value top-p top -p
+needs_value top-interval top --interval
+needs_value diff-format diff --format
+needs_value diff-top diff --top
 
 # runtime errors
 if [ "$(id -u)" = 0 ]; then
