@@ -26,6 +26,7 @@
 
 #include "util.h"
 #include "symbols/dotnet.h"
+#include "symbols/ipc.h"
 #include "symbols/rootfs.h"
 #include "track/procmaps.h"
 #include "target/proc.h"
@@ -113,119 +114,6 @@ int dotnet_ipc_parse_reply(const u8 *buf, size_t len, u32 *hresult)
 
 /* ---- one bounded IPC round trip ---- */
 
-static u64 mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000;
-}
-
-/* Waits for events on fd until deadline. 0, -ETIMEDOUT or -errno. */
-static int wait_fd(int fd, short events, u64 deadline)
-{
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = events };
-		u64 now = mono_ms();
-		int n;
-
-		if (now >= deadline)
-			return -ETIMEDOUT;
-		n = poll(&pfd, 1, (int)(deadline - now));
-		if (n < 0 && errno == EINTR)
-			continue;	/* Ctrl-C is handled by the caller's loop */
-		if (n < 0)
-			return -errno;
-		if (n > 0)
-			return 0;
-	}
-}
-
-/* Connects to the socket behind sockfd (an O_PATH descriptor of it): the
- * path /proc/self/fd/N reaches that very inode, whatever the folder holds
- * by now, and stays far below sun_path's 108 bytes. */
-static int sock_connect(int fd, int sockfd, u64 deadline)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int n;
-
-	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d", sockfd);
-	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	for (;;) {
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-			return 0;
-		if (errno == EINTR)
-			continue;
-		/* A full backlog: the server is busy or not accepting. */
-		if (errno == EAGAIN) {
-			if (mono_ms() + 10 >= deadline)
-				return -ETIMEDOUT;
-			usleep(10000);
-			continue;
-		}
-		if (errno != EINPROGRESS)
-			return -errno;
-		break;
-	}
-	n = wait_fd(fd, POLLOUT, deadline);
-	if (n == 0) {
-		int soerr = 0;
-		socklen_t sl = sizeof(soerr);
-
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
-			return -errno;
-		n = -soerr;
-	}
-	return n;
-}
-
-static int sock_send_all(int fd, const u8 *buf, size_t len, u64 deadline)
-{
-	while (len) {
-		ssize_t w = send(fd, buf, len, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EAGAIN) {
-			int err = wait_fd(fd, POLLOUT, deadline);
-
-			if (err)
-				return err;
-			continue;
-		}
-		if (w < 0)
-			return -errno;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-static int sock_recv_all(int fd, u8 *buf, size_t len, u64 deadline)
-{
-	while (len) {
-		ssize_t r = recv(fd, buf, len, 0);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && errno == EAGAIN) {
-			int err = wait_fd(fd, POLLIN, deadline);
-
-			if (err)
-				return err;
-			continue;
-		}
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return -ECONNRESET;	/* closed without a full answer */
-		buf += r;
-		len -= (size_t)r;
-	}
-	return 0;
-}
-
 /* The listener is process peer (0: any). */
 static int check_peer(int fd, pid_t peer)
 {
@@ -252,11 +140,14 @@ int dotnet_ipc_call_peer(pid_t peer, int dirfd, const char *name, u8 set,
 			 u32 *hresult, bool *sent)
 {
 	u8 req[64], rep[DN_REPLY_MAX];
-	u64 deadline = mono_ms() + (u64)(timeout_ms > 0 ? timeout_ms : 1);
+	struct ipc_clock clk;
 	struct stat sb;
 	int fd, sfd, n, size, err;
 
 	*sent = false;
+	/* No stop signals: the caller's loop handles Ctrl-C after the
+	 * (bounded) round trip. */
+	ipc_clock_start(&clk, timeout_ms, NULL);
 	n = dotnet_ipc_encode(req, sizeof(req), set, id, payload, len);
 	if (n < 0)
 		return n;
@@ -277,16 +168,16 @@ int dotnet_ipc_call_peer(pid_t peer, int dirfd, const char *name, u8 set,
 		close(sfd);
 		return err;
 	}
-	err = sock_connect(fd, sfd, deadline);
+	err = ipc_connect_fd(fd, sfd, &clk);
 	close(sfd);
 	if (!err)
 		err = check_peer(fd, peer);
 	if (!err)
-		err = sock_send_all(fd, req, (size_t)n, deadline);
+		err = ipc_send_all(fd, req, (size_t)n, &clk);
 	if (err)
 		goto out;
 	*sent = true;
-	err = sock_recv_all(fd, rep, DOTNET_IPC_HDR_SIZE, deadline);
+	err = ipc_recv_all(fd, rep, DOTNET_IPC_HDR_SIZE, &clk);
 	if (err)
 		goto out;
 	size = dotnet_ipc_reply_size(rep, DOTNET_IPC_HDR_SIZE);
@@ -294,8 +185,8 @@ int dotnet_ipc_call_peer(pid_t peer, int dirfd, const char *name, u8 set,
 		err = -EBADMSG;
 		goto out;
 	}
-	err = sock_recv_all(fd, rep + DOTNET_IPC_HDR_SIZE,
-			    (size_t)size - DOTNET_IPC_HDR_SIZE, deadline);
+	err = ipc_recv_all(fd, rep + DOTNET_IPC_HDR_SIZE,
+			   (size_t)size - DOTNET_IPC_HDR_SIZE, &clk);
 	if (!err)
 		err = dotnet_ipc_parse_reply(rep, (size_t)size, hresult);
 out:

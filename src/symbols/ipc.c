@@ -163,6 +163,32 @@ int ipc_send_all(int fd, const void *buf, size_t len, const struct ipc_clock *c)
 	return 0;
 }
 
+int ipc_recv_all(int fd, void *buf, size_t len, const struct ipc_clock *c)
+{
+	u8 *p = buf;
+
+	while (len) {
+		ssize_t r = recv(fd, p, len, MSG_DONTWAIT);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN) {
+			int err = ipc_wait_fd(fd, POLLIN, c);
+
+			if (err)
+				return err;
+			continue;
+		}
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -ECONNRESET;	/* closed without a full answer */
+		p += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
 int ipc_recv_to_eof(int fd, void *buf, size_t cap, size_t *len, bool *cut,
 		    const struct ipc_clock *c)
 {

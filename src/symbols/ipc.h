@@ -6,8 +6,7 @@
  * race), the peer checked (SO_PEERCRED), and socket I/O where every step
  * shares one deadline and a new stop signal ends the wait. Folders under
  * the target's root come from rootfs.h. Used by the HotSpot attach
- * protocol (jvmattach.c); the .NET diagnostics IPC (dotnet.c) has the
- * same steps in its own code.
+ * protocol (jvmattach.c) and the .NET diagnostics IPC (dotnet.c).
  *
  * Functions return 0 (or an fd) or -errno; nothing prints.
  */
@@ -55,6 +54,9 @@ int ipc_connect_path(int sock, const char *path, const struct ipc_clock *c);
 int ipc_connect_fd(int sock, int pathfd, const struct ipc_clock *c);
 
 int ipc_send_all(int fd, const void *buf, size_t len, const struct ipc_clock *c);
+
+/* Reads exactly len bytes; -ECONNRESET when the peer closes first. */
+int ipc_recv_all(int fd, void *buf, size_t len, const struct ipc_clock *c);
 
 /* Reads until the peer closes: the first cap bytes into buf (*len gets
  * their count), the rest read and dropped (*cut set). 0 or -errno. */
