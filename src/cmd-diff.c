@@ -75,7 +75,12 @@ static void print_key(const char *key)
 			fputs(" <- ...", stdout);
 			break;
 		}
-		printf("%s%.*s", i ? " <- " : "", (int)n, p);
+		char *seg = strndup(p, n);
+
+		/* frame names come from the target: escaped, as in report */
+		fputs(i ? " <- " : "", stdout);
+		ml_fputs_esc(seg ? seg : "?", stdout);
+		free(seg);
 		p += n;
 		if (*p == ';')
 			p++;
